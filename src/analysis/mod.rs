@@ -1,0 +1,4 @@
+//! Findings derived from a run: the steady window and sustained throughput,
+//! load phases, resource use, errors by status, comparisons.
+
+pub mod steady;

@@ -1,0 +1,1 @@
+//! The steady window of a run and its sustained throughput.

@@ -1,0 +1,232 @@
+//! Locust JSON (`locust --json` to stdout, or `--json-file NAME` which writes
+//! `NAME.json`; 2.14.1+ and ~2.37+). A list of per-endpoint stats entries with
+//! the full bucketed histogram (`response_times`), so percentiles are recomputed
+//! with Locust's own rule and groups of endpoints merge exactly. It has no
+//! Aggregated entry, no failures and no user counts: those come from the CSV
+//! siblings with the same prefix when they exist.
+//!
+//! Seen: Locust 2.47.0 (int bucket keys). 2.14-2.43 wrote float keys for buckets
+//! of 100 ms and more (`"130.0"`), which are accepted.
+
+use crate::error::{Error, Result};
+use crate::latency::{Distribution, Latency};
+use crate::model::{Endpoint, Run, TimelinePoint, Tool};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+#[derive(Deserialize)]
+struct LEntry {
+    name: String,
+    method: String,
+    last_request_timestamp: Option<f64>,
+    start_time: f64,
+    num_requests: u64,
+    #[serde(default)]
+    num_none_requests: u64,
+    num_failures: u64,
+    total_response_time: f64,
+    max_response_time: f64,
+    min_response_time: Option<f64>,
+    #[serde(default)]
+    total_content_length: f64,
+    response_times: HashMap<String, u64>,
+    #[serde(default)]
+    num_reqs_per_sec: HashMap<String, u64>,
+    #[serde(default)]
+    num_fail_per_sec: HashMap<String, u64>,
+}
+
+fn json_error(path: &Path, e: serde_json::Error) -> Error {
+    let what = if e.is_eof() {
+        "the JSON ends early (truncated file?)".to_string()
+    } else {
+        format!("expected a Locust --json list of stats entries: {e}")
+    };
+    Error::parse(path, Some(e.line() as u64), Some(e.column() as u64), what)
+}
+
+/// Read a Locust JSON file, plus the failures/exceptions/history CSVs beside it.
+pub fn read(path: &Path) -> Result<Run> {
+    let bytes = super::read_all(path)?;
+    let entries: Vec<LEntry> = serde_json::from_slice(&bytes).map_err(|e| json_error(path, e))?;
+    let mut run = Run::new(super::locust_csv::label_of(path), Tool::Locust);
+    run.tool_version = Some("2.14 or later (--json)".into());
+    run.sources.push(path.to_path_buf());
+    if entries.is_empty() {
+        return Err(Error::parse(
+            path,
+            Some(1),
+            None,
+            "the JSON list is empty: no requests were recorded (Locust writes `[]` when --json and --json-file are used together)",
+        ));
+    }
+    let started = entries
+        .iter()
+        .map(|e| e.start_time)
+        .fold(f64::INFINITY, f64::min);
+    let ended = entries
+        .iter()
+        .filter_map(|e| e.last_request_timestamp)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let window = (ended - started).max(f64::MIN_POSITIVE);
+    let mut per_second: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+    for e in &entries {
+        let mut buckets = BTreeMap::new();
+        for (k, v) in &e.response_times {
+            let key: f64 = k.parse().map_err(|_| {
+                Error::parse(
+                    path,
+                    None,
+                    None,
+                    format!(
+                        "`{}` response_times: expected a bucket in ms as the key, found `{k}`",
+                        e.name
+                    ),
+                )
+            })?;
+            *buckets.entry(key.round() as u64).or_insert(0) += v;
+        }
+        let timed = e.num_requests.saturating_sub(e.num_none_requests);
+        for (sec, n) in &e.num_reqs_per_sec {
+            if let Ok(s) = sec.parse::<f64>() {
+                per_second.entry(s as i64).or_default().0 += n;
+            }
+        }
+        for (sec, n) in &e.num_fail_per_sec {
+            if let Ok(s) = sec.parse::<f64>() {
+                per_second.entry(s as i64).or_default().1 += n;
+            }
+        }
+        run.endpoints.push(Endpoint {
+            kind: e.method.clone(),
+            name: e.name.clone(),
+            requests: e.num_requests,
+            failures: e.num_failures,
+            latency: Latency {
+                count: timed,
+                sum_ms: Some(e.total_response_time),
+                min_ms: e.min_response_time,
+                max_ms: (timed > 0).then_some(e.max_response_time),
+                dist: Distribution::LocustBuckets(buckets),
+            },
+            rps: Some(e.num_requests as f64 / window),
+            avg_content_bytes: (e.num_requests > 0)
+                .then(|| e.total_content_length / e.num_requests as f64),
+            status_counts: Default::default(),
+        });
+    }
+    run.endpoints
+        .sort_by(|a, b| (&a.name, &a.kind).cmp(&(&b.name, &b.kind)));
+    run.total = super::locust_csv::aggregate(run.endpoints.iter());
+    run.started = Some(started);
+    run.ended = Some(ended);
+    run.duration_s = Some(ended - started);
+    run.timeline = per_second
+        .into_iter()
+        .map(|(t, (n, f))| TimelinePoint {
+            t: t as f64,
+            rps: Some(n as f64),
+            failures_per_s: Some(f as f64),
+            ..TimelinePoint::default()
+        })
+        .collect();
+
+    let sib = super::locust_csv::siblings(path);
+    if let Some(f) = &sib.failures {
+        run.failures = super::locust_csv::read_failures(f)?;
+        run.sources.push(f.clone());
+    }
+    if let Some(x) = &sib.exceptions {
+        run.exceptions = super::locust_csv::read_exceptions(x)?;
+        run.sources.push(x.clone());
+    }
+    if let Some(h) = &sib.history {
+        let mut from_history = Run::new(String::new(), Tool::Locust);
+        super::locust_csv::read_history(h, &mut from_history)?;
+        run.sources.push(h.clone());
+        merge_history_users(&mut run, &from_history);
+    }
+    Ok(run)
+}
+
+/// Put the history's user counts on the JSON's per-second points, and keep the
+/// history's start (the test start, slightly before the first request).
+fn merge_history_users(run: &mut Run, history: &Run) {
+    run.peak_users = history.peak_users;
+    if let Some(s) = history.started {
+        run.started = Some(s.min(run.started.unwrap_or(s)));
+    }
+    for p in &mut run.timeline {
+        // the last history tick at or before this second
+        let idx = history.timeline.partition_point(|h| h.t <= p.t);
+        if idx > 0 {
+            p.users = history.timeline[idx - 1].users;
+        }
+    }
+    if run.timeline.is_empty() {
+        run.timeline = history.timeline.clone();
+    }
+}
+
+/// One Locust run given both as stats CSV and JSON: counts and latency from the
+/// JSON (written at shutdown; the CSV is a snapshot up to ~1 s older), the
+/// rest (history, whole-run timing) from the CSV.
+pub fn combine(csv: Run, json: Run) -> Run {
+    let mut run = json;
+    let note = if csv.total.requests == run.total.requests {
+        format!(
+            "Counts and latency are from the JSON ({}); the stats CSV agrees ({} requests).",
+            file_name(&run),
+            csv.total.requests
+        )
+    } else {
+        format!(
+            "Counts and latency are from the JSON ({}: {} requests, {} failures); the stats CSV, a snapshot written up to ~1 s before shutdown, had {} requests and {} failures.",
+            file_name(&run),
+            run.total.requests,
+            run.total.failures,
+            csv.total.requests,
+            csv.total.failures
+        )
+    };
+    run.provenance.push(note);
+    run.label = csv.label.clone();
+    for s in &csv.sources {
+        if !run.sources.contains(s) {
+            run.sources.push(s.clone());
+        }
+    }
+    if run.failures.is_empty() {
+        run.failures = csv.failures.clone();
+    }
+    if run.exceptions.is_empty() {
+        run.exceptions = csv.exceptions.clone();
+    }
+    if run.peak_users.is_none() {
+        run.peak_users = csv.peak_users;
+    }
+    if let Some(s) = csv.started {
+        run.started = Some(s.min(run.started.unwrap_or(s)));
+    }
+    if csv.timeline.iter().any(|p| p.total_requests.is_some()) && run.timeline.is_empty() {
+        run.timeline = csv.timeline.clone();
+    }
+    // Locust's Requests/s divides by (last request - test start); keep that basis.
+    if let (Some(s), Some(e)) = (run.started, run.ended) {
+        let window = (e - s).max(f64::MIN_POSITIVE);
+        run.duration_s = Some(e - s);
+        for ep in run.endpoints.iter_mut().chain(std::iter::once(&mut run.total)) {
+            ep.rps = Some(ep.requests as f64 / window);
+        }
+    }
+    run
+}
+
+fn file_name(run: &Run) -> String {
+    run.sources
+        .first()
+        .and_then(|p| p.file_name())
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,263 @@
+//! Input readers. Each file is recognised by its content (not only its name),
+//! read through private structs that mirror the tool's format, and turned into
+//! the normalized [`Run`](crate::model::Run).
+
+pub mod goose_json;
+pub mod goose_log;
+pub mod locust_csv;
+pub mod locust_json;
+pub mod resources;
+
+use crate::error::{Error, Result};
+use crate::model::Run;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What a file turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// Locust `PREFIX_stats.csv`.
+    LocustStats,
+    /// Locust `PREFIX_stats_history.csv`.
+    LocustHistory,
+    /// Locust `PREFIX_failures.csv`.
+    LocustFailures,
+    /// Locust `PREFIX_exceptions.csv`.
+    LocustExceptions,
+    /// Locust `--json` / `--json-file` output.
+    LocustJson,
+    /// Goose `--report-file report.json` (or `.json.gz`).
+    GooseReport,
+    /// Goose `--request-log` in CSV.
+    GooseRequestLogCsv,
+    /// Goose `--request-log` in JSON lines.
+    GooseRequestLogJson,
+    /// A resource-sample file (any of the supported shapes).
+    Resources,
+    /// Goose's Markdown report.
+    GooseMarkdown,
+    /// An HTML report (Locust or Goose).
+    HtmlReport,
+}
+
+/// How many bytes of a file are looked at to recognise it.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// Read up to [`SNIFF_BYTES`] of a file, decompressing gzip.
+pub(crate) fn sniff(path: &Path) -> Result<Vec<u8>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    let mut reader = open_maybe_gz(path, file)?;
+    reader
+        .by_ref()
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(head)
+}
+
+/// Wrap a file in a gzip decoder when it starts with the gzip magic bytes.
+pub(crate) fn open_maybe_gz(path: &Path, mut file: std::fs::File) -> Result<Box<dyn Read>> {
+    use std::io::{Seek, SeekFrom};
+    let mut magic = [0u8; 2];
+    let n = file.read(&mut magic).map_err(|e| Error::io(path, e))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(path, e))?;
+    if n == 2 && magic == [0x1f, 0x8b] {
+        Ok(Box::new(flate2::read::GzDecoder::new(file)))
+    } else {
+        Ok(Box::new(file))
+    }
+}
+
+/// Read a whole (possibly gzipped) file into memory.
+pub(crate) fn read_all(path: &Path) -> Result<Vec<u8>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buf = Vec::new();
+    open_maybe_gz(path, file)?
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(buf)
+}
+
+/// Recognise a file by its content.
+pub fn detect(path: &Path) -> Result<InputKind> {
+    let head = sniff(path)?;
+    let text = String::from_utf8_lossy(&head);
+    let text = text.trim_start_matches('\u{feff}');
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err(Error::parse(
+            path,
+            Some(1),
+            None,
+            "the file is empty; expected a Locust stats CSV or JSON, or a Goose report.json or request log",
+        ));
+    }
+    let first_line = trimmed.lines().next().unwrap_or("").trim_end_matches('\r');
+    if trimmed.starts_with('[') {
+        return Ok(InputKind::LocustJson);
+    }
+    if trimmed.starts_with('{') {
+        if first_line.starts_with("{\"elapsed\"") || first_line.contains("\"scenario_index\"") {
+            return Ok(InputKind::GooseRequestLogJson);
+        }
+        if trimmed.contains("\"raw_metrics\"") || trimmed.contains("\"goose_version\"") {
+            return Ok(InputKind::GooseReport);
+        }
+        if trimmed.contains("\"resultType\"") {
+            return Ok(InputKind::Resources);
+        }
+        return Err(Error::parse(
+            path,
+            Some(1),
+            None,
+            "a JSON object that is neither a Goose report (no `raw_metrics`) nor a Goose request log (no `elapsed`)",
+        ));
+    }
+    let lower = first_line.to_ascii_lowercase();
+    if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
+        return Ok(InputKind::HtmlReport);
+    }
+    if first_line.starts_with('#') && !first_line.starts_with("# Elapsed") && !first_line.starts_with("# Time")
+        || first_line.starts_with('|')
+    {
+        return Ok(InputKind::GooseMarkdown);
+    }
+    let header: Vec<&str> = first_line.split(',').map(|h| h.trim_matches('"')).collect();
+    let has = |name: &str| header.iter().any(|h| h.eq_ignore_ascii_case(name));
+    if has("Timestamp") && has("User Count") {
+        return Ok(InputKind::LocustHistory);
+    }
+    if (has("Request Count") || has("# requests")) && has("Name") {
+        return Ok(InputKind::LocustStats);
+    }
+    if has("Method") && has("Error") && has("Occurrences") {
+        return Ok(InputKind::LocustFailures);
+    }
+    if has("Count") && has("Message") && has("Traceback") {
+        return Ok(InputKind::LocustExceptions);
+    }
+    if has("elapsed") && (has("response_time") || has("response_time_us")) && has("status_code") {
+        return Ok(InputKind::GooseRequestLogCsv);
+    }
+    if resources::looks_like_resources(text) {
+        return Ok(InputKind::Resources);
+    }
+    Err(Error::parse(
+        path,
+        Some(1),
+        None,
+        format!(
+            "unrecognised header `{}`; expected a Locust stats CSV (Type,Name,Request Count,...), a Locust JSON, a Goose report.json or a Goose request log",
+            truncate(first_line, 80)
+        ),
+    ))
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}...", s.chars().take(n).collect::<String>())
+    }
+}
+
+/// Explain why a file of this kind cannot be used as `--stats`.
+fn not_a_stats_file(path: &Path, kind: InputKind) -> Error {
+    let msg = match kind {
+        InputKind::LocustFailures => {
+            "this is a Locust failures file (Method,Name,Error,Occurrences), not a stats file; pass PREFIX_stats.csv (its failures file is found beside it)"
+        }
+        InputKind::LocustExceptions => {
+            "this is a Locust exceptions file (Count,Message,Traceback,Nodes), not a stats file; pass PREFIX_stats.csv"
+        }
+        InputKind::LocustHistory => {
+            "this is a Locust stats history file, not a stats file; pass PREFIX_stats.csv (the history beside it is read too)"
+        }
+        InputKind::GooseMarkdown => {
+            "this looks like a Markdown report, which perfreport cannot read numbers from; pass Goose's report.json (--report-file report.json)"
+        }
+        InputKind::HtmlReport => {
+            "this is an HTML report; pass Locust's PREFIX_stats.csv or --json-file output, or Goose's report.json"
+        }
+        InputKind::Resources => {
+            "this is a resource-sample file; pass it with --resources, not --stats"
+        }
+        _ => "not a stats file",
+    };
+    Error::wrong_kind(path, msg)
+}
+
+/// Load one run from the `--stats` files given for it (Locust CSV and/or JSON,
+/// Goose report and/or request log). `label` overrides the name taken from the
+/// file prefix.
+pub fn load_run(paths: &[PathBuf], label: Option<&str>) -> Result<Run> {
+    let mut locust_csv = None;
+    let mut locust_json = None;
+    let mut goose_report = None;
+    let mut goose_log = None;
+    for path in paths {
+        let kind = detect(path)?;
+        let slot = match kind {
+            InputKind::LocustStats => &mut locust_csv,
+            InputKind::LocustJson => &mut locust_json,
+            InputKind::GooseReport => &mut goose_report,
+            InputKind::GooseRequestLogCsv | InputKind::GooseRequestLogJson => &mut goose_log,
+            other => return Err(not_a_stats_file(path, other)),
+        };
+        if slot.is_some() {
+            return Err(Error::Usage(format!(
+                "{}: a second input of the same kind for one run; give one stats CSV and/or one JSON per run",
+                path.display()
+            )));
+        }
+        *slot = Some((path.clone(), kind));
+    }
+    let locust = locust_csv.is_some() || locust_json.is_some();
+    let goose = goose_report.is_some() || goose_log.is_some();
+    if locust && goose {
+        return Err(Error::Usage(
+            "Locust and Goose inputs were given for one run; pass one tool's output per run".into(),
+        ));
+    }
+    let mut run = if locust {
+        let csv_run = locust_csv
+            .as_ref()
+            .map(|(p, _)| locust_csv::read(p))
+            .transpose()?;
+        let json_run = locust_json
+            .as_ref()
+            .map(|(p, _)| locust_json::read(p))
+            .transpose()?;
+        match (csv_run, json_run) {
+            (Some(c), Some(j)) => locust_json::combine(c, j),
+            (Some(c), None) => c,
+            (None, Some(j)) => j,
+            (None, None) => unreachable!("locust is true"),
+        }
+    } else if goose {
+        let report = goose_report
+            .as_ref()
+            .map(|(p, _)| goose_json::read(p))
+            .transpose()?;
+        let log = goose_log
+            .as_ref()
+            .map(|(p, k)| goose_log::read(p, *k == InputKind::GooseRequestLogJson))
+            .transpose()?;
+        match (report, log) {
+            (Some(r), Some(l)) => goose_log::combine(r, l)?,
+            (Some(r), None) => r,
+            (None, Some(l)) => l,
+            (None, None) => unreachable!("goose is true"),
+        }
+    } else {
+        return Err(Error::Usage(
+            "no --stats input given; pass a Locust PREFIX_stats.csv / JSON or a Goose report.json / request log".into(),
+        ));
+    };
+    if let Some(l) = label {
+        run.label = l.to_string();
+    }
+    Ok(run)
+}

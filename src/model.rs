@@ -1,0 +1,268 @@
+//! The normalized model: every input reader produces a [`Run`], and evaluation,
+//! analysis and rendering consume it. Times are unix seconds (UTC) as `f64`,
+//! latencies in ms, memory in bytes; fractions stay fractions.
+
+use crate::latency::Latency;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Unix time in seconds, UTC.
+pub type UnixSeconds = f64;
+
+/// The load-testing tool that wrote an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Tool {
+    /// Locust (Python).
+    Locust,
+    /// Goose (Rust).
+    Goose,
+}
+
+impl std::fmt::Display for Tool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Tool::Locust => "Locust",
+            Tool::Goose => "Goose",
+        })
+    }
+}
+
+/// One load-test run, whatever tool wrote it.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Display name (the file prefix unless told otherwise).
+    pub label: String,
+    /// The tool.
+    pub tool: Tool,
+    /// The tool's version, when the input says.
+    pub tool_version: Option<String>,
+    /// The files this run was read from.
+    pub sources: Vec<PathBuf>,
+    /// Sentences on which input each figure came from (shown in the report).
+    pub provenance: Vec<String>,
+    /// Start of the test.
+    pub started: Option<UnixSeconds>,
+    /// End of the test.
+    pub ended: Option<UnixSeconds>,
+    /// Length of the test in seconds (known even when start and end are not).
+    pub duration_s: Option<f64>,
+    /// Largest number of concurrent users seen.
+    pub peak_users: Option<u64>,
+    /// Per endpoint, sorted by (name, kind).
+    pub endpoints: Vec<Endpoint>,
+    /// All requests together (the tool's own Aggregated row where it has one).
+    pub total: Endpoint,
+    /// Time series, oldest first.
+    pub timeline: Vec<TimelinePoint>,
+    /// The window over which the tool's own totals were measured, when it is not
+    /// the whole run (Goose resets its metrics after ramp-up).
+    pub measured_window: Option<Window>,
+    /// Load steps (Goose's history: Increasing, Maintaining, ...).
+    pub steps: Vec<LoadStep>,
+    /// Request failures grouped by endpoint and error.
+    pub failures: Vec<FailureGroup>,
+    /// Exceptions raised in load-test code (not requests).
+    pub exceptions: Vec<ExceptionGroup>,
+    /// Thresholds the tool itself evaluated (Goose `--threshold`).
+    pub tool_thresholds: Vec<ToolThreshold>,
+    /// How the run ended, when the tool says (`completed`, `canceled`, ...).
+    pub ended_by: Option<String>,
+    /// Resource samples of the server under test, when supplied.
+    pub resources: Option<ResourceSeries>,
+}
+
+/// Requests of one endpoint (or all of them).
+#[derive(Debug, Clone, Default)]
+pub struct Endpoint {
+    /// Request type: HTTP method (`GET`), or a custom type such as `WS` or `DB`.
+    /// Empty for the aggregate.
+    pub kind: String,
+    /// Request name (path, or the name the load test gave).
+    pub name: String,
+    /// Completed requests, failures included.
+    pub requests: u64,
+    /// Failed requests.
+    pub failures: u64,
+    /// Latency distribution.
+    pub latency: Latency,
+    /// Requests per second over the tool's own window (whole run for Locust).
+    pub rps: Option<f64>,
+    /// Average response size in bytes (Locust; for custom types whatever the event reported).
+    pub avg_content_bytes: Option<f64>,
+    /// Final HTTP status code -> count, when the input has it (0 = transport error).
+    pub status_counts: BTreeMap<u16, u64>,
+}
+
+impl Endpoint {
+    /// Failed fraction of requests (0..=1).
+    pub fn error_rate(&self) -> Option<f64> {
+        (self.requests > 0).then(|| self.failures as f64 / self.requests as f64)
+    }
+
+    /// `GET /path` style label.
+    pub fn label(&self) -> String {
+        if self.kind.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{} {}", self.kind, self.name)
+        }
+    }
+}
+
+/// A closed time window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    /// Start.
+    pub start: UnixSeconds,
+    /// End.
+    pub end: UnixSeconds,
+}
+
+impl Window {
+    /// Length in seconds.
+    pub fn seconds(&self) -> f64 {
+        self.end - self.start
+    }
+    /// True when `t` lies inside.
+    pub fn contains(&self, t: UnixSeconds) -> bool {
+        t >= self.start && t <= self.end
+    }
+}
+
+/// One point of the time series.
+#[derive(Debug, Clone, Default)]
+pub struct TimelinePoint {
+    /// When.
+    pub t: UnixSeconds,
+    /// Running users.
+    pub users: Option<u64>,
+    /// Requests per second around this point, as the input defines it.
+    pub rps: Option<f64>,
+    /// Failures per second around this point.
+    pub failures_per_s: Option<f64>,
+    /// Window median, when the input has it.
+    pub p50_ms: Option<f64>,
+    /// Window p95, when the input has it.
+    pub p95_ms: Option<f64>,
+    /// Cumulative requests since the start, when the input has them.
+    pub total_requests: Option<u64>,
+    /// Cumulative failures since the start.
+    pub total_failures: Option<u64>,
+}
+
+/// A load step of the test plan.
+#[derive(Debug, Clone)]
+pub struct LoadStep {
+    /// What the step does: `Increasing`, `Maintaining`, `Decreasing`, ...
+    pub action: String,
+    /// When it started.
+    pub start: UnixSeconds,
+    /// Users at its start.
+    pub users: u64,
+}
+
+/// Failures of one endpoint with one error.
+#[derive(Debug, Clone)]
+pub struct FailureGroup {
+    /// Request type.
+    pub kind: String,
+    /// Request name.
+    pub name: String,
+    /// Error text as the tool wrote it.
+    pub error: String,
+    /// HTTP status, when recoverable; `Some(0)` for a transport error.
+    pub status: Option<u16>,
+    /// How many times.
+    pub occurrences: u64,
+    /// First seen.
+    pub first_seen: Option<UnixSeconds>,
+    /// Last seen.
+    pub last_seen: Option<UnixSeconds>,
+}
+
+/// An exception raised by the load-test code itself.
+#[derive(Debug, Clone)]
+pub struct ExceptionGroup {
+    /// How many times.
+    pub count: u64,
+    /// The message.
+    pub message: String,
+    /// The traceback.
+    pub traceback: String,
+    /// Where it happened.
+    pub nodes: String,
+}
+
+/// A threshold the load-testing tool evaluated itself.
+#[derive(Debug, Clone)]
+pub struct ToolThreshold {
+    /// The rule as written.
+    pub rule: String,
+    /// What the tool observed (its display text).
+    pub observed: String,
+    /// Whether it passed.
+    pub passed: bool,
+}
+
+/// Resource samples of the server under test.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceSeries {
+    /// The file they came from.
+    pub source: PathBuf,
+    /// The samples, oldest first.
+    pub samples: Vec<ResourceSample>,
+}
+
+/// One resource sample.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceSample {
+    /// When.
+    pub t: UnixSeconds,
+    /// CPU in percent of one core (100 = one core busy).
+    pub cpu_percent: Option<f64>,
+    /// Resident set size.
+    pub rss_bytes: Option<f64>,
+    /// Virtual memory size.
+    pub vms_bytes: Option<f64>,
+    /// Other numeric columns, by header name.
+    pub extra: BTreeMap<String, f64>,
+}
+
+/// Find the endpoint a failure belongs to and sum failures by status code.
+pub fn failures_by_status(failures: &[FailureGroup]) -> BTreeMap<Option<u16>, u64> {
+    let mut out = BTreeMap::new();
+    for f in failures {
+        *out.entry(f.status).or_insert(0) += f.occurrences;
+    }
+    out
+}
+
+impl Run {
+    /// An empty run of a tool, to be filled by a reader.
+    pub fn new(label: impl Into<String>, tool: Tool) -> Self {
+        Run {
+            label: label.into(),
+            tool,
+            tool_version: None,
+            sources: Vec::new(),
+            provenance: Vec::new(),
+            started: None,
+            ended: None,
+            duration_s: None,
+            peak_users: None,
+            endpoints: Vec::new(),
+            total: Endpoint {
+                name: "Aggregated".into(),
+                ..Endpoint::default()
+            },
+            timeline: Vec::new(),
+            measured_window: None,
+            steps: Vec::new(),
+            failures: Vec::new(),
+            exceptions: Vec::new(),
+            tool_thresholds: Vec::new(),
+            ended_by: None,
+            resources: None,
+        }
+    }
+}

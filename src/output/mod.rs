@@ -1,0 +1,1 @@
+//! Machine outputs of `gate`: JSON verdict, JUnit XML, GitHub summary.

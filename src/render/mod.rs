@@ -1,0 +1,1 @@
+//! Report rendering: markdown from the tera template, HTML from the markdown.

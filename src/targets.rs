@@ -1,0 +1,1 @@
+//! Target expressions and their evaluation into a verdict.
