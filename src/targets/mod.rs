@@ -1,1 +1,3 @@
 //! Target expressions and their evaluation into a verdict.
+
+pub mod expr;

@@ -1,0 +1,1 @@
+//! The target expression grammar (placeholder until the parser lands).
