@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod analysis;
+pub mod app;
 pub mod error;
 pub mod format;
 pub mod input;

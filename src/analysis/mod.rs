@@ -2,3 +2,4 @@
 //! load phases, resource use, errors by status, comparisons.
 
 pub mod steady;
+pub mod windows;
