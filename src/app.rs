@@ -1,11 +1,14 @@
 //! The commands behind the CLI, as library functions: `main.rs` only parses
 //! arguments into these option structs and maps the outcome to an exit code.
 
-use crate::error::Result;
+use crate::analysis::compare::{self, Comparison, Side, Tolerance};
+use crate::config::{self, Config, RunInputs};
+use crate::error::{Error, Result};
 use crate::input;
+use crate::model::Run;
 use crate::render::{self, report};
 use crate::targets::{self, Target, Verdict};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Output format of `render`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,8 +22,10 @@ pub enum ReportFormat {
 /// Options of `perfreport render`.
 #[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
-    /// `--stats` files of the run.
+    /// `--stats` files of the run (without --config).
     pub stats: Vec<PathBuf>,
+    /// The report file with several runs.
+    pub config: Option<PathBuf>,
     /// Scenario name (default: the file prefix).
     pub label: Option<String>,
     /// `--target` expressions.
@@ -31,6 +36,10 @@ pub struct RenderOptions {
     pub format: Option<ReportFormat>,
     /// A template to use instead of the built-in one.
     pub template: Option<PathBuf>,
+    /// Refuse (exit 2) when a section still lacks data.
+    pub strict: bool,
+    /// Compare baseline and after even when users or durations differ.
+    pub force: bool,
 }
 
 /// Options of `perfreport gate`.
@@ -40,9 +49,28 @@ pub struct GateOptions {
     pub stats: Vec<PathBuf>,
     /// `--target` expressions.
     pub targets: Vec<String>,
+    /// `--baseline` files: also fail on a regression against this run.
+    pub baseline: Vec<PathBuf>,
+    /// Regression tolerance.
+    pub tolerance: Tolerance,
+    /// Compare even when users or durations differ.
+    pub force: bool,
 }
 
-/// The targets in force: defaults with `--target` overrides.
+/// Options of `perfreport diff`.
+#[derive(Debug, Clone, Default)]
+pub struct DiffOptions {
+    /// Baseline files (or from the config's `[baseline]`).
+    pub baseline: Vec<PathBuf>,
+    /// After files (or from the config's `[after]`).
+    pub after: Vec<PathBuf>,
+    /// A report file with `[baseline]` and `[after]`.
+    pub config: Option<PathBuf>,
+    /// Compare even when users or durations differ.
+    pub force: bool,
+}
+
+/// The targets in force: defaults, then config overrides, then `--target`.
 pub fn targets_from(exprs: &[String]) -> Result<Vec<Target>> {
     let overrides = targets::parse_all(exprs)?;
     Ok(targets::with_overrides(
@@ -51,11 +79,147 @@ pub fn targets_from(exprs: &[String]) -> Result<Vec<Target>> {
     ))
 }
 
+fn all_paths(opts: &RenderOptions, cfg: Option<&Config>) -> Vec<PathBuf> {
+    let mut v = opts.stats.clone();
+    if let Some(c) = cfg {
+        v.push(c.path.clone());
+        let runs = c
+            .scenarios
+            .iter()
+            .map(|s| &s.inputs)
+            .chain(c.baseline.iter())
+            .chain(c.after.iter())
+            .chain(c.step.iter())
+            .chain(c.scalability.iter().map(|s| &s.inputs));
+        for r in runs {
+            v.extend(r.stats.iter().cloned());
+            v.extend(r.resources.iter().cloned());
+        }
+    }
+    v
+}
+
+fn load_inputs(inputs: &RunInputs) -> Result<Run> {
+    input::load_run(&inputs.stats, inputs.label.as_deref())
+}
+
+/// The spec of a report: one run from `--stats`, or everything a config names.
+pub fn spec_from(opts: &RenderOptions) -> Result<(report::ReportSpec, Option<Config>)> {
+    let Some(path) = &opts.config else {
+        let targets = targets_from(&opts.targets)?;
+        let run = input::load_run(&opts.stats, opts.label.as_deref())?;
+        return Ok((report::ReportSpec::single(run, targets), None));
+    };
+    if !opts.stats.is_empty() {
+        return Err(Error::Usage(
+            "give either --config or --stats, not both: the config names the stats files of every run".into(),
+        ));
+    }
+    let cfg = config::load(path)?;
+    let mut targets = targets::default_targets();
+    for (title, expr) in &cfg.targets {
+        if let Some(t) = targets.iter_mut().find(|t| t.expr.same_target(expr)) {
+            t.expr = expr.clone();
+        } else {
+            targets.push(Target {
+                title: title.clone(),
+                expr: expr.clone(),
+            });
+        }
+    }
+    let targets = targets::with_overrides(targets, &targets::parse_all(&opts.targets)?);
+    let mut scenarios = Vec::new();
+    for s in &cfg.scenarios {
+        let run = load_inputs(&s.inputs)?;
+        let mut sc = report::Scenario::from_run(run);
+        sc.title = Some(s.name.clone());
+        sc.description = s.description.clone();
+        sc.user_profile = s.user_profile.clone();
+        sc.think_time = s.think_time.clone();
+        sc.user_levels = s.user_levels.clone();
+        sc.expected_users = s.expected_users;
+        sc.expected_duration = s.expected_duration.clone();
+        sc.target_rps = s.target_rps;
+        sc.notes = s.notes.clone();
+        scenarios.push(sc);
+    }
+    if scenarios.is_empty() {
+        return Err(Error::parse(
+            path,
+            None,
+            None,
+            "the config has no [[scenario]] entries; a report needs at least one run",
+        ));
+    }
+    let comparison = match (&cfg.baseline, &cfg.after) {
+        (Some(b), Some(a)) => Some(compare_runs(
+            &load_inputs(b)?,
+            &load_inputs(a)?,
+            opts.force,
+        )?),
+        (None, None) => None,
+        _ => {
+            return Err(Error::parse(
+                path,
+                None,
+                None,
+                "[baseline] and [after] go together: give both or neither",
+            ));
+        }
+    };
+    let step = cfg.step.as_ref().map(load_inputs).transpose()?;
+    let mut scalability = Vec::new();
+    for s in &cfg.scalability {
+        scalability.push(report::ScalePoint {
+            run: load_inputs(&s.inputs)?,
+            instances: s.instances,
+            cores: s.cores,
+        });
+    }
+    let spec = report::ReportSpec {
+        system: cfg.system.clone(),
+        environment: cfg.environment.clone(),
+        test_date: cfg.test_date.clone(),
+        version: cfg.version.clone().unwrap_or_else(|| "1.0".into()),
+        next_review: cfg
+            .next_review
+            .clone()
+            .unwrap_or_else(|| "After implementing optimizations".into()),
+        targets,
+        scenarios,
+        notes: cfg.notes.clone(),
+        groups: cfg.groups.clone(),
+        comparison,
+        step,
+        scalability,
+    };
+    Ok((spec, Some(cfg)))
+}
+
+/// Compare two runs, refusing unlike runs unless `force`.
+pub fn compare_runs(baseline: &Run, after: &Run, force: bool) -> Result<Comparison> {
+    compare::check_comparable(baseline, after, force)?;
+    Ok(compare::compare(
+        baseline,
+        after,
+        Side::of(baseline),
+        Side::of(after),
+    ))
+}
+
 /// Render a report; returns the text (also written to `--out` when given).
 pub fn render(opts: &RenderOptions) -> Result<String> {
-    let targets = targets_from(&opts.targets)?;
-    let run = input::load_run(&opts.stats, opts.label.as_deref())?;
-    let spec = report::ReportSpec::single(run, targets);
+    let (spec, cfg) = spec_from(opts)?;
+    if opts.strict {
+        let missing = report::missing_sections(&spec);
+        if !missing.is_empty() {
+            return Err(Error::Usage(format!(
+                "--strict: {} section(s) still lack data:\n  - {}",
+                missing.len(),
+                missing.join("\n  - ")
+            )));
+        }
+    }
     let markdown = report::render(&spec, opts.template.as_deref())?;
     let format = opts.format.unwrap_or(match &opts.out {
         Some(p) if p.extension().is_some_and(|e| e == "html" || e == "htm") => ReportFormat::Html,
@@ -66,15 +230,54 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
         ReportFormat::Html => render::markdown_to_html(&markdown, "Load Testing Report"),
     };
     if let Some(out) = &opts.out {
-        let inputs: Vec<&std::path::Path> = opts.stats.iter().map(PathBuf::as_path).collect();
+        let paths = all_paths(opts, cfg.as_ref());
+        let inputs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
         render::write_atomic(out, text.as_bytes(), &inputs)?;
     }
     Ok(text)
 }
 
-/// Evaluate the targets on a run.
+/// Evaluate the targets on a run, and regressions against a baseline when given.
 pub fn gate(opts: &GateOptions) -> Result<Verdict> {
     let targets = targets_from(&opts.targets)?;
     let run = input::load_run(&opts.stats, None)?;
-    Ok(targets::evaluate(&run, &targets, None))
+    let mut verdict = targets::evaluate(&run, &targets, None);
+    if !opts.baseline.is_empty() {
+        let baseline = input::load_run(&opts.baseline, None)?;
+        let cmp = compare_runs(&baseline, &run, opts.force)?;
+        verdict.regressions = compare::regressions(&cmp, &opts.tolerance);
+    }
+    Ok(verdict)
+}
+
+/// Compare a baseline and an after run (`perfreport diff`).
+pub fn diff(opts: &DiffOptions) -> Result<Comparison> {
+    let (baseline, after) = match &opts.config {
+        Some(path) => {
+            let cfg = config::load(path)?;
+            match (&cfg.baseline, &cfg.after) {
+                (Some(b), Some(a)) => (load_inputs(b)?, load_inputs(a)?),
+                _ => {
+                    return Err(Error::parse(
+                        path,
+                        None,
+                        None,
+                        "diff --config needs both [baseline] and [after] in the config",
+                    ));
+                }
+            }
+        }
+        None => {
+            if opts.baseline.is_empty() || opts.after.is_empty() {
+                return Err(Error::Usage(
+                    "diff needs --baseline FILE and --after FILE (or --config with [baseline] and [after])".into(),
+                ));
+            }
+            (
+                input::load_run(&opts.baseline, None)?,
+                input::load_run(&opts.after, None)?,
+            )
+        }
+    };
+    compare_runs(&baseline, &after, opts.force)
 }

@@ -19,6 +19,7 @@
 
 pub mod analysis;
 pub mod app;
+pub mod config;
 pub mod error;
 pub mod format;
 pub mod input;

@@ -28,8 +28,18 @@ enum Command {
     Render {
         /// A stats input: Locust PREFIX_stats.csv or --json-file output, Goose report.json or
         /// request log (recognised by content). Give the CSV and the JSON of one run together.
-        #[arg(long, required = true)]
+        #[arg(long, required_unless_present = "config")]
         stats: Vec<PathBuf>,
+        /// A report file (perfreport.toml) naming several runs: scenarios, baseline/after,
+        /// scalability runs. Paths in it are relative to it.
+        #[arg(long, conflicts_with = "stats")]
+        config: Option<PathBuf>,
+        /// Exit 2, listing them, when sections still lack data.
+        #[arg(long)]
+        strict: bool,
+        /// Compare baseline and after even when their users or durations differ by over 10 %.
+        #[arg(long)]
+        force: bool,
         /// Scenario name (default: the file prefix).
         #[arg(long)]
         label: Option<String>,
@@ -58,6 +68,36 @@ enum Command {
         /// Fail (exit 3) when a target could not be measured.
         #[arg(long)]
         require_all: bool,
+        /// A baseline run (stats files): also fail (exit 1) on a regression against it.
+        #[arg(long)]
+        baseline: Vec<PathBuf>,
+        /// Compare with --baseline even when users or durations differ by over 10 %.
+        #[arg(long)]
+        force: bool,
+        /// A regression: p95 or p99 worse by more than this percent ...
+        #[arg(long, default_value_t = 10.0)]
+        regression_latency_percent: f64,
+        /// ... and by more than this many ms.
+        #[arg(long, default_value_t = 5.0)]
+        regression_latency_ms: f64,
+        /// A regression: RPS lower by more than this percent.
+        #[arg(long, default_value_t = 10.0)]
+        regression_rps_percent: f64,
+    },
+    /// Compare a baseline run with an after run: RPS, p95, p99, CPU, memory and per endpoint.
+    Diff {
+        /// The baseline run's stats files.
+        #[arg(long, required_unless_present = "config")]
+        baseline: Vec<PathBuf>,
+        /// The after run's stats files.
+        #[arg(long, required_unless_present = "config")]
+        after: Vec<PathBuf>,
+        /// A report file with [baseline] and [after].
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Compare even when users or durations differ by over 10 %.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -88,6 +128,9 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
     match cli.command {
         Command::Render {
             stats,
+            config,
+            strict,
+            force,
             label,
             targets,
             out,
@@ -97,6 +140,9 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
             let to_stdout = out.is_none();
             let text = app::render(&app::RenderOptions {
                 stats,
+                config,
+                strict,
+                force,
                 label,
                 targets,
                 out,
@@ -115,11 +161,41 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
             stats,
             targets,
             require_all,
+            baseline,
+            force,
+            regression_latency_percent,
+            regression_latency_ms,
+            regression_rps_percent,
         } => {
-            let verdict = app::gate(&app::GateOptions { stats, targets })?;
+            let verdict = app::gate(&app::GateOptions {
+                stats,
+                targets,
+                baseline,
+                force,
+                tolerance: perfreport::analysis::compare::Tolerance {
+                    latency_fraction: regression_latency_percent / 100.0,
+                    latency_ms: regression_latency_ms,
+                    rps_fraction: regression_rps_percent / 100.0,
+                },
+            })?;
             let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             write_stdout(&perfreport::output::terminal_table(&verdict, colour));
             Ok(verdict.exit_code(require_all, false) as u8)
+        }
+        Command::Diff {
+            baseline,
+            after,
+            config,
+            force,
+        } => {
+            let cmp = app::diff(&app::DiffOptions {
+                baseline,
+                after,
+                config,
+                force,
+            })?;
+            write_stdout(&perfreport::analysis::compare::to_markdown(&cmp));
+            Ok(0)
         }
     }
 }

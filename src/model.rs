@@ -144,6 +144,8 @@ pub struct TimelinePoint {
     pub p50_ms: Option<f64>,
     /// Window p95, when the input has it.
     pub p95_ms: Option<f64>,
+    /// Window p99, when the input has it.
+    pub p99_ms: Option<f64>,
     /// Cumulative requests since the start, when the input has them.
     pub total_requests: Option<u64>,
     /// Cumulative failures since the start.

@@ -1,5 +1,6 @@
 //! Findings derived from a run: the steady window and sustained throughput,
 //! load phases, resource use, errors by status, comparisons.
 
+pub mod compare;
 pub mod steady;
 pub mod windows;

@@ -398,6 +398,7 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
     let pcts = percentile_columns(&table);
     let p50 = pcts.iter().find(|(p, _)| *p == 50.0).map(|x| x.1);
     let p95 = pcts.iter().find(|(p, _)| *p == 95.0).map(|x| x.1);
+    let p99 = pcts.iter().find(|(p, _)| *p == 99.0).map(|x| x.1);
     let mut points = Vec::new();
     let mut full_history = false;
     for row in table.rows(&mut reader) {
@@ -437,6 +438,7 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
             failures_per_s: opt(table.column(&["Failures/s"]))?,
             p50_ms: opt(p50)?,
             p95_ms: opt(p95)?,
+            p99_ms: opt(p99)?,
             total_requests,
             total_failures,
         });
@@ -447,6 +449,7 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
         for p in &mut points {
             p.p50_ms = None;
             p.p95_ms = None;
+            p.p99_ms = None;
         }
     } else {
         // A 0 in a windowed column means "no cached window yet" unless requests
@@ -458,6 +461,9 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
                 }
                 if p.p95_ms == Some(0.0) {
                     p.p95_ms = None;
+                }
+                if p.p99_ms == Some(0.0) {
+                    p.p99_ms = None;
                 }
             }
         }

@@ -78,6 +78,18 @@ pub fn terminal_table(verdict: &Verdict, colour: bool) -> String {
         out.push('\n');
         out.push_str(&format!("    {}\n", o.detail));
     }
+    if !verdict.regressions.is_empty() {
+        out.push_str("\nRegressions against the baseline:\n");
+        for r in &verdict.regressions {
+            let line = format!("  {} {}  regressed", r.metric, r.text);
+            if colour {
+                out.push_str(&format!("\x1b[31m{line}\x1b[0m\n"));
+            } else {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+    }
     let count = |s: State| verdict.outcomes.iter().filter(|o| o.state == s).count();
     out.push_str(&format!(
         "\n{} met, {} warned, {} missed, {} not measured\n",

@@ -13,7 +13,9 @@ use std::path::Path;
 /// The built-in report template (the reference report's structure).
 pub const REPORT_TEMPLATE: &str = include_str!("../../templates/report.md.tera");
 
-/// Escape text for markdown: table pipes, tag openers, emphasis and code marks.
+/// Escape text for markdown: table pipes, tag openers and emphasis marks.
+/// Backticks are left alone: a code span cannot break a table (GFM handles `\|`
+/// inside it) and HTML output escapes its content.
 /// `<` is escaped only where it could open a tag, so `p95 < 200ms` stays legible.
 pub fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut chars = input.chars().peekable();
@@ -21,7 +23,6 @@ pub fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Re
         match c {
             '|' => out.write_all(b"\\|")?,
             '\\' => out.write_all(b"\\\\")?,
-            '`' => out.write_all(b"\\`")?,
             '*' => out.write_all(b"\\*")?,
             '\n' | '\r' => out.write_all(b" ")?,
             '<' if chars

@@ -4,6 +4,7 @@
 //! Every figure and sentence is computed here; the template only lays it out.
 //! Where an input is missing, the sentence says which input would fill it.
 
+use crate::analysis::compare::Comparison;
 use crate::analysis::steady;
 use crate::error::Result;
 use crate::format;
@@ -33,6 +34,25 @@ pub struct ReportSpec {
     pub scenarios: Vec<Scenario>,
     /// Free-text notes per section (`bottlenecks`, `errors`, ...).
     pub notes: BTreeMap<String, Vec<String>>,
+    /// Request groups by section name (`database`, `orchestrator`).
+    pub groups: Vec<(String, crate::targets::Scope)>,
+    /// Baseline against after, when both were given.
+    pub comparison: Option<Comparison>,
+    /// A step run (several user levels) for single-instance capacity.
+    pub step: Option<Run>,
+    /// Runs at several instance or core counts.
+    pub scalability: Vec<ScalePoint>,
+}
+
+/// A run at a given instance or core count.
+#[derive(Debug, Clone)]
+pub struct ScalePoint {
+    /// The run.
+    pub run: Run,
+    /// Instances (horizontal scaling).
+    pub instances: Option<u32>,
+    /// Cores (vertical scaling).
+    pub cores: Option<u32>,
 }
 
 /// A scenario: a run plus what the user said about it.
@@ -93,6 +113,10 @@ impl ReportSpec {
             targets,
             scenarios: vec![Scenario::from_run(run)],
             notes: BTreeMap::new(),
+            groups: Vec::new(),
+            comparison: None,
+            step: None,
+            scalability: Vec::new(),
         }
     }
 }
@@ -161,6 +185,17 @@ pub fn verdicts(spec: &ReportSpec) -> Vec<Verdict> {
 
 /// The tera context for a spec.
 pub fn context(spec: &ReportSpec) -> Result<tera::Context> {
+    Ok(build(spec).0)
+}
+
+/// Sections that still lack data, each with the input that would fill it
+/// (what `render --strict` refuses).
+pub fn missing_sections(spec: &ReportSpec) -> Vec<String> {
+    build(spec).1
+}
+
+fn build(spec: &ReportSpec) -> (tera::Context, Vec<String>) {
+    let mut missing: Vec<String> = Vec::new();
     let verdicts = verdicts(spec);
     let mut ctx = tera::Context::new();
     let runs: Vec<&Run> = spec.scenarios.iter().map(|s| &s.run).collect();
@@ -240,7 +275,7 @@ pub fn context(spec: &ReportSpec) -> Result<tera::Context> {
     ctx.insert("scenarios", &scenarios);
 
     // Bottlenecks
-    bottlenecks(&mut ctx, spec, &verdicts);
+    bottlenecks(&mut ctx, spec, &verdicts, &mut missing);
 
     // Resources
     resources_without_samples(&mut ctx, spec);
@@ -249,9 +284,10 @@ pub fn context(spec: &ReportSpec) -> Result<tera::Context> {
     errors(&mut ctx, &runs);
 
     // Scalability
-    scalability(&mut ctx, spec);
+    scalability(&mut ctx, spec, &mut missing);
 
     // Before/after
+    comparison(&mut ctx, spec, &mut missing);
     ctx.insert(
         "comparison_missing",
         "No baseline/after pair was supplied: pass [baseline] and [after] runs in --config, or compare two runs with perfreport diff --baseline B --after A.",
@@ -265,7 +301,24 @@ pub fn context(spec: &ReportSpec) -> Result<tera::Context> {
     ctx.insert("next_review", &spec.next_review);
     let notes: BTreeMap<&String, &Vec<String>> = spec.notes.iter().collect();
     ctx.insert("notes", &notes);
-    Ok(ctx)
+    if spec.environment.is_none() {
+        missing.push("Executive Summary / Environment: `environment` in --config".into());
+    }
+    for s in &spec.scenarios {
+        if s.target_rps.is_none() || s.expected_users.is_none() {
+            missing.push(format!(
+                "Test Scenarios / {}: expected results (`expected_users`, `expected_duration`, `target_rps`) in --config",
+                scenario_title(s)
+            ));
+        }
+        if s.resources.is_none() {
+            missing.push(format!(
+                "Resource Utilization ({}): resource samples (`resources` in --config, or --resources)",
+                scenario_title(s)
+            ));
+        }
+    }
+    (ctx, missing)
 }
 
 fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
@@ -776,20 +829,55 @@ fn group_findings(
     (analyzed, findings)
 }
 
-fn bottlenecks(ctx: &mut tera::Context, spec: &ReportSpec, verdicts: &[Verdict]) {
+/// The request group configured for a section, with a fallback.
+fn group_scope(spec: &ReportSpec, names: &[&str]) -> Option<crate::targets::Scope> {
+    spec.groups
+        .iter()
+        .find(|(n, _)| names.iter().any(|x| n.eq_ignore_ascii_case(x)))
+        .map(|(_, s)| s.clone())
+}
+
+fn bottlenecks(
+    ctx: &mut tera::Context,
+    spec: &ReportSpec,
+    verdicts: &[Verdict],
+    missing: &mut Vec<String>,
+) {
     let pairs: Vec<(&Scenario, &Verdict)> = spec.scenarios.iter().zip(verdicts).collect();
+    let db_scope = group_scope(spec, &["database", "db"]);
+    let db_none = match &db_scope {
+        Some(s) => format!("No database timings in the input (no requests matching the database group {s})."),
+        None => "No database timings in the input (no requests of type DB; define a `database` group in --config to select them by name).".to_string(),
+    };
     let (db_analyzed, db_findings) = group_findings(
         &pairs,
-        |e| e.kind.eq_ignore_ascii_case("DB"),
-        "No database timings in the input (no requests of type DB).",
+        |e| match &db_scope {
+            Some(s) => s.matches(&e.kind, &e.name),
+            None => e.kind.eq_ignore_ascii_case("DB"),
+        },
+        &db_none,
     );
+    if db_analyzed.is_empty() {
+        missing.push("Bottleneck Analysis / Database Performance: runs with DB-typed requests, or a `database` group in --config".into());
+    }
     ctx.insert("db_analyzed", &db_analyzed);
     ctx.insert("db_findings", &db_findings);
+    let mcp_scope = group_scope(spec, &["orchestrator", "mcp"]);
+    let mcp_none = match &mcp_scope {
+        Some(s) => format!("No MCP orchestrator timings in the input (no requests matching the orchestrator group {s})."),
+        None => "No MCP orchestrator timings in the input (no request names containing mcp; define an `orchestrator` group in --config).".to_string(),
+    };
     let (mcp_analyzed, mcp_findings) = group_findings(
         &pairs,
-        |e| e.name.to_ascii_lowercase().contains("mcp"),
-        "No MCP orchestrator timings in the input (no request names containing mcp).",
+        |e| match &mcp_scope {
+            Some(s) => s.matches(&e.kind, &e.name),
+            None => e.name.to_ascii_lowercase().contains("mcp"),
+        },
+        &mcp_none,
     );
+    if mcp_analyzed.is_empty() {
+        missing.push("Bottleneck Analysis / MCP Orchestrator Performance: runs with orchestrator requests, or an `orchestrator` group in --config".into());
+    }
     ctx.insert("mcp_analyzed", &mcp_analyzed);
     ctx.insert("mcp_findings", &mcp_findings);
 
@@ -979,61 +1067,239 @@ fn errors(ctx: &mut tera::Context, runs: &[&Run]) {
     ctx.insert("error_patterns", &patterns);
 }
 
-fn scalability(ctx: &mut tera::Context, spec: &ReportSpec) {
-    // single instance: the highest windowed throughput, and the highest user
-    // level whose windowed p95 stayed within the p95 target
-    let p95_target = spec
+fn scalability(ctx: &mut tera::Context, spec: &ReportSpec, missing: &mut Vec<String>) {
+    // Single instance: from the step run when there is one, else from the scenarios.
+    let candidates: Vec<(String, &Run)> = match &spec.step {
+        Some(r) => vec![(r.label.clone(), r)],
+        None => spec
+            .scenarios
+            .iter()
+            .map(|s| (scenario_title(s), &s.run))
+            .collect(),
+    };
+    let latency_targets: Vec<&Target> = spec
         .targets
         .iter()
-        .find(|t| t.expr.metric == Metric::Percentile(95.0) && t.expr.scope.is_empty())
-        .map(|t| t.expr.clone());
+        .filter(|t| {
+            t.expr.scope.is_empty()
+                && !t.expr.warn
+                && matches!(t.expr.metric, Metric::Percentile(p) if p == 50.0 || p == 95.0 || p == 99.0)
+        })
+        .collect();
     let mut max_rps: Option<(f64, String)> = None;
     let mut max_users: Option<(u64, String)> = None;
-    for s in &spec.scenarios {
-        let r = &s.run;
-        if let Some(st) = steady::sustained_rps(r)
-            && max_rps.as_ref().is_none_or(|(v, _)| st.rps > *v)
-        {
-            max_rps = Some((st.rps, scenario_title(s)));
+    let mut levels_text = Vec::new();
+    for (title, r) in &candidates {
+        // the highest rate held over any 10 s window of the run
+        let peak = peak_window_rps(r, 10.0);
+        if let Some(v) = peak {
+            if max_rps.as_ref().is_none_or(|(m, _)| v > *m) {
+                max_rps = Some((v, title.clone()));
+            }
         }
         for level in user_levels(r) {
-            let p95s: Vec<f64> = r
+            let points: Vec<&crate::model::TimelinePoint> = r
                 .timeline
                 .iter()
                 .filter(|p| p.users == Some(level))
-                .filter_map(|p| p.p95_ms)
                 .collect();
-            let held = match (&p95_target, p95s.is_empty()) {
-                (Some(t), false) => p95s.iter().all(|v| t.op.holds(*v, t.limit)),
-                _ => false,
-            };
+            let mut held = !latency_targets.is_empty();
+            let mut worst = Vec::new();
+            for t in &latency_targets {
+                let Metric::Percentile(p) = t.expr.metric else {
+                    continue;
+                };
+                let values: Vec<f64> = points
+                    .iter()
+                    .filter_map(|x| match p {
+                        50.0 => x.p50_ms,
+                        95.0 => x.p95_ms,
+                        _ => x.p99_ms,
+                    })
+                    .collect();
+                if values.is_empty() {
+                    held = false;
+                    continue;
+                }
+                let w = values.iter().cloned().fold(0.0, f64::max);
+                worst.push(format!("p{} up to {}", trim_num(p), format::ms(w)));
+                if !t.expr.op.holds(w, t.expr.limit) {
+                    held = false;
+                }
+            }
+            if !worst.is_empty() {
+                levels_text.push(format!(
+                    "{level} users: windowed {} ({})",
+                    worst.join(", "),
+                    if held {
+                        "all latency targets held"
+                    } else {
+                        "a latency target missed"
+                    }
+                ));
+            }
             if held && max_users.as_ref().is_none_or(|(u, _)| level > *u) {
-                max_users = Some((level, scenario_title(s)));
+                max_users = Some((level, title.clone()));
             }
         }
     }
     ctx.insert(
         "max_throughput",
         &max_rps
-            .map(|(v, s)| format!("{} (sustained, {s})", format::rps(v)))
-            .unwrap_or_else(|| "not measured (no run with a request rate)".into()),
+            .map(|(v, s)| format!("{} (highest 10 s window, {s})", format::rps(v)))
+            .unwrap_or_else(|| "not measured (no run with a request time series)".into()),
+    );
+    let users_text = match (&max_users, levels_text.is_empty()) {
+        (Some((u, s)), _) => {
+            format!("{u} (the highest user level at which every latency target held, {s})")
+        }
+        (None, false) => "none of the tested user levels held every latency target".to_string(),
+        (None, true) => {
+            missing.push("Scalability Analysis / Single Instance: a step run (`[step]` in --config) with a windowed latency history (Locust --csv-full-history)".into());
+            "not determined: needs a run with a windowed latency series per user level (Locust --csv-full-history, or a Goose request log)".to_string()
+        }
+    };
+    ctx.insert("max_users", &users_text);
+    ctx.insert("capacity_levels", &levels_text);
+
+    let scaling =
+        |key: fn(&ScalePoint) -> Option<u32>, what: &str| -> (Vec<String>, Option<String>) {
+            let mut points: Vec<(u32, f64, String)> = spec
+                .scalability
+                .iter()
+                .filter_map(|p| {
+                    let n = key(p)?;
+                    let rps = steady::sustained_rps(&p.run)?.rps;
+                    Some((n, rps, p.run.label.clone()))
+                })
+                .collect();
+            points.sort_by_key(|p| p.0);
+            let base = points.iter().find(|p| p.0 == 1).map(|p| p.1);
+            let lines = points
+                .iter()
+                .map(|(n, rps, label)| {
+                    let eff = base
+                        .filter(|_| *n > 1)
+                        .map(|b| {
+                            format!(
+                                ", scaling efficiency {}",
+                                format::fraction(scaling_efficiency(*rps, *n, b))
+                            )
+                        })
+                        .unwrap_or_default();
+                    format!("{n} {what}: {}{eff} ({label})", format::rps(*rps))
+                })
+                .collect::<Vec<_>>();
+            let note = if points.len() > 1 && base.is_none() {
+                Some(format!(
+                    "no run with 1 {what} to compute scaling efficiency against"
+                ))
+            } else {
+                None
+            };
+            (lines, note)
+        };
+    let (instances, inote) = scaling(|p| p.instances, "instance(s)");
+    let (cores, cnote) = scaling(|p| p.cores, "CPU core(s)");
+    if instances.is_empty() {
+        missing.push("Scalability Analysis / Multiple Instances: `[[scalability]]` runs with `instances = N` in --config".into());
+    }
+    if cores.is_empty() {
+        missing.push("Scalability Analysis / Vertical Scaling: `[[scalability]]` runs with `cores = N` in --config".into());
+    }
+    ctx.insert(
+        "instances_lines",
+        &if instances.is_empty() {
+            vec![
+                "not tested: add `[[scalability]]` runs with `instances = N` to --config"
+                    .to_string(),
+            ]
+        } else {
+            instances.into_iter().chain(inote).collect()
+        },
     );
     ctx.insert(
-        "max_users",
-        &max_users
-            .map(|(u, s)| format!("{u} (the highest level tested at which the windowed p95 stayed within target, {s})"))
-            .unwrap_or_else(|| {
-                "not determined: needs a run with a windowed latency series per user level (Locust --csv-full-history, or a Goose request log) in which the p95 target held".into()
-            }),
+        "cores_lines",
+        &if cores.is_empty() {
+            vec!["not tested: add `[[scalability]]` runs with `cores = N` to --config".to_string()]
+        } else {
+            cores.into_iter().chain(cnote).collect()
+        },
     );
-    ctx.insert(
-        "instances_missing",
-        "not tested: add [[scalability]] runs with instances = N to --config",
-    );
-    ctx.insert(
-        "cores_missing",
-        "not tested: add [[scalability]] runs with cores = N to --config",
-    );
+}
+
+/// Scaling efficiency: RPS(N) / (N x RPS(1)).
+pub fn scaling_efficiency(rps_n: f64, n: u32, rps_1: f64) -> f64 {
+    rps_n / (n as f64 * rps_1)
+}
+
+/// The highest request rate over any window of `seconds` in the timeline.
+fn peak_window_rps(run: &Run, seconds: f64) -> Option<f64> {
+    let t = &run.timeline;
+    let mut best: Option<f64> = None;
+    for (i, a) in t.iter().enumerate() {
+        let Some(end) = t[i..].iter().find(|b| b.t - a.t >= seconds) else {
+            break;
+        };
+        let rate = match (a.total_requests, end.total_requests) {
+            (Some(x), Some(y)) => y.saturating_sub(x) as f64 / (end.t - a.t),
+            _ => {
+                let n: f64 = t
+                    .iter()
+                    .filter(|p| p.t >= a.t && p.t < end.t)
+                    .filter_map(|p| p.rps)
+                    .sum();
+                n / (end.t - a.t)
+            }
+        };
+        best = Some(best.map_or(rate, |b: f64| b.max(rate)));
+    }
+    best
+}
+
+fn comparison(ctx: &mut tera::Context, spec: &ReportSpec, missing: &mut Vec<String>) {
+    let Some(c) = &spec.comparison else {
+        missing.push("Before/After Comparison: `[baseline]` and `[after]` runs in --config".into());
+        ctx.insert("comparison", &false);
+        return;
+    };
+    let show = |metric: &str, v: Option<f64>| -> String {
+        match (metric, v) {
+            (_, None) => "not measured (pass --resources for CPU and memory)".into(),
+            ("RPS", Some(v)) => format!("{v:.2}"),
+            ("CPU", Some(v)) => format::percent(v),
+            ("Memory", Some(v)) => format::bytes(v),
+            (_, Some(v)) => format::ms(v),
+        }
+    };
+    let side = |before: bool| -> Vec<String> {
+        c.changes
+            .iter()
+            .map(|ch| {
+                format!(
+                    "{}: {}",
+                    ch.metric,
+                    show(&ch.metric, if before { ch.before } else { ch.after })
+                )
+            })
+            .collect()
+    };
+    let mut after = side(false);
+    let improvements: Vec<String> = c
+        .changes
+        .iter()
+        .filter_map(|ch| {
+            ch.improvement
+                .map(|i| format!("{} {}", ch.metric, format::change(i * 100.0)))
+        })
+        .collect();
+    after.push(format!("Improvement: {}", improvements.join(", ")));
+    ctx.insert("comparison", &true);
+    ctx.insert("baseline_label", &c.baseline.label);
+    ctx.insert("after_label", &c.after.label);
+    ctx.insert("baseline_lines", &side(true));
+    ctx.insert("after_lines", &after);
+    ctx.insert("comparison_endpoints", &c.endpoints);
 }
 
 fn conclusions(ctx: &mut tera::Context, spec: &ReportSpec, verdicts: &[Verdict]) {

@@ -376,6 +376,28 @@ pub fn parse(text: &str) -> Result<TargetExpr> {
     p.expr()
 }
 
+/// Parses a scope on its own, with or without braces: `type:DB`, `{name:~mcp}`.
+/// Used for the request groups of a config file.
+pub fn parse_scope(text: &str) -> Result<Scope> {
+    let trimmed = text.trim();
+    let braced = if trimmed.starts_with('{') {
+        trimmed.to_string()
+    } else {
+        format!("{{{trimmed}}}")
+    };
+    let mut p = Parser {
+        text: &braced,
+        chars: braced.chars().collect(),
+        pos: 0,
+    };
+    let scope = p.scope()?;
+    p.skip_ws();
+    if let Some(c) = p.peek() {
+        return Err(p.err(p.pos, format!("unexpected `{c}` after the scope")));
+    }
+    Ok(scope)
+}
+
 const FIELDS: &[&str] = &["name", "type", "method", "status", "scenario"];
 
 struct Parser<'a> {

@@ -134,6 +134,8 @@ pub struct Outcome {
 pub struct Verdict {
     /// Every target, in the order given.
     pub outcomes: Vec<Outcome>,
+    /// Regressions against a baseline (`gate --baseline`), each a failure.
+    pub regressions: Vec<crate::analysis::compare::Change>,
 }
 
 impl Verdict {
@@ -141,7 +143,10 @@ impl Verdict {
     /// if `require_all` and something was not measured, else 0.
     pub fn exit_code(&self, require_all: bool, fail_on_warn: bool) -> i32 {
         let any = |s: State| self.outcomes.iter().any(|o| o.state == s);
-        if any(State::Missed) || (fail_on_warn && any(State::Warned)) {
+        if any(State::Missed)
+            || (fail_on_warn && any(State::Warned))
+            || !self.regressions.is_empty()
+        {
             1
         } else if require_all && any(State::NotMeasured) {
             3
@@ -165,6 +170,7 @@ pub fn evaluate(run: &Run, targets: &[Target], resources: Option<&ResourceFigure
             .iter()
             .map(|t| evaluate_one(run, t, resources))
             .collect(),
+        regressions: Vec::new(),
     }
 }
 

@@ -1,0 +1,368 @@
+//! The report file (`--config perfreport.toml`): several runs and what the user
+//! knows about them (scenario descriptions, expected results, baseline/after,
+//! scalability runs). Paths are relative to the file. Unknown keys are errors
+//! naming the key and its line, with a "did you mean" when one is close.
+//!
+//! ```toml
+//! system = "AutoArr API"
+//! environment = "Development (Local)"
+//!
+//! [targets]
+//! "API Response Time (p95)" = "p95<200ms"
+//!
+//! [groups]
+//! database = "type:DB"
+//! orchestrator = "name:~(?i)mcp"
+//!
+//! [[scenario]]
+//! name = "Configuration Audit Load"
+//! stats = ["../locust/configaudit_u30_60s/configaudit_u30_60s_stats.csv"]
+//! resources = "../locust/configaudit_u30_60s/resources.csv"
+//! target_rps = [20, 30]
+//!
+//! [baseline]
+//! stats = ["../locust/mixed_baseline_u50_90s/mixed_baseline_u50_90s_stats.csv"]
+//! [after]
+//! stats = ["../locust/mixed_after_u50_90s/mixed_after_u50_90s_stats.csv"]
+//!
+//! [[scalability]]
+//! instances = 2
+//! stats = ["../locust/scale_instances2_nodelay_u30_40s/scale_instances2_nodelay_u30_40s_stats.csv"]
+//! ```
+
+use crate::error::{Error, Result};
+use crate::targets::expr::{self, Scope, TargetExpr};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    title: Option<String>,
+    system: Option<String>,
+    environment: Option<String>,
+    test_date: Option<String>,
+    version: Option<String>,
+    next_review: Option<String>,
+    cpu_cores: Option<u32>,
+    #[serde(default)]
+    targets: BTreeMap<String, String>,
+    #[serde(default)]
+    groups: BTreeMap<String, String>,
+    #[serde(default, rename = "scenario")]
+    scenarios: Vec<RawScenario>,
+    baseline: Option<RawRun>,
+    after: Option<RawRun>,
+    step: Option<RawRun>,
+    #[serde(default)]
+    scalability: Vec<RawScalability>,
+    #[serde(default)]
+    notes: BTreeMap<String, OneOrMany>,
+    regression: Option<RawTolerance>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRun {
+    label: Option<String>,
+    stats: OneOrMany,
+    resources: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: String,
+    description: Option<String>,
+    user_profile: Option<Vec<String>>,
+    think_time: Option<String>,
+    user_levels: Option<String>,
+    expected_users: Option<u64>,
+    expected_duration: Option<String>,
+    target_rps: Option<[f64; 2]>,
+    stats: OneOrMany,
+    resources: Option<String>,
+    notes: Option<OneOrMany>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScalability {
+    label: Option<String>,
+    instances: Option<u32>,
+    cores: Option<u32>,
+    stats: OneOrMany,
+    resources: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTolerance {
+    latency_percent: Option<f64>,
+    latency_ms: Option<f64>,
+    rps_percent: Option<f64>,
+}
+
+/// The inputs of one run.
+#[derive(Debug, Clone)]
+pub struct RunInputs {
+    /// Display name, when given.
+    pub label: Option<String>,
+    /// `--stats` files.
+    pub stats: Vec<PathBuf>,
+    /// Resource samples.
+    pub resources: Option<PathBuf>,
+}
+
+/// A scenario as configured.
+#[derive(Debug, Clone)]
+pub struct ScenarioConfig {
+    /// Name (`Configuration Audit Load`).
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// User profile lines.
+    pub user_profile: Vec<String>,
+    /// Think time, as written.
+    pub think_time: Option<String>,
+    /// Concurrent user levels, as written.
+    pub user_levels: Option<String>,
+    /// Expected users.
+    pub expected_users: Option<u64>,
+    /// Expected duration, as written.
+    pub expected_duration: Option<String>,
+    /// Target RPS range.
+    pub target_rps: Option<(f64, f64)>,
+    /// Inputs.
+    pub inputs: RunInputs,
+    /// Notes.
+    pub notes: Vec<String>,
+}
+
+/// A scalability run.
+#[derive(Debug, Clone)]
+pub struct ScalabilityConfig {
+    /// Instances, for horizontal scaling.
+    pub instances: Option<u32>,
+    /// Cores, for vertical scaling.
+    pub cores: Option<u32>,
+    /// Inputs.
+    pub inputs: RunInputs,
+}
+
+/// A parsed report file with paths resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file.
+    pub path: PathBuf,
+    /// Report title.
+    pub title: Option<String>,
+    /// System under test.
+    pub system: Option<String>,
+    /// Environment.
+    pub environment: Option<String>,
+    /// Test date.
+    pub test_date: Option<String>,
+    /// Report version.
+    pub version: Option<String>,
+    /// Next review.
+    pub next_review: Option<String>,
+    /// Core count of the server, for the CPU basis.
+    pub cpu_cores: Option<u32>,
+    /// Target overrides: (row title, expression).
+    pub targets: Vec<(String, TargetExpr)>,
+    /// Request groups for the database / orchestrator sections.
+    pub groups: Vec<(String, Scope)>,
+    /// Scenarios.
+    pub scenarios: Vec<ScenarioConfig>,
+    /// Baseline run.
+    pub baseline: Option<RunInputs>,
+    /// After run.
+    pub after: Option<RunInputs>,
+    /// Step run for single-instance capacity.
+    pub step: Option<RunInputs>,
+    /// Scalability runs.
+    pub scalability: Vec<ScalabilityConfig>,
+    /// Notes per section.
+    pub notes: BTreeMap<String, Vec<String>>,
+    /// Regression tolerance.
+    pub tolerance: crate::analysis::compare::Tolerance,
+}
+
+/// The 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (u64, u64) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() as u64 + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
+    (line, col)
+}
+
+/// Add "did you mean" to serde's "unknown field `x`, expected one of `a`, `b`".
+fn did_you_mean(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_string();
+    };
+    let Some((field, expected)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let best = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|c| (strsim::levenshtein(field, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min();
+    match best {
+        Some((_, c)) => format!("{}; did you mean `{c}`?", message.trim_end()),
+        None => message.to_string(),
+    }
+}
+
+/// Load and check a report file.
+pub fn load(path: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let raw: RawConfig = toml::from_str(&text).map_err(|e| {
+        let (line, col) = e
+            .span()
+            .map(|s| line_col(&text, s.start))
+            .map_or((None, None), |(l, c)| (Some(l), Some(c)));
+        Error::parse(path, line, col, did_you_mean(e.message()))
+    })?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let resolve = |p: &str| dir.join(p);
+    let inputs = |label: Option<String>, stats: OneOrMany, resources: Option<String>| RunInputs {
+        label,
+        stats: stats.into_vec().iter().map(|s| resolve(s)).collect(),
+        resources: resources.as_deref().map(resolve),
+    };
+    let mut targets = Vec::new();
+    for (title, text) in raw.targets {
+        targets.push((title, expr::parse(&text)?));
+    }
+    let mut groups = Vec::new();
+    for (name, text) in raw.groups {
+        groups.push((name, expr::parse_scope(&text)?));
+    }
+    let mut tolerance = crate::analysis::compare::Tolerance::default();
+    if let Some(t) = raw.regression {
+        if let Some(v) = t.latency_percent {
+            tolerance.latency_fraction = v / 100.0;
+        }
+        if let Some(v) = t.latency_ms {
+            tolerance.latency_ms = v;
+        }
+        if let Some(v) = t.rps_percent {
+            tolerance.rps_fraction = v / 100.0;
+        }
+    }
+    let mut scalability = Vec::new();
+    for s in raw.scalability {
+        if s.instances.is_none() == s.cores.is_none() {
+            return Err(Error::parse(
+                path,
+                None,
+                None,
+                "each [[scalability]] entry needs exactly one of `instances = N` or `cores = N`",
+            ));
+        }
+        scalability.push(ScalabilityConfig {
+            instances: s.instances,
+            cores: s.cores,
+            inputs: inputs(s.label, s.stats, s.resources),
+        });
+    }
+    Ok(Config {
+        path: path.to_path_buf(),
+        title: raw.title,
+        system: raw.system,
+        environment: raw.environment,
+        test_date: raw.test_date,
+        version: raw.version,
+        next_review: raw.next_review,
+        cpu_cores: raw.cpu_cores,
+        targets,
+        groups,
+        scenarios: raw
+            .scenarios
+            .into_iter()
+            .map(|s| ScenarioConfig {
+                name: s.name.clone(),
+                description: s.description,
+                user_profile: s.user_profile.unwrap_or_default(),
+                think_time: s.think_time,
+                user_levels: s.user_levels,
+                expected_users: s.expected_users,
+                expected_duration: s.expected_duration,
+                target_rps: s.target_rps.map(|[a, b]| (a, b)),
+                inputs: inputs(Some(s.name), s.stats, s.resources),
+                notes: s.notes.map(OneOrMany::into_vec).unwrap_or_default(),
+            })
+            .collect(),
+        baseline: raw.baseline.map(|r| inputs(r.label, r.stats, r.resources)),
+        after: raw.after.map(|r| inputs(r.label, r.stats, r.resources)),
+        step: raw.step.map(|r| inputs(r.label, r.stats, r.resources)),
+        scalability,
+        notes: raw
+            .notes
+            .into_iter()
+            .map(|(k, v)| (k, v.into_vec()))
+            .collect(),
+        tolerance,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("perfreport.toml");
+        std::fs::write(&p, text).unwrap();
+        load(&p)
+    }
+
+    #[test]
+    fn unknown_keys_name_the_key_and_line_with_a_suggestion() {
+        let err = load_text("system = \"x\"\n\n[[scenario]]\nname = \"a\"\nstat = [\"a.csv\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 5"), "{err}");
+        assert!(err.contains("unknown field `stat`"), "{err}");
+        assert!(err.contains("did you mean `stats`?"), "{err}");
+    }
+
+    #[test]
+    fn paths_are_relative_to_the_file_and_stats_may_be_one_string() {
+        let c = load_text(
+            "[[scenario]]\nname = \"a\"\nstats = \"runs/a_stats.csv\"\n[baseline]\nstats = [\"b.csv\", \"b.json\"]\n",
+        )
+        .unwrap();
+        assert!(c.scenarios[0].inputs.stats[0].ends_with("runs/a_stats.csv"));
+        assert!(c.scenarios[0].inputs.stats[0].is_absolute());
+        assert_eq!(c.baseline.unwrap().stats.len(), 2);
+    }
+
+    #[test]
+    fn scalability_entries_need_instances_or_cores() {
+        let err = load_text("[[scalability]]\nstats = \"a.csv\"\n").unwrap_err();
+        assert!(err.to_string().contains("instances = N"));
+    }
+}
