@@ -147,19 +147,19 @@ pub fn check_comparable(baseline: &Run, after: &Run, force: bool) -> Result<()> 
     }
     let differs = |a: f64, b: f64| (a - b).abs() > 0.10 * a.max(b);
     let mut why = Vec::new();
-    if let (Some(a), Some(b)) = (baseline.peak_users, after.peak_users) {
-        if differs(a as f64, b as f64) {
-            why.push(format!("peak users {a} vs {b}"));
-        }
+    if let (Some(a), Some(b)) = (baseline.peak_users, after.peak_users)
+        && differs(a as f64, b as f64)
+    {
+        why.push(format!("peak users {a} vs {b}"));
     }
-    if let (Some(a), Some(b)) = (baseline.duration_s, after.duration_s) {
-        if differs(a, b) {
-            why.push(format!(
-                "durations {} vs {}",
-                format::duration(a),
-                format::duration(b)
-            ));
-        }
+    if let (Some(a), Some(b)) = (baseline.duration_s, after.duration_s)
+        && differs(a, b)
+    {
+        why.push(format!(
+            "durations {} vs {}",
+            format::duration(a),
+            format::duration(b)
+        ));
     }
     if why.is_empty() {
         Ok(())

@@ -1092,10 +1092,10 @@ fn scalability(ctx: &mut tera::Context, spec: &ReportSpec, missing: &mut Vec<Str
     for (title, r) in &candidates {
         // the highest rate held over any 10 s window of the run
         let peak = peak_window_rps(r, 10.0);
-        if let Some(v) = peak {
-            if max_rps.as_ref().is_none_or(|(m, _)| v > *m) {
-                max_rps = Some((v, title.clone()));
-            }
+        if let Some(v) = peak
+            && max_rps.as_ref().is_none_or(|(m, _)| v > *m)
+        {
+            max_rps = Some((v, title.clone()));
         }
         for level in user_levels(r) {
             let points: Vec<&crate::model::TimelinePoint> = r
