@@ -16,7 +16,9 @@ pub fn ms(v: f64) -> String {
 pub fn bytes(v: f64) -> String {
     let mib = v / 1_048_576.0;
     if mib >= 1024.0 {
-        format!("{:.2} GiB", mib / 1024.0)
+        format!("{} GiB", trim(format!("{:.2}", mib / 1024.0)))
+    } else if mib.fract() == 0.0 {
+        format!("{mib:.0} MiB")
     } else {
         format!("{mib:.1} MiB")
     }

@@ -192,6 +192,10 @@ pub fn combine(csv: Run, json: Run) -> Run {
     };
     run.provenance.push(note);
     run.label = csv.label.clone();
+    // the CSV siblings date the version more precisely (First Seen: 2.44+)
+    if csv.tool_version.is_some() {
+        run.tool_version = csv.tool_version.clone();
+    }
     for s in &csv.sources {
         if !run.sources.contains(s) {
             run.sources.push(s.clone());

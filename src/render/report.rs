@@ -857,7 +857,7 @@ fn bottlenecks(
         },
         &db_none,
     );
-    if db_analyzed.is_empty() {
+    if db_analyzed.is_empty() && db_scope.is_none() {
         missing.push("Bottleneck Analysis / Database Performance: runs with DB-typed requests, or a `database` group in --config".into());
     }
     ctx.insert("db_analyzed", &db_analyzed);
@@ -875,7 +875,8 @@ fn bottlenecks(
         },
         &mcp_none,
     );
-    if mcp_analyzed.is_empty() {
+    // A configured group that matches nothing is a finding, not a missing input.
+    if mcp_analyzed.is_empty() && mcp_scope.is_none() {
         missing.push("Bottleneck Analysis / MCP Orchestrator Performance: runs with orchestrator requests, or an `orchestrator` group in --config".into());
     }
     ctx.insert("mcp_analyzed", &mcp_analyzed);
