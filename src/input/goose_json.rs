@@ -7,5 +7,8 @@ use std::path::Path;
 
 /// Read a Goose JSON report.
 pub fn read(path: &Path) -> Result<Run> {
-    Err(Error::wrong_kind(path, "Goose JSON reports are not supported yet"))
+    Err(Error::wrong_kind(
+        path,
+        "Goose JSON reports are not supported yet",
+    ))
 }

@@ -6,7 +6,10 @@ use std::path::Path;
 
 /// Read a Goose request log, streaming.
 pub fn read(path: &Path, _json_lines: bool) -> Result<Run> {
-    Err(Error::wrong_kind(path, "Goose request logs are not supported yet"))
+    Err(Error::wrong_kind(
+        path,
+        "Goose request logs are not supported yet",
+    ))
 }
 
 /// Combine a report and a request log of the same run.
