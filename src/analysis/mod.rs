@@ -1,4 +1,5 @@
 //! Findings derived from a run: the steady window and sustained throughput,
 //! load phases, resource use, errors by status, comparisons.
 
+pub mod resources;
 pub mod steady;

@@ -108,10 +108,11 @@ fn detect_format(text: &str) -> Option<Format> {
     if first.trim_start().starts_with('{') && text.contains("\"resultType\"") {
         return Some(Format::Prometheus);
     }
-    if let Some((ts, rest)) = first.trim().split_once(char::is_whitespace) {
-        if ts.parse::<f64>().is_ok() && rest.trim_start().starts_with('{') {
-            return Some(Format::Docker);
-        }
+    if let Some((ts, rest)) = first.trim().split_once(char::is_whitespace)
+        && ts.parse::<f64>().is_ok()
+        && rest.trim_start().starts_with('{')
+    {
+        return Some(Format::Docker);
     }
     let header = csv_header(first);
     let has_any = |names: &[&str]| header.iter().any(|h| names.contains(&h.as_str()));
@@ -273,15 +274,15 @@ fn read_sampler_csv(path: &Path, series: &mut ResourceSeries) -> Result<()> {
             (c_rss.or(c_rss_mib), rss_bytes),
             (c_vms.or(c_vms_mib), vms_bytes),
         ] {
-            if let (Some(c), Some(v)) = (c, v) {
-                if v < 0.0 {
-                    return Err(Error::parse(
-                        path,
-                        Some(row.line()),
-                        Some(c as u64 + 1),
-                        format!("`{}`: expected a size ≥ 0, found {v}", table.header(c)),
-                    ));
-                }
+            if let (Some(c), Some(v)) = (c, v)
+                && v < 0.0
+            {
+                return Err(Error::parse(
+                    path,
+                    Some(row.line()),
+                    Some(c as u64 + 1),
+                    format!("`{}`: expected a size ≥ 0, found {v}", table.header(c)),
+                ));
             }
         }
         let mut extra = BTreeMap::new();
@@ -663,10 +664,10 @@ fn read_pidstat(path: &Path, text: &str, series: &mut ResourceSeries) -> Result<
                     "a wall-clock time but no date: expected the `Linux ... MM/DD/YY ...` line at the top (or record with -H for epoch times)",
                 ));
             };
-            if let Some(last) = last_tod {
-                if tod + 12.0 * 3600.0 < last {
-                    day_offset += 86_400.0;
-                }
+            if let Some(last) = last_tod
+                && tod + 12.0 * 3600.0 < last
+            {
+                day_offset += 86_400.0;
             }
             last_tod = Some(tod);
             d as f64 * 86_400.0 + day_offset + tod
