@@ -465,3 +465,31 @@ fn sampler_on_sleep_3_writes_about_3_rows() {
     let e = sample_command(&cmd, &SampleOptions::default(), &out).expect_err("exists");
     assert!(e.to_string().contains("already exists"), "{e}");
 }
+
+#[test]
+fn chart_is_clean_svg_with_load_phases_marked() {
+    let (_, series, r) = step_leak();
+    let svg = perfreport::render::chart::resource_chart_svg(&series, &r).expect("chart");
+    assert!(svg.trim_start().starts_with("<svg"), "{}", &svg[..80]);
+    assert!(svg.trim_end().ends_with("</svg>"));
+    for label in [
+        "25 users",
+        "50 users",
+        "100 users",
+        "RSS (MiB)",
+        "CPU (% of machine)",
+    ] {
+        assert!(svg.contains(label), "missing {label}");
+    }
+    // No font files, images or scripts are referenced.
+    for bad in ["@font-face", "url(", "<image", "<script", "href="] {
+        assert!(!svg.contains(bad), "found {bad}");
+    }
+    assert!(
+        svg.matches("<polyline").count() >= 2,
+        "an RSS and a CPU line"
+    );
+    if let Ok(p) = std::env::var("PERFREPORT_CHART_OUT") {
+        std::fs::write(p, &svg).expect("write chart");
+    }
+}

@@ -1,1 +1,2 @@
 //! Report rendering: markdown from the tera template, HTML from the markdown.
+pub mod chart;
