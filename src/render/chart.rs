@@ -66,7 +66,7 @@ pub fn resource_chart_svg(series: &ResourceSeries, report: &ResourceReport) -> R
         let root = SVGBackend::with_string(&mut svg, (900, 520)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
         let (top, bottom) = root.split_vertically(270);
-        let panels: [(&DrawingArea<_, _>, &str, f64, f64, &[(f64, f64)], RGBColor); 2] = [
+        let panels = [
             (
                 &top,
                 "RSS (MiB)",
@@ -80,7 +80,7 @@ pub fn resource_chart_svg(series: &ResourceSeries, report: &ResourceReport) -> R
                 "CPU (% of machine)",
                 0.0,
                 cpu_hi,
-                &cpu,
+                cpu.as_slice(),
                 RGBColor(34, 100, 34),
             ),
         ];
