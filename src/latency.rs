@@ -153,10 +153,10 @@ impl Latency {
                 if h.is_empty() {
                     return Percentile::NotAvailable;
                 }
-                if p >= 100.0 {
-                    if let Some(m) = self.max_ms {
-                        return Percentile::Value(m);
-                    }
+                if p >= 100.0
+                    && let Some(m) = self.max_ms
+                {
+                    return Percentile::Value(m);
                 }
                 Percentile::Value(h.value_at_quantile(q) as f64 / 1000.0)
             }

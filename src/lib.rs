@@ -6,15 +6,19 @@
 //! [`targets`] evaluates it into a verdict, [`analysis`] derives findings, and
 //! [`render`] writes reports.
 //!
-//! ```no_run
-//! let run = perfreport::input::load_run(&["results_stats.csv".into()], None)?;
-//! let verdict = perfreport::targets::evaluate(&run, &perfreport::targets::default_targets())?;
-//! println!("{}", verdict.exit_code(false));
+//! ```
+//! use perfreport::{input, targets};
+//! let stats = "fixtures/locust/mixed_baseline_u50_90s/mixed_baseline_u50_90s_stats.csv";
+//! let run = input::load_run(&[stats.into()], None)?;
+//! let verdict = targets::evaluate(&run, &targets::default_targets(), None);
+//! // p99 560 ms misses the default 500 ms target: exit code 1
+//! assert_eq!(verdict.exit_code(false, false), 1);
 //! # Ok::<(), perfreport::Error>(())
 //! ```
 #![deny(missing_docs)]
 
 pub mod analysis;
+pub mod app;
 pub mod error;
 pub mod format;
 pub mod input;

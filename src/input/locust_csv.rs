@@ -24,7 +24,20 @@ pub(crate) struct Table {
 pub(crate) struct Row<'a> {
     table: &'a Table,
     record: csv::StringRecord,
-    line: u64,
+    byte: u64,
+}
+
+/// The 1-based line of a record that starts at a byte offset. The csv crate's
+/// own line numbers are off by one on CRLF files (Locust writes CRLF): it ends
+/// a record at the CR and starts the next at the LF. So errors count newlines
+/// up to and including the record's first byte; this only runs when there is
+/// an error to report.
+pub(crate) fn line_at(path: &Path, byte: u64) -> Option<u64> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).ok()?;
+    let mut prefix = Vec::new();
+    file.take(byte + 1).read_to_end(&mut prefix).ok()?;
+    Some(prefix.iter().filter(|&&b| b == b'\n').count() as u64 + 1)
 }
 
 impl Table {
@@ -79,18 +92,18 @@ impl Table {
     ) -> impl Iterator<Item = Result<Row<'a>>> + 'a {
         reader.records().map(move |r| {
             let record = r.map_err(|e| csv_error(&self.path, e))?;
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            let byte = record.position().map(|p| p.byte()).unwrap_or(0);
             Ok(Row {
                 table: self,
                 record,
-                line,
+                byte,
             })
         })
     }
 }
 
 pub(crate) fn csv_error(path: &Path, e: csv::Error) -> Error {
-    let line = e.position().map(|p| p.line());
+    let line = e.position().and_then(|p| line_at(path, p.byte()));
     match e.kind() {
         csv::ErrorKind::Io(_) => {
             let csv::ErrorKind::Io(io) = e.into_kind() else {
@@ -124,7 +137,7 @@ impl Row<'_> {
     fn number_error(&self, col: usize, found: &str) -> Error {
         Error::parse(
             &self.table.path,
-            Some(self.line),
+            Some(self.line()),
             Some(col as u64 + 1),
             format!(
                 "`{}`: expected a number, found `{}`",
@@ -167,7 +180,7 @@ impl Row<'_> {
 
     /// 1-based line number.
     pub(crate) fn line(&self) -> u64 {
-        self.line
+        line_at(&self.table.path, self.byte).unwrap_or(0)
     }
 }
 
@@ -486,12 +499,14 @@ pub fn status_from_error(error: &str) -> Option<u16> {
     }
     // "Not Found for url" style without a leading code, or an embedded code.
     for word in text.split(|c: char| !c.is_ascii_alphanumeric()) {
-        if word.len() == 3 && word.chars().all(|c| c.is_ascii_digit()) {
-            if let Ok(s) = word.parse::<u16>() {
-                if (400..600).contains(&s) && text.contains("Error") && text.contains(word) {
-                    return Some(s);
-                }
-            }
+        if word.len() == 3
+            && word.chars().all(|c| c.is_ascii_digit())
+            && let Ok(s) = word.parse::<u16>()
+            && (400..600).contains(&s)
+            && text.contains("Error")
+            && text.contains(word)
+        {
+            return Some(s);
         }
     }
     let lower = error.to_ascii_lowercase();

@@ -80,7 +80,7 @@ pub fn resource_chart_svg(series: &ResourceSeries, report: &ResourceReport) -> R
                 "CPU (% of machine)",
                 0.0,
                 cpu_hi,
-                cpu.as_slice(),
+                &cpu,
                 RGBColor(34, 100, 34),
             ),
         ];

@@ -1,3 +1,488 @@
-//! Target expressions and their evaluation into a verdict.
+//! Targets and their evaluation into a [`Verdict`].
+//!
+//! A target is a [`TargetExpr`] (`p95<200ms`, `p95{type:WS}<50ms`, ...). Each
+//! comes out met, warned, missed or not measured, with the measured value and
+//! where it came from, or the reason it could not be measured. A percentile of a
+//! group of endpoints comes from merged histograms; from CSV columns alone it
+//! is bounded, and the target is decided from the bounds when they suffice.
 
 pub mod expr;
+
+pub use expr::{Metric, Op, Scope, TargetExpr};
+
+use crate::analysis::steady;
+use crate::error::Result;
+use crate::format;
+use crate::latency::{Latency, Percentile};
+use crate::model::{Endpoint, Run};
+
+/// The reference report's target table, as expressions, with the row title it
+/// fills in the report.
+pub const DEFAULT_TARGETS: &[(&str, &str)] = &[
+    ("API Response Time (p95)", "p95<200ms"),
+    ("API Response Time (p99)", "p99<500ms"),
+    ("Throughput", "rps>=100"),
+    ("WebSocket Latency", "p95{type:WS}<50ms"),
+    ("Database Queries (p95)", "p95{type:DB}<50ms"),
+    ("Memory Usage (idle)", "rss_idle<512MiB"),
+    ("Memory Usage (load)", "rss_load<1GiB"),
+    ("CPU Usage (normal)", "cpu_load<50%"),
+];
+
+/// A target with the title of its row in the report.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Row title (`API Response Time (p95)`), or the expression for user targets.
+    pub title: String,
+    /// The expression.
+    pub expr: TargetExpr,
+}
+
+/// The default targets.
+pub fn default_targets() -> Vec<Target> {
+    DEFAULT_TARGETS
+        .iter()
+        .map(|(title, text)| Target {
+            title: (*title).to_string(),
+            expr: expr::parse(text).expect("default targets parse"),
+        })
+        .collect()
+}
+
+/// Defaults with user targets applied: a user target replaces the default of
+/// the same metric and scope (keeping its row title); others are added.
+pub fn with_overrides(mut targets: Vec<Target>, overrides: &[TargetExpr]) -> Vec<Target> {
+    for o in overrides {
+        if let Some(t) = targets.iter_mut().find(|t| t.expr.same_target(o)) {
+            t.expr = o.clone();
+        } else {
+            targets.push(Target {
+                title: o.text.clone(),
+                expr: o.clone(),
+            });
+        }
+    }
+    targets
+}
+
+/// Parse `--target` expressions.
+pub fn parse_all(texts: &[String]) -> Result<Vec<TargetExpr>> {
+    texts.iter().map(|t| expr::parse(t)).collect()
+}
+
+/// Figures from resource samples that resource targets are evaluated against.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceFigures {
+    /// Mean RSS while idle before the load.
+    pub rss_idle_bytes: Option<f64>,
+    /// Largest RSS under load.
+    pub rss_load_bytes: Option<f64>,
+    /// Mean CPU under load, in percent of the basis below.
+    pub cpu_load_percent: Option<f64>,
+    /// RSS growth under steady load.
+    pub leak_slope_bytes_per_min: Option<f64>,
+    /// What the CPU percentage is of ("of the machine's 2 cores").
+    pub cpu_basis: String,
+}
+
+/// The state of one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// The target failed.
+    Missed,
+    /// A warning-tier target failed.
+    Warned,
+    /// Nothing to measure it with.
+    NotMeasured,
+    /// The target held.
+    Met,
+}
+
+impl State {
+    /// `met`, `missed`, ...
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Met => "met",
+            State::Warned => "warned",
+            State::Missed => "missed",
+            State::NotMeasured => "not measured",
+        }
+    }
+}
+
+/// One evaluated target.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The target.
+    pub target: Target,
+    /// Its state.
+    pub state: State,
+    /// The measured value in the metric's canonical unit (for bounds: the bound
+    /// that decided).
+    pub measured: Option<f64>,
+    /// The measured value as shown (`140 ms`, `between 11 ms and 40 ms`).
+    pub measured_text: String,
+    /// Where the value came from, or why it is missing.
+    pub detail: String,
+    /// Requests behind the figure, when it is a request metric.
+    pub samples: Option<u64>,
+}
+
+/// The verdict on a run.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// Every target, in the order given.
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Verdict {
+    /// Exit code: 1 if a target missed (or warned with `fail_on_warn`), else 3
+    /// if `require_all` and something was not measured, else 0.
+    pub fn exit_code(&self, require_all: bool, fail_on_warn: bool) -> i32 {
+        let any = |s: State| self.outcomes.iter().any(|o| o.state == s);
+        if any(State::Missed) || (fail_on_warn && any(State::Warned)) {
+            1
+        } else if require_all && any(State::NotMeasured) {
+            3
+        } else {
+            0
+        }
+    }
+
+    /// Outcomes with failures first (missed, warned, not measured, met).
+    pub fn sorted(&self) -> Vec<&Outcome> {
+        let mut v: Vec<&Outcome> = self.outcomes.iter().collect();
+        v.sort_by_key(|o| o.state);
+        v
+    }
+}
+
+/// Evaluate targets on a run (and its resource figures, when supplied).
+pub fn evaluate(run: &Run, targets: &[Target], resources: Option<&ResourceFigures>) -> Verdict {
+    Verdict {
+        outcomes: targets
+            .iter()
+            .map(|t| evaluate_one(run, t, resources))
+            .collect(),
+    }
+}
+
+fn not_measured(target: &Target, why: impl Into<String>) -> Outcome {
+    Outcome {
+        target: target.clone(),
+        state: State::NotMeasured,
+        measured: None,
+        measured_text: "not measured".into(),
+        detail: why.into(),
+        samples: None,
+    }
+}
+
+fn decide(target: &Target, value: f64) -> State {
+    if target.expr.op.holds(value, target.expr.limit) {
+        State::Met
+    } else if target.expr.warn {
+        State::Warned
+    } else {
+        State::Missed
+    }
+}
+
+fn measured(
+    target: &Target,
+    value: f64,
+    text: String,
+    detail: String,
+    samples: Option<u64>,
+) -> Outcome {
+    Outcome {
+        target: target.clone(),
+        state: decide(target, value),
+        measured: Some(value),
+        measured_text: text,
+        detail,
+        samples,
+    }
+}
+
+/// Describe a scope for "no requests ..." messages.
+fn scope_phrase(scope: &Scope) -> String {
+    if let Some(k) = &scope.kind {
+        let what = match k.to_ascii_uppercase().as_str() {
+            "WS" => "WebSocket requests (type WS)".to_string(),
+            "DB" => "database requests (type DB)".to_string(),
+            other => format!("requests of type {other}"),
+        };
+        if scope.name.is_none() && scope.method.is_none() && scope.status.is_none() {
+            return what;
+        }
+    }
+    format!("requests matching {scope}")
+}
+
+/// Endpoints a scope selects (the run's label is the scenario).
+pub fn scoped<'a>(run: &'a Run, scope: &Scope) -> Vec<&'a Endpoint> {
+    if let Some(s) = &scope.scenario
+        && !s.eq_ignore_ascii_case(&run.label)
+    {
+        return Vec::new();
+    }
+    run.endpoints
+        .iter()
+        .filter(|e| scope.matches(&e.kind, &e.name))
+        .collect()
+}
+
+fn evaluate_one(run: &Run, target: &Target, res: Option<&ResourceFigures>) -> Outcome {
+    let e = &target.expr;
+    let resource = |v: Option<f64>, what: &str, fmt: fn(f64) -> String| match res {
+        None => not_measured(target, "no resource samples supplied (pass --resources)"),
+        Some(r) => match v {
+            Some(v) => measured(target, v, fmt(v), format!("{what}; {}", r.cpu_basis), None),
+            None => not_measured(target, format!("the resource samples do not give {what}")),
+        },
+    };
+    match e.metric {
+        Metric::RssIdle => {
+            return resource(
+                res.and_then(|r| r.rss_idle_bytes),
+                "mean RSS while idle before the load",
+                format::bytes,
+            );
+        }
+        Metric::RssLoad => {
+            return resource(
+                res.and_then(|r| r.rss_load_bytes),
+                "peak RSS under load",
+                format::bytes,
+            );
+        }
+        Metric::CpuLoad => {
+            return resource(
+                res.and_then(|r| r.cpu_load_percent),
+                "mean CPU under load",
+                format::percent,
+            );
+        }
+        Metric::LeakSlope => {
+            return resource(
+                res.and_then(|r| r.leak_slope_bytes_per_min),
+                "RSS slope under steady load",
+                |v| format!("{}/min", format::bytes(v)),
+            );
+        }
+        _ => {}
+    }
+    if e.over_s.is_some() {
+        return crate::analysis::windows::evaluate_windowed(run, target);
+    }
+    let whole_run = e.scope.is_empty();
+    let endpoints = scoped(run, &e.scope);
+    if !whole_run && endpoints.is_empty() {
+        return not_measured(
+            target,
+            format!("no {} in the input", scope_phrase(&e.scope)),
+        );
+    }
+    if run.total.requests == 0 {
+        return not_measured(target, "the input has no requests");
+    }
+    let (latency, source) = if whole_run {
+        (run.total.latency.clone(), "all requests".to_string())
+    } else if endpoints.len() == 1 {
+        (
+            endpoints[0].latency.clone(),
+            endpoints[0].label().to_string(),
+        )
+    } else {
+        (
+            Latency::merge(endpoints.iter().map(|e| &e.latency)),
+            format!("{} endpoints merged", endpoints.len()),
+        )
+    };
+    let requests: u64 = if whole_run {
+        run.total.requests
+    } else {
+        endpoints.iter().map(|e| e.requests).sum()
+    };
+    match e.metric {
+        Metric::Percentile(p) => match latency.percentile(p) {
+            Percentile::Value(v) => measured(
+                target,
+                v,
+                format::ms(v),
+                format!("{source}; {}", latency.precision_note()),
+                Some(latency.count),
+            ),
+            Percentile::Between(lo, hi) => {
+                let holds_lo = e.op.holds(lo, e.limit);
+                let holds_hi = e.op.holds(hi, e.limit);
+                let text = format!("between {} and {}", format::ms(lo), format::ms(hi));
+                let detail = format!(
+                    "{source}; from the CSV only the bounds of a mixture are known (its p{} lies between its parts')",
+                    trim_pct(p)
+                );
+                if holds_lo && holds_hi {
+                    let worst = if matches!(e.op, Op::Lt | Op::Le) {
+                        hi
+                    } else {
+                        lo
+                    };
+                    measured(target, worst, text, detail, Some(latency.count))
+                } else if !holds_lo && !holds_hi {
+                    let best = if matches!(e.op, Op::Lt | Op::Le) {
+                        lo
+                    } else {
+                        hi
+                    };
+                    measured(target, best, text, detail, Some(latency.count))
+                } else {
+                    Outcome {
+                        measured_text: text,
+                        detail: format!(
+                            "{source}: not determinable from the CSV (the bounds straddle the limit); pass the JSON (--json-file) for exact percentiles"
+                        ),
+                        samples: Some(latency.count),
+                        ..not_measured(target, "")
+                    }
+                }
+            }
+            Percentile::NotAvailable => not_measured(
+                target,
+                format!(
+                    "{source}: the input has no p{} ({})",
+                    trim_pct(p),
+                    latency.precision_note()
+                ),
+            ),
+        },
+        Metric::Avg => match latency.mean_ms() {
+            Some(v) => measured(target, v, format::ms(v), source, Some(latency.count)),
+            None => not_measured(target, format!("{source}: no average in the input")),
+        },
+        Metric::Min => match latency.min_ms {
+            Some(v) => measured(target, v, format::ms(v), source, Some(latency.count)),
+            None => not_measured(target, format!("{source}: no minimum in the input")),
+        },
+        Metric::Max => match latency.max_ms {
+            Some(v) => measured(target, v, format::ms(v), source, Some(latency.count)),
+            None => not_measured(target, format!("{source}: no maximum in the input")),
+        },
+        Metric::Rps => {
+            if whole_run {
+                match steady::sustained_rps(run) {
+                    Some(s) => measured(target, s.rps, format::rps(s.rps), s.basis, Some(requests)),
+                    None => not_measured(target, "the input has no request rate"),
+                }
+            } else {
+                let rps: Option<f64> = endpoints
+                    .iter()
+                    .map(|e| e.rps)
+                    .try_fold(0.0, |a, r| r.map(|r| a + r));
+                match rps {
+                    Some(v) => measured(
+                        target,
+                        v,
+                        format::rps(v),
+                        format!("{source}; the tool's whole-window rate"),
+                        Some(requests),
+                    ),
+                    None => not_measured(target, format!("{source}: no request rate")),
+                }
+            }
+        }
+        Metric::ErrorRate | Metric::Errors => {
+            let failures = match &e.scope.status {
+                None => {
+                    if whole_run {
+                        run.total.failures
+                    } else {
+                        endpoints.iter().map(|e| e.failures).sum()
+                    }
+                }
+                Some(status) => {
+                    match failures_with_status(run, &endpoints, whole_run, |c| status.matches(c)) {
+                        Some(n) => n,
+                        None => {
+                            return not_measured(
+                                target,
+                                "the input has no status codes for the failures",
+                            );
+                        }
+                    }
+                }
+            };
+            if e.metric == Metric::Errors {
+                measured(
+                    target,
+                    failures as f64,
+                    format::count(failures),
+                    format!("{source}; {} requests", format::count(requests)),
+                    Some(requests),
+                )
+            } else {
+                let rate = failures as f64 / requests.max(1) as f64;
+                measured(
+                    target,
+                    rate,
+                    format::fraction(rate),
+                    format!(
+                        "{source}; {} of {} requests failed",
+                        format::count(failures),
+                        format::count(requests)
+                    ),
+                    Some(requests),
+                )
+            }
+        }
+        Metric::RssIdle | Metric::RssLoad | Metric::CpuLoad | Metric::LeakSlope => {
+            unreachable!("handled above")
+        }
+    }
+}
+
+/// Failures whose status matches, from per-endpoint status counts when the
+/// input has them (Goose), else from the failure groups' parsed codes (Locust).
+fn failures_with_status(
+    run: &Run,
+    endpoints: &[&Endpoint],
+    whole_run: bool,
+    matches: impl Fn(u16) -> bool,
+) -> Option<u64> {
+    let selected: Vec<&Endpoint> = if whole_run {
+        run.endpoints.iter().collect()
+    } else {
+        endpoints.to_vec()
+    };
+    if selected.iter().any(|e| !e.status_counts.is_empty()) {
+        return Some(
+            selected
+                .iter()
+                .flat_map(|e| e.status_counts.iter())
+                .filter(|(code, _)| **code >= 400 || **code == 0)
+                .filter(|(code, _)| matches(**code))
+                .map(|(_, n)| *n)
+                .sum(),
+        );
+    }
+    let in_scope = |kind: &str, name: &str| {
+        whole_run || selected.iter().any(|e| e.kind == kind && e.name == name)
+    };
+    if run.failures.is_empty() && run.total.failures > 0 {
+        return None;
+    }
+    Some(
+        run.failures
+            .iter()
+            .filter(|f| in_scope(&f.kind, &f.name))
+            .filter(|f| f.status.is_some_and(&matches))
+            .map(|f| f.occurrences)
+            .sum(),
+    )
+}
+
+fn trim_pct(p: f64) -> String {
+    let s = format!("{p}");
+    s.trim_end_matches(".0").to_string()
+}

@@ -1,0 +1,1189 @@
+//! The reference report, filled from data: a [`ReportSpec`] (runs plus what the
+//! user told us about them) becomes the tera context of `report.md.tera`.
+//!
+//! Every figure and sentence is computed here; the template only lays it out.
+//! Where an input is missing, the sentence says which input would fill it.
+
+use crate::analysis::steady;
+use crate::error::Result;
+use crate::format;
+use crate::latency::Percentile;
+use crate::model::{Endpoint, Run};
+use crate::targets::{self, Metric, Outcome, ResourceFigures, State, Target, Verdict};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What a report is made of.
+#[derive(Debug, Clone)]
+pub struct ReportSpec {
+    /// The system under test (`AutoArr API`), when known.
+    pub system: Option<String>,
+    /// Environment line (`Development (Local)`).
+    pub environment: Option<String>,
+    /// Test date; default: the first run's start date.
+    pub test_date: Option<String>,
+    /// Report version.
+    pub version: String,
+    /// Next review line.
+    pub next_review: String,
+    /// Targets to evaluate.
+    pub targets: Vec<Target>,
+    /// One scenario per run.
+    pub scenarios: Vec<Scenario>,
+    /// Free-text notes per section (`bottlenecks`, `errors`, ...).
+    pub notes: BTreeMap<String, Vec<String>>,
+}
+
+/// A scenario: a run plus what the user said about it.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The run.
+    pub run: Run,
+    /// Title after "Scenario N: " (default: the run's label).
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// User profile lines; default: the observed request mix.
+    pub user_profile: Vec<String>,
+    /// Think time, as written.
+    pub think_time: Option<String>,
+    /// Concurrent user levels, as written (default: from the timeline).
+    pub user_levels: Option<String>,
+    /// Expected users.
+    pub expected_users: Option<u64>,
+    /// Expected duration, as written.
+    pub expected_duration: Option<String>,
+    /// Target RPS range.
+    pub target_rps: Option<(f64, f64)>,
+    /// Free-text notes.
+    pub notes: Vec<String>,
+    /// Resource figures for the memory/CPU targets, when samples were given.
+    pub resources: Option<ResourceFigures>,
+}
+
+impl Scenario {
+    /// A scenario with nothing but its run.
+    pub fn from_run(run: Run) -> Self {
+        Scenario {
+            run,
+            title: None,
+            description: None,
+            user_profile: Vec::new(),
+            think_time: None,
+            user_levels: None,
+            expected_users: None,
+            expected_duration: None,
+            target_rps: None,
+            notes: Vec::new(),
+            resources: None,
+        }
+    }
+}
+
+impl ReportSpec {
+    /// A report of one run with the default targets.
+    pub fn single(run: Run, targets: Vec<Target>) -> Self {
+        ReportSpec {
+            system: None,
+            environment: None,
+            test_date: None,
+            version: "1.0".into(),
+            next_review: "After implementing optimizations".into(),
+            targets,
+            scenarios: vec![Scenario::from_run(run)],
+            notes: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TargetRow {
+    metric: String,
+    target: String,
+    status: String,
+}
+
+#[derive(Serialize)]
+struct ScenarioView {
+    number: usize,
+    title: String,
+    description: String,
+    user_profile: Vec<String>,
+    think_time: String,
+    user_levels: String,
+    expected: Vec<String>,
+    actual: Vec<String>,
+    analysis: Vec<String>,
+    notes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct EndpointRow {
+    endpoint: String,
+    requests: String,
+    failures: String,
+    p50: String,
+    p95: String,
+    p99: String,
+    rps: String,
+    flag: String,
+}
+
+#[derive(Serialize)]
+struct ErrorRow {
+    label: String,
+    count: String,
+    percentage: String,
+    code: String,
+}
+
+#[derive(Serialize)]
+struct AchievementRow {
+    target: String,
+    status: String,
+    notes: String,
+}
+
+/// Render the report as markdown.
+pub fn render(spec: &ReportSpec, template: Option<&Path>) -> Result<String> {
+    let context = context(spec)?;
+    super::render_markdown(&context, template)
+}
+
+/// The verdict of every scenario, in order.
+pub fn verdicts(spec: &ReportSpec) -> Vec<Verdict> {
+    spec.scenarios
+        .iter()
+        .map(|s| targets::evaluate(&s.run, &spec.targets, s.resources.as_ref()))
+        .collect()
+}
+
+/// The tera context for a spec.
+pub fn context(spec: &ReportSpec) -> Result<tera::Context> {
+    let verdicts = verdicts(spec);
+    let mut ctx = tera::Context::new();
+    let runs: Vec<&Run> = spec.scenarios.iter().map(|s| &s.run).collect();
+    let first = runs.first().copied();
+
+    // Executive summary
+    let tools: Vec<String> = dedup(runs.iter().map(|r| match &r.tool_version {
+        Some(v) => format!("{} {}", r.tool, v),
+        None => r.tool.to_string(),
+    }));
+    let system = spec.system.clone().unwrap_or_else(|| match first {
+        Some(r) if runs.len() == 1 => format!("the run {}", r.label),
+        _ => format!("{} runs", runs.len()),
+    });
+    ctx.insert(
+        "summary",
+        &format!(
+            "This report documents load testing results for {system} using {}.",
+            dedup(runs.iter().map(|r| r.tool.to_string())).join(" and ")
+        ),
+    );
+    let test_date = spec.test_date.clone().unwrap_or_else(|| {
+        runs.iter()
+            .filter_map(|r| r.started)
+            .filter(|t| *t > 0.0)
+            .fold(None, |a: Option<f64>, t| Some(a.map_or(t, |a| a.min(t))))
+            .map(format::date)
+            .unwrap_or_else(|| "not recorded in the input (Locust's stats CSV carries no dates; pass the stats history or JSON beside it)".into())
+    });
+    ctx.insert("test_date", &test_date);
+    ctx.insert("tool", &tools.join(", "));
+    ctx.insert(
+        "environment",
+        &spec
+            .environment
+            .clone()
+            .unwrap_or_else(|| "not stated (set environment in --config)".into()),
+    );
+    let durations: Vec<f64> = runs.iter().filter_map(|r| r.duration_s).collect();
+    let duration = match durations.len() {
+        0 => "unknown (no timing in the input)".to_string(),
+        1 => format::duration(durations[0]),
+        _ => {
+            let lo = durations.iter().cloned().fold(f64::INFINITY, f64::min);
+            let hi = durations.iter().cloned().fold(0.0, f64::max);
+            format!(
+                "{} scenarios, {} to {} each",
+                durations.len(),
+                format::duration(lo),
+                format::duration(hi)
+            )
+        }
+    };
+    ctx.insert("duration", &duration);
+
+    // Performance targets
+    let target_rows: Vec<TargetRow> = spec
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| TargetRow {
+            metric: t.title.clone(),
+            target: target_limit_text(t),
+            status: combined_status(spec, &verdicts, i),
+        })
+        .collect();
+    ctx.insert("targets", &target_rows);
+
+    // Scenarios
+    let scenarios: Vec<ScenarioView> = spec
+        .scenarios
+        .iter()
+        .zip(&verdicts)
+        .enumerate()
+        .map(|(i, (s, v))| scenario_view(i + 1, s, v))
+        .collect();
+    ctx.insert("scenarios", &scenarios);
+
+    // Bottlenecks
+    bottlenecks(&mut ctx, spec, &verdicts);
+
+    // Resources
+    resources_without_samples(&mut ctx, spec);
+
+    // Errors
+    errors(&mut ctx, &runs);
+
+    // Scalability
+    scalability(&mut ctx, spec);
+
+    // Before/after
+    ctx.insert(
+        "comparison_missing",
+        "No baseline/after pair was supplied: pass [baseline] and [after] runs in --config, or compare two runs with perfreport diff --baseline B --after A.",
+    );
+
+    // Conclusions
+    conclusions(&mut ctx, spec, &verdicts);
+
+    ctx.insert("version", &spec.version);
+    ctx.insert("last_updated", &test_date);
+    ctx.insert("next_review", &spec.next_review);
+    let notes: BTreeMap<&String, &Vec<String>> = spec.notes.iter().collect();
+    ctx.insert("notes", &notes);
+    Ok(ctx)
+}
+
+fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+fn limit_text(metric: Metric, limit: f64) -> String {
+    match metric {
+        Metric::Percentile(_) | Metric::Avg | Metric::Min | Metric::Max => format::ms(limit),
+        Metric::Rps => format!("{} req/s", trim_num(limit)),
+        Metric::ErrorRate => format::fraction(limit),
+        Metric::Errors => trim_num(limit),
+        Metric::RssIdle | Metric::RssLoad => format::bytes(limit),
+        Metric::CpuLoad => format::percent(limit),
+        Metric::LeakSlope => format!("{}/min", format::bytes(limit)),
+    }
+}
+
+fn trim_num(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v}")
+    }
+}
+
+fn target_limit_text(t: &Target) -> String {
+    let e = &t.expr;
+    let mut s = format!("{} {}", e.op.symbol(), limit_text(e.metric, e.limit));
+    if e.metric == Metric::Rps && e.scope.is_empty() {
+        s.push_str(" sustained");
+    }
+    if let Some(o) = e.over_s {
+        s.push_str(&format!(" in every {} window", format::duration(o)));
+    }
+    if e.warn {
+        s.push_str(" (warning)");
+    }
+    s
+}
+
+fn state_mark(state: State) -> &'static str {
+    match state {
+        State::Met => "✅ Met",
+        State::Warned => "⚠️ Warning",
+        State::Missed => "❌ Missed",
+        State::NotMeasured => "Not measured",
+    }
+}
+
+/// One status cell for a target over all scenarios.
+fn combined_status(spec: &ReportSpec, verdicts: &[Verdict], index: usize) -> String {
+    let outcomes: Vec<(&Scenario, &Outcome)> = spec
+        .scenarios
+        .iter()
+        .zip(verdicts)
+        .map(|(s, v)| (s, &v.outcomes[index]))
+        .collect();
+    if outcomes.len() == 1 {
+        let o = outcomes[0].1;
+        return match o.state {
+            State::NotMeasured => format!("Not measured: {}", o.detail),
+            s => format!("{} ({})", state_mark(s), o.measured_text),
+        };
+    }
+    let measured: Vec<&(&Scenario, &Outcome)> = outcomes
+        .iter()
+        .filter(|(_, o)| o.state != State::NotMeasured)
+        .collect();
+    if measured.is_empty() {
+        return format!("Not measured: {}", outcomes[0].1.detail);
+    }
+    let worst = measured
+        .iter()
+        .map(|(_, o)| o.state)
+        .min()
+        .unwrap_or(State::Met);
+    let parts: Vec<String> = measured
+        .iter()
+        .map(|(s, o)| format!("{} {}", scenario_title(s), o.measured_text))
+        .collect();
+    let met = measured
+        .iter()
+        .filter(|(_, o)| o.state == State::Met)
+        .count();
+    format!(
+        "{} in {} of {} measured scenarios ({})",
+        state_mark(worst),
+        if worst == State::Met {
+            met
+        } else {
+            measured.len() - met
+        },
+        measured.len(),
+        parts.join("; ")
+    )
+}
+
+fn scenario_title(s: &Scenario) -> String {
+    s.title.clone().unwrap_or_else(|| s.run.label.clone())
+}
+
+fn pct_text(e: &Endpoint, p: f64) -> String {
+    match e.latency.percentile(p) {
+        Percentile::Value(v) => format::ms(v),
+        Percentile::Between(a, b) => format!("{}–{}", format::ms(a), format::ms(b)),
+        Percentile::NotAvailable => "n/a".into(),
+    }
+}
+
+/// Observed share of each endpoint, most requested first.
+fn request_mix(run: &Run) -> Vec<String> {
+    let total = run.total.requests.max(1) as f64;
+    let mut eps: Vec<&Endpoint> = run.endpoints.iter().collect();
+    eps.sort_by_key(|e| std::cmp::Reverse(e.requests));
+    eps.iter()
+        .map(|e| format!("{} ({:.0} %)", e.label(), e.requests as f64 * 100.0 / total))
+        .collect()
+}
+
+/// Distinct user levels held for at least two ticks, in order.
+pub fn user_levels(run: &Run) -> Vec<u64> {
+    let mut levels: Vec<u64> = Vec::new();
+    let users: Vec<u64> = run.timeline.iter().filter_map(|p| p.users).collect();
+    for w in users.windows(2) {
+        if w[0] == w[1] && w[0] > 0 && levels.last() != Some(&w[0]) && !levels.contains(&w[0]) {
+            levels.push(w[0]);
+        }
+    }
+    if levels.is_empty()
+        && let Some(p) = run.peak_users.filter(|p| *p > 0)
+    {
+        levels.push(p);
+    }
+    levels
+}
+
+fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView {
+    let run = &s.run;
+    let title = scenario_title(s);
+    let description = s.description.clone().unwrap_or_else(|| {
+        format!(
+            "{} run {}: {} endpoints{}.",
+            run.tool,
+            run.label,
+            run.endpoints.len(),
+            run.peak_users
+                .map(|u| format!(", up to {u} concurrent users"))
+                .unwrap_or_default()
+        )
+    });
+    let user_profile = if s.user_profile.is_empty() {
+        vec![format!(
+            "Tasks (observed request mix): {}",
+            request_mix(run).join(", ")
+        )]
+    } else {
+        s.user_profile.clone()
+    };
+    let levels = user_levels(run);
+    let user_levels_text = s.user_levels.clone().unwrap_or_else(|| {
+        if levels.is_empty() {
+            "not recorded in the input (pass the stats history or JSON beside the CSV)".into()
+        } else {
+            levels
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    });
+    let think_time = s.think_time.clone().unwrap_or_else(|| {
+        "not recorded in the load-test output (set think_time for the scenario in --config)".into()
+    });
+    let mut expected = Vec::new();
+    match s.expected_users {
+        Some(u) => expected.push(format!("Users: {u}")),
+        None => expected.push("Users: not set (expected_users in --config)".into()),
+    }
+    match &s.expected_duration {
+        Some(d) => expected.push(format!("Duration: {d}")),
+        None => expected.push("Duration: not set (expected_duration in --config)".into()),
+    }
+    match s.target_rps {
+        Some((lo, hi)) => expected.push(format!("Target RPS: {}-{}", trim_num(lo), trim_num(hi))),
+        None => expected.push("Target RPS: not set (target_rps in --config)".into()),
+    }
+    let t = &run.total;
+    let sustained = steady::sustained_rps(run);
+    let actual = vec![
+        format!("Total Requests: {}", t.requests),
+        format!(
+            "Failures: {} ({})",
+            t.failures,
+            format::fraction(t.error_rate().unwrap_or(0.0))
+        ),
+        format!("Median Response Time: {}", pct_text(t, 50.0)),
+        format!("95th Percentile: {}", pct_text(t, 95.0)),
+        format!("99th Percentile: {}", pct_text(t, 99.0)),
+        format!(
+            "Requests/second: {}",
+            t.rps
+                .map(|r| format!("{r:.2}"))
+                .unwrap_or_else(|| "n/a".into())
+        ),
+    ];
+    let mut analysis = Vec::new();
+    analysis.push(format!(
+        "The run completed {} requests{} at {} on average; {} failed ({}).",
+        format::count(t.requests),
+        run.duration_s
+            .map(|d| format!(" in {}", format::duration(d)))
+            .unwrap_or_default(),
+        t.rps
+            .map(format::rps)
+            .unwrap_or_else(|| "an unknown rate".into()),
+        format::count(t.failures),
+        format::fraction(t.error_rate().unwrap_or(0.0))
+    ));
+    if let Some(s) = &sustained
+        && s.window.is_some()
+    {
+        analysis.push(format!(
+            "Sustained throughput was {} over the {}.",
+            format::rps(s.rps),
+            s.basis
+        ));
+    }
+    if let (Some((lo, hi)), Some(rate)) = (s.target_rps, sustained.as_ref().map(|s| s.rps)) {
+        let verdict = if rate < lo {
+            "below"
+        } else if rate > hi {
+            "above"
+        } else {
+            "inside"
+        };
+        analysis.push(format!(
+            "Actual throughput {} is {verdict} the target range of {}-{} req/s.",
+            format::rps(rate),
+            trim_num(lo),
+            trim_num(hi)
+        ));
+    }
+    let met: Vec<String> = verdict
+        .outcomes
+        .iter()
+        .filter(|o| o.state == State::Met)
+        .map(|o| {
+            format!(
+                "{} ({} vs {})",
+                o.target.title,
+                o.measured_text,
+                target_limit_text(&o.target)
+            )
+        })
+        .collect();
+    let missed: Vec<String> = verdict
+        .outcomes
+        .iter()
+        .filter(|o| matches!(o.state, State::Missed | State::Warned))
+        .map(|o| {
+            format!(
+                "{} ({} vs {})",
+                o.target.title,
+                o.measured_text,
+                target_limit_text(&o.target)
+            )
+        })
+        .collect();
+    if !met.is_empty() {
+        analysis.push(format!("Targets met: {}.", met.join("; ")));
+    }
+    if !missed.is_empty() {
+        analysis.push(format!("Targets missed: {}.", missed.join("; ")));
+    }
+    let mut by_p95: Vec<(&Endpoint, f64)> = run
+        .endpoints
+        .iter()
+        .filter_map(|e| match e.latency.percentile(95.0) {
+            Percentile::Value(v) => Some((e, v)),
+            Percentile::Between(_, hi) => Some((e, hi)),
+            Percentile::NotAvailable => None,
+        })
+        .collect();
+    by_p95.sort_by(|a, b| b.1.total_cmp(&a.1));
+    if !by_p95.is_empty() {
+        analysis.push(format!(
+            "Slowest endpoints by p95: {}.",
+            by_p95
+                .iter()
+                .take(3)
+                .map(|(e, v)| format!("{} ({})", e.label(), format::ms(*v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if let Some(f) = run.failures.first() {
+        let total_fail: u64 = run.failures.iter().map(|f| f.occurrences).sum();
+        analysis.push(format!(
+            "Failures are dominated by {} {}: {} ({} of {} failures, {}).",
+            f.kind,
+            f.name,
+            error_label(f.status, &f.error),
+            format::count(f.occurrences),
+            format::count(total_fail),
+            format::fraction(f.occurrences as f64 / total_fail.max(1) as f64)
+        ));
+    } else if t.failures > 0 {
+        analysis.push(format!(
+            "{} requests failed; the input has no failure details (pass the failures CSV beside the stats).",
+            format::count(t.failures)
+        ));
+    }
+    if !run.exceptions.is_empty() {
+        let n: u64 = run.exceptions.iter().map(|e| e.count).sum();
+        analysis.push(format!(
+            "The load-test code itself raised {} exceptions (most common: {}).",
+            format::count(n),
+            run.exceptions[0].message
+        ));
+    }
+    analysis.push(format!("Percentiles: {}.", t.latency.precision_note()));
+    let mut notes = s.notes.clone();
+    notes.extend(run.provenance.iter().cloned());
+    for e in &run.endpoints {
+        if e.requests > 0 && e.failures == e.requests {
+            let code = run
+                .failures
+                .iter()
+                .find(|f| f.kind == e.kind && f.name == e.name)
+                .and_then(|f| f.status);
+            let why = match code {
+                Some(404) => ": endpoint not implemented".to_string(),
+                Some(0) => ": the server could not be reached".to_string(),
+                _ => String::new(),
+            };
+            notes.push(format!(
+                "{} returned {} for all {} requests{why}.",
+                e.label(),
+                code.map(|c| if c == 0 {
+                    "connection errors".to_string()
+                } else {
+                    c.to_string()
+                })
+                .unwrap_or_else(|| "failures".into()),
+                e.requests
+            ));
+        }
+    }
+    ScenarioView {
+        number,
+        title,
+        description,
+        user_profile,
+        think_time,
+        user_levels: user_levels_text,
+        expected,
+        actual,
+        analysis,
+        notes,
+    }
+}
+
+/// A name for an HTTP status.
+pub fn status_name(code: u16) -> &'static str {
+    match code {
+        0 => "Connection Error",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Timeout",
+        _ => "Other",
+    }
+}
+
+fn error_label(status: Option<u16>, error: &str) -> String {
+    match status {
+        Some(0) => format!("connection error ({})", shorten(error, 60)),
+        Some(c) => format!("{c} {}", status_name(c)),
+        None => shorten(error, 80),
+    }
+}
+
+fn shorten(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
+fn endpoint_rows(run: &Run, verdict: &Verdict) -> Vec<EndpointRow> {
+    let p95_limit = verdict
+        .outcomes
+        .iter()
+        .find(|o| {
+            o.target.expr.metric == Metric::Percentile(95.0) && o.target.expr.scope.is_empty()
+        })
+        .map(|o| o.target.expr.clone());
+    let p99_limit = verdict
+        .outcomes
+        .iter()
+        .find(|o| {
+            o.target.expr.metric == Metric::Percentile(99.0) && o.target.expr.scope.is_empty()
+        })
+        .map(|o| o.target.expr.clone());
+    let mut rows: Vec<(f64, EndpointRow)> = run
+        .endpoints
+        .iter()
+        .map(|e| {
+            let mut flags = Vec::new();
+            for lim in [&p95_limit, &p99_limit].into_iter().flatten() {
+                if let Metric::Percentile(p) = lim.metric
+                    && let Some(v) = e.latency.percentile(p).value()
+                    && !lim.op.holds(v, lim.limit)
+                {
+                    flags.push(format!(
+                        "❌ p{} {} {}",
+                        trim_num(p),
+                        lim.op.symbol(),
+                        format::ms(lim.limit)
+                    ));
+                }
+            }
+            if e.failures > 0 {
+                flags.push(format!(
+                    "{} failed",
+                    format::fraction(e.error_rate().unwrap_or(0.0))
+                ));
+            }
+            let sort = e.latency.percentile(95.0).value().unwrap_or(0.0);
+            (
+                sort,
+                EndpointRow {
+                    endpoint: e.label(),
+                    requests: format::count(e.requests),
+                    failures: format::count(e.failures),
+                    p50: pct_text(e, 50.0),
+                    p95: pct_text(e, 95.0),
+                    p99: pct_text(e, 99.0),
+                    rps: e
+                        .rps
+                        .map(|r| format!("{r:.2}"))
+                        .unwrap_or_else(|| "n/a".into()),
+                    flag: if flags.is_empty() {
+                        "ok".into()
+                    } else {
+                        flags.join(", ")
+                    },
+                },
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    rows.into_iter().map(|r| r.1).collect()
+}
+
+fn group_findings(
+    runs: &[(&Scenario, &Verdict)],
+    select: impl Fn(&Endpoint) -> bool,
+    none: &str,
+) -> (Vec<String>, Vec<String>) {
+    let mut analyzed = Vec::new();
+    let mut findings = Vec::new();
+    for (s, _) in runs {
+        for e in s.run.endpoints.iter().filter(|e| select(e)) {
+            if !analyzed.contains(&e.label()) {
+                analyzed.push(e.label());
+            }
+            findings.push(format!(
+                "{}{}: {} requests, p50 {}, p95 {}, p99 {}{}",
+                if runs.len() > 1 {
+                    format!("[{}] ", scenario_title(s))
+                } else {
+                    String::new()
+                },
+                e.label(),
+                format::count(e.requests),
+                pct_text(e, 50.0),
+                pct_text(e, 95.0),
+                pct_text(e, 99.0),
+                if e.failures > 0 {
+                    format!(", {} failed", format::count(e.failures))
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    if findings.is_empty() {
+        findings.push(none.to_string());
+    }
+    (analyzed, findings)
+}
+
+fn bottlenecks(ctx: &mut tera::Context, spec: &ReportSpec, verdicts: &[Verdict]) {
+    let pairs: Vec<(&Scenario, &Verdict)> = spec.scenarios.iter().zip(verdicts).collect();
+    let (db_analyzed, db_findings) = group_findings(
+        &pairs,
+        |e| e.kind.eq_ignore_ascii_case("DB"),
+        "No database timings in the input (no requests of type DB).",
+    );
+    ctx.insert("db_analyzed", &db_analyzed);
+    ctx.insert("db_findings", &db_findings);
+    let (mcp_analyzed, mcp_findings) = group_findings(
+        &pairs,
+        |e| e.name.to_ascii_lowercase().contains("mcp"),
+        "No MCP orchestrator timings in the input (no request names containing mcp).",
+    );
+    ctx.insert("mcp_analyzed", &mcp_analyzed);
+    ctx.insert("mcp_findings", &mcp_findings);
+
+    let mut api_analyzed: Vec<String> = Vec::new();
+    let mut tables = Vec::new();
+    let mut evidence = Vec::new();
+    for (s, v) in &pairs {
+        for e in &s.run.endpoints {
+            if !e.kind.eq_ignore_ascii_case("DB")
+                && !e.kind.eq_ignore_ascii_case("WS")
+                && !api_analyzed.contains(&e.name)
+            {
+                api_analyzed.push(e.name.clone());
+            }
+        }
+        tables.push(serde_json::json!({
+            "title": if pairs.len() > 1 { scenario_title(s) } else { String::new() },
+            "rows": endpoint_rows(&s.run, v),
+        }));
+        let p95_target = spec
+            .targets
+            .iter()
+            .find(|t| t.expr.metric == Metric::Percentile(95.0) && t.expr.scope.is_empty());
+        if let Some(t) = p95_target {
+            for e in &s.run.endpoints {
+                if let Some(v) = e.latency.percentile(95.0).value()
+                    && !t.expr.op.holds(v, t.expr.limit)
+                    && e.failures < e.requests
+                {
+                    let line = format!(
+                        "{} p95 {}: a candidate for response caching",
+                        e.label(),
+                        format::ms(v)
+                    );
+                    if !evidence.contains(&line) {
+                        evidence.push(line);
+                    }
+                }
+            }
+        }
+        for e in &s.run.endpoints {
+            if let Some(b) = e.avg_content_bytes
+                && b >= 100_000.0
+                && !e.kind.eq_ignore_ascii_case("DB")
+            {
+                evidence.push(format!(
+                    "{} returns {} per response on average: compression and pagination would help",
+                    e.label(),
+                    format::bytes(b)
+                ));
+            }
+        }
+    }
+    ctx.insert("api_analyzed", &api_analyzed);
+    ctx.insert("api_tables", &tables);
+    if evidence.is_empty() {
+        evidence.push("No endpoint misses the p95 target; the data gives no specific evidence for these items.".into());
+    }
+    ctx.insert("api_evidence", &evidence);
+}
+
+fn resources_without_samples(ctx: &mut tera::Context, spec: &ReportSpec) {
+    ctx.insert(
+        "resources_missing",
+        "No resource samples supplied: pass --resources resources.csv (or psrecord/pidstat output) sampled from the server during the test.",
+    );
+    // Response bandwidth needs only the load-test data.
+    let mut lines = Vec::new();
+    for s in &spec.scenarios {
+        let r = &s.run;
+        if let (Some(b), Some(d)) = (r.total.avg_content_bytes, r.duration_s)
+            && d > 0.0
+        {
+            let mbs = b * r.total.requests as f64 / d / 1e6;
+            lines.push(format!(
+                "{}{:.3} MB/s (average content size {:.0} B × {} requests ÷ {})",
+                if spec.scenarios.len() > 1 {
+                    format!("{}: ", scenario_title(s))
+                } else {
+                    String::new()
+                },
+                mbs,
+                b,
+                format::count(r.total.requests),
+                format::duration(d)
+            ));
+        }
+    }
+    if lines.is_empty() {
+        lines.push("not available (the input has no content sizes)".into());
+    }
+    ctx.insert("response_bandwidth", &lines.join("; "));
+}
+
+fn errors(ctx: &mut tera::Context, runs: &[&Run]) {
+    let total_requests: u64 = runs.iter().map(|r| r.total.requests).sum();
+    // status -> count, preferring status counts (Goose) over parsed error texts (Locust)
+    let mut by_code: BTreeMap<Option<u16>, u64> = BTreeMap::new();
+    let mut by_code_failures_only = true;
+    for r in runs {
+        let has_counts = r.endpoints.iter().any(|e| !e.status_counts.is_empty());
+        if has_counts {
+            for e in &r.endpoints {
+                for (c, n) in &e.status_counts {
+                    if *c >= 400 || *c == 0 {
+                        *by_code.entry(Some(*c)).or_insert(0) += n;
+                    }
+                }
+            }
+        } else {
+            for f in &r.failures {
+                *by_code.entry(f.status).or_insert(0) += f.occurrences;
+            }
+            if r.failures.is_empty() && r.total.failures > 0 {
+                by_code_failures_only = false;
+            }
+        }
+    }
+    let pct = |n: u64| format!("{:.2}%", n as f64 * 100.0 / total_requests.max(1) as f64);
+    let mut rows = Vec::new();
+    for code in [404u16, 500, 504, 400] {
+        let n = by_code.remove(&Some(code)).unwrap_or(0);
+        rows.push(ErrorRow {
+            label: status_name(code).into(),
+            count: format::count(n),
+            percentage: pct(n),
+            code: code.to_string(),
+        });
+    }
+    for (code, n) in by_code {
+        rows.push(ErrorRow {
+            label: match code {
+                Some(0) => "Connection Error".into(),
+                Some(c) => status_name(c).into(),
+                None => "Other (no status in the error text)".into(),
+            },
+            count: format::count(n),
+            percentage: pct(n),
+            code: match code {
+                Some(0) => "none (transport)".into(),
+                Some(c) => c.to_string(),
+                None => "n/a".into(),
+            },
+        });
+    }
+    ctx.insert("error_rows", &rows);
+    let total_errors: u64 = runs.iter().map(|r| r.total.failures).sum();
+    let mut patterns = Vec::new();
+    for r in runs {
+        for f in &r.failures {
+            let seen = match (f.first_seen, f.last_seen) {
+                (Some(a), Some(b)) => format!(
+                    ", first seen {}, last seen {}",
+                    format::time(a),
+                    format::time(b)
+                ),
+                _ => String::new(),
+            };
+            patterns.push(format!(
+                "{}{} {}: {} × {}{} ({} of all errors)",
+                if runs.len() > 1 {
+                    format!("[{}] ", r.label)
+                } else {
+                    String::new()
+                },
+                f.kind,
+                f.name,
+                format::count(f.occurrences),
+                error_label(f.status, &f.error),
+                seen,
+                format::fraction(f.occurrences as f64 / total_errors.max(1) as f64)
+            ));
+        }
+    }
+    if patterns.is_empty() {
+        patterns.push(if total_errors == 0 {
+            "No request failed.".to_string()
+        } else if !by_code_failures_only {
+            format!(
+                "{} requests failed, but the input has no failure details (pass the failures CSV beside the stats CSV).",
+                format::count(total_errors)
+            )
+        } else {
+            "No failure details in the input.".to_string()
+        });
+    }
+    ctx.insert("error_patterns", &patterns);
+}
+
+fn scalability(ctx: &mut tera::Context, spec: &ReportSpec) {
+    // single instance: the highest windowed throughput, and the highest user
+    // level whose windowed p95 stayed within the p95 target
+    let p95_target = spec
+        .targets
+        .iter()
+        .find(|t| t.expr.metric == Metric::Percentile(95.0) && t.expr.scope.is_empty())
+        .map(|t| t.expr.clone());
+    let mut max_rps: Option<(f64, String)> = None;
+    let mut max_users: Option<(u64, String)> = None;
+    for s in &spec.scenarios {
+        let r = &s.run;
+        if let Some(st) = steady::sustained_rps(r)
+            && max_rps.as_ref().is_none_or(|(v, _)| st.rps > *v)
+        {
+            max_rps = Some((st.rps, scenario_title(s)));
+        }
+        for level in user_levels(r) {
+            let p95s: Vec<f64> = r
+                .timeline
+                .iter()
+                .filter(|p| p.users == Some(level))
+                .filter_map(|p| p.p95_ms)
+                .collect();
+            let held = match (&p95_target, p95s.is_empty()) {
+                (Some(t), false) => p95s.iter().all(|v| t.op.holds(*v, t.limit)),
+                _ => false,
+            };
+            if held && max_users.as_ref().is_none_or(|(u, _)| level > *u) {
+                max_users = Some((level, scenario_title(s)));
+            }
+        }
+    }
+    ctx.insert(
+        "max_throughput",
+        &max_rps
+            .map(|(v, s)| format!("{} (sustained, {s})", format::rps(v)))
+            .unwrap_or_else(|| "not measured (no run with a request rate)".into()),
+    );
+    ctx.insert(
+        "max_users",
+        &max_users
+            .map(|(u, s)| format!("{u} (the highest level tested at which the windowed p95 stayed within target, {s})"))
+            .unwrap_or_else(|| {
+                "not determined: needs a run with a windowed latency series per user level (Locust --csv-full-history, or a Goose request log) in which the p95 target held".into()
+            }),
+    );
+    ctx.insert(
+        "instances_missing",
+        "not tested: add [[scalability]] runs with instances = N to --config",
+    );
+    ctx.insert(
+        "cores_missing",
+        "not tested: add [[scalability]] runs with cores = N to --config",
+    );
+}
+
+fn conclusions(ctx: &mut tera::Context, spec: &ReportSpec, verdicts: &[Verdict]) {
+    // The reference's achievement rows, each bound to the default target it names.
+    let rows_for = [
+        ("p95 < 200ms", Metric::Percentile(95.0)),
+        ("p99 < 500ms", Metric::Percentile(99.0)),
+        ("100 RPS", Metric::Rps),
+        ("Memory < 1GB", Metric::RssLoad),
+        ("CPU < 50%", Metric::CpuLoad),
+    ];
+    let mut rows = Vec::new();
+    for (label, metric) in rows_for {
+        let index = spec
+            .targets
+            .iter()
+            .position(|t| t.expr.metric == metric && t.expr.scope.is_empty());
+        let (status, notes) = match index {
+            Some(i) => {
+                let outs: Vec<&Outcome> = verdicts.iter().map(|v| &v.outcomes[i]).collect();
+                let measured: Vec<&&Outcome> = outs
+                    .iter()
+                    .filter(|o| o.state != State::NotMeasured)
+                    .collect();
+                if measured.is_empty() {
+                    (
+                        "Not measured".to_string(),
+                        outs.first().map(|o| o.detail.clone()).unwrap_or_default(),
+                    )
+                } else {
+                    let worst = measured.iter().map(|o| o.state).min().unwrap_or(State::Met);
+                    let label = if spec.targets[i].expr.text.is_empty() {
+                        String::new()
+                    } else {
+                        format!("target {}; ", target_limit_text(&spec.targets[i]))
+                    };
+                    (
+                        state_mark(worst).to_string(),
+                        format!(
+                            "{label}measured {}",
+                            measured
+                                .iter()
+                                .zip(spec.scenarios.iter())
+                                .map(|(o, s)| if spec.scenarios.len() > 1 {
+                                    format!("{} in {}", o.measured_text, scenario_title(s))
+                                } else {
+                                    o.measured_text.clone()
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                }
+            }
+            None => ("Not evaluated".into(), "no such target configured".into()),
+        };
+        rows.push(AchievementRow {
+            target: label.into(),
+            status,
+            notes,
+        });
+    }
+    ctx.insert("achievement", &rows);
+
+    // Key findings, most important first: missed targets, dominant errors,
+    // slowest endpoint, throughput.
+    let mut findings: Vec<String> = Vec::new();
+    for (s, v) in spec.scenarios.iter().zip(verdicts) {
+        let prefix = if spec.scenarios.len() > 1 {
+            format!("{}: ", scenario_title(s))
+        } else {
+            String::new()
+        };
+        let missed: Vec<String> = v
+            .outcomes
+            .iter()
+            .filter(|o| o.state == State::Missed)
+            .map(|o| {
+                format!(
+                    "{} {} (target {})",
+                    o.target.title,
+                    o.measured_text,
+                    target_limit_text(&o.target)
+                )
+            })
+            .collect();
+        if !missed.is_empty() {
+            findings.push(format!("{prefix}Missed {}.", missed.join(", ")));
+        }
+    }
+    for s in &spec.scenarios {
+        let r = &s.run;
+        if let Some(f) = r.failures.first() {
+            findings.push(format!(
+                "{}{} {} accounts for {} of {} failed requests ({}).",
+                if spec.scenarios.len() > 1 {
+                    format!("{}: ", scenario_title(s))
+                } else {
+                    String::new()
+                },
+                f.kind,
+                f.name,
+                format::count(f.occurrences),
+                format::count(r.total.failures),
+                error_label(f.status, &f.error)
+            ));
+        }
+    }
+    let slowest = spec
+        .scenarios
+        .iter()
+        .flat_map(|s| s.run.endpoints.iter().map(move |e| (s, e)))
+        .filter_map(|(s, e)| e.latency.percentile(95.0).value().map(|v| (s, e, v)))
+        .max_by(|a, b| a.2.total_cmp(&b.2));
+    if let Some((s, e, v)) = slowest {
+        findings.push(format!(
+            "The slowest endpoint is {} with p95 {}{}.",
+            e.label(),
+            format::ms(v),
+            if spec.scenarios.len() > 1 {
+                format!(" ({})", scenario_title(s))
+            } else {
+                String::new()
+            }
+        ));
+    }
+    for (s, v) in spec.scenarios.iter().zip(verdicts) {
+        if v.outcomes.iter().all(|o| o.state != State::Missed) {
+            findings.push(format!("{} met every measured target.", scenario_title(s)));
+        }
+    }
+    let unmeasured: Vec<String> = dedup(
+        verdicts
+            .iter()
+            .flat_map(|v| v.outcomes.iter())
+            .filter(|o| o.state == State::NotMeasured)
+            .map(|o| o.target.title.clone()),
+    );
+    if !unmeasured.is_empty() {
+        findings.push(format!(
+            "Not measured for lack of input: {}.",
+            unmeasured.join(", ")
+        ));
+    }
+    findings.truncate(5);
+    while findings.len() < 3 {
+        findings.push(match findings.len() {
+            1 => "No request failed.".to_string(),
+            _ => "All measured figures are listed in the sections above.".to_string(),
+        });
+    }
+    ctx.insert("key_findings", &findings);
+}
