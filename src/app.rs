@@ -31,6 +31,8 @@ pub struct RenderOptions {
     pub format: Option<ReportFormat>,
     /// A template to use instead of the built-in one.
     pub template: Option<PathBuf>,
+    /// Resource samples of the server and how to read them.
+    pub resources: ResourceInput,
 }
 
 /// Options of `perfreport gate`.
@@ -40,6 +42,42 @@ pub struct GateOptions {
     pub stats: Vec<PathBuf>,
     /// `--target` expressions.
     pub targets: Vec<String>,
+    /// Resource samples of the server and how to read them.
+    pub resources: ResourceInput,
+}
+
+/// `--resources FILE`, `--cpu-cores N` and `--resources-start UNIX`.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceInput {
+    /// The sample file (sampler CSV, psrecord, pidstat, docker stats).
+    pub path: Option<PathBuf>,
+    /// Cores of the server's machine (default: this machine's).
+    pub cpu_cores: Option<u32>,
+    /// Start (unix s) of a psrecord log, which holds elapsed seconds only.
+    pub start_unix: Option<f64>,
+}
+
+/// Read and analyse the resource samples against a run, when given.
+pub fn resource_report(
+    run: &crate::model::Run,
+    input: &ResourceInput,
+) -> Result<Option<crate::analysis::resources::ResourceReport>> {
+    use crate::analysis::resources::{ResourceAnalysisOptions, analyze};
+    use crate::input::resources::{ResourceOptions, read_with};
+    let Some(path) = &input.path else {
+        return Ok(None);
+    };
+    let series = read_with(
+        path,
+        &ResourceOptions {
+            start_unix: input.start_unix,
+        },
+    )?;
+    let opts = ResourceAnalysisOptions {
+        cpu_cores: input.cpu_cores,
+        ..ResourceAnalysisOptions::default()
+    };
+    analyze(run, &series, &opts).map(Some)
 }
 
 /// The targets in force: defaults with `--target` overrides.
@@ -55,7 +93,12 @@ pub fn targets_from(exprs: &[String]) -> Result<Vec<Target>> {
 pub fn render(opts: &RenderOptions) -> Result<String> {
     let targets = targets_from(&opts.targets)?;
     let run = input::load_run(&opts.stats, opts.label.as_deref())?;
-    let spec = report::ReportSpec::single(run, targets);
+    let res = resource_report(&run, &opts.resources)?;
+    let mut spec = report::ReportSpec::single(run, targets);
+    if let Some(scenario) = spec.scenarios.first_mut() {
+        scenario.resources = res.as_ref().map(|r| r.figures());
+        scenario.resource_report = res;
+    }
     let markdown = report::render(&spec, opts.template.as_deref())?;
     let format = opts.format.unwrap_or(match &opts.out {
         Some(p) if p.extension().is_some_and(|e| e == "html" || e == "htm") => ReportFormat::Html,
@@ -76,5 +119,6 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
 pub fn gate(opts: &GateOptions) -> Result<Verdict> {
     let targets = targets_from(&opts.targets)?;
     let run = input::load_run(&opts.stats, None)?;
-    Ok(targets::evaluate(&run, &targets, None))
+    let res = resource_report(&run, &opts.resources)?.map(|r| r.figures());
+    Ok(targets::evaluate(&run, &targets, res.as_ref()))
 }

@@ -493,3 +493,101 @@ fn chart_is_clean_svg_with_load_phases_marked() {
         std::fs::write(p, &svg).expect("write chart");
     }
 }
+
+// ------------------------------------------------------------- the CLI
+
+const STEP: &str = "fixtures/locust/step_leak_25-50-100_90s";
+
+#[test]
+fn cli_render_fills_resource_utilization_per_user_level() {
+    let out = assert_cmd::Command::cargo_bin("perfreport")
+        .expect("binary")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["render", "--stats"])
+        .arg(format!("{STEP}/step_leak_25-50-100_90s_stats.csv"))
+        .arg("--resources")
+        .arg(format!("{STEP}/resources.csv"))
+        .args(["--cpu-cores", "2"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = String::from_utf8(out.stdout).expect("utf8");
+    let section = &md[md.find("## Resource Utilization").expect("section")
+        ..md.find("## Error Analysis").expect("next")];
+    for heading in [
+        "### Memory Usage",
+        "**Idle State**:",
+        "**Under Load (25 users)**:",
+        "**Under Load (50 users)**:",
+        "**Under Load (100 users)**:",
+        "**Memory Leaks**:",
+        "### CPU Usage",
+        "**CPU Bottlenecks**:",
+        "### Network I/O",
+        "**Bandwidth Usage**:",
+        "**Connection Pool**:",
+    ] {
+        assert!(section.contains(heading), "missing {heading}");
+    }
+    assert!(
+        section.contains("Memory leak suspected")
+            && section.contains("6.25 MiB/min")
+            && section.contains("r² = 0.94")
+    );
+    assert!(!section.contains("TBD") && !section.contains("No resource samples supplied"));
+}
+
+#[test]
+fn cli_gate_reports_memory_and_cpu_targets_measured() {
+    let out = assert_cmd::Command::cargo_bin("perfreport")
+        .expect("binary")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["gate", "--stats"])
+        .arg(format!("{STEP}/step_leak_25-50-100_90s_stats.csv"))
+        .arg("--resources")
+        .arg(format!("{STEP}/resources.csv"))
+        .output()
+        .expect("runs");
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    // 46.0 MiB = 48226304 B idle mean (python3, see above); 55.7 MiB = largest load RSS.
+    for (row, value) in [
+        ("Memory Usage (idle)", "46.0 MiB"),
+        ("Memory Usage (load)", "55.7 MiB"),
+        ("CPU Usage (normal)", "%"),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(row))
+            .unwrap_or_else(|| panic!("no {row} in {text}"));
+        assert!(
+            line.contains(value) && !line.contains("not measured"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn cli_sample_sleep_3_writes_about_3_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = assert_cmd::Command::cargo_bin("perfreport")
+        .expect("binary")
+        .current_dir(dir.path())
+        .args(["sample", "--", "sleep", "3"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let series = read(&dir.path().join("resources.csv")).expect("valid CSV");
+    assert!(
+        (2..=4).contains(&series.samples.len()),
+        "{} rows",
+        series.samples.len()
+    );
+}

@@ -954,3 +954,19 @@ fn connections(
         ),
     }
 }
+
+impl ResourceReport {
+    /// The measured values the memory/CPU targets are evaluated against.
+    pub fn figures(&self) -> crate::targets::ResourceFigures {
+        crate::targets::ResourceFigures {
+            rss_idle_bytes: self.rss_idle_bytes,
+            rss_load_bytes: self.rss_load_bytes,
+            cpu_load_percent: self.cpu_load_percent,
+            leak_slope_bytes_per_min: self.leak_slope_bytes_per_min,
+            cpu_basis: format!(
+                "CPU in % of the machine's {} cores ({})",
+                self.cpu_basis.cores, self.cpu_basis.cores_from
+            ),
+        }
+    }
+}
