@@ -40,6 +40,79 @@ pub struct RenderOptions {
     pub strict: bool,
     /// Compare baseline and after even when users or durations differ.
     pub force: bool,
+    /// Resource samples of the server and how to read them (without --config).
+    pub resources: ResourceInput,
+}
+
+/// `--resources FILE`, `--cpu-cores N` and `--resources-start UNIX`.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceInput {
+    /// The sample file (sampler CSV, psrecord, pidstat, docker stats).
+    pub path: Option<PathBuf>,
+    /// Cores of the server's machine (default: this machine's).
+    pub cpu_cores: Option<u32>,
+    /// Start (unix s) of a psrecord log, which holds elapsed seconds only.
+    pub start_unix: Option<f64>,
+}
+
+/// Read and analyse the resource samples against a run, when given.
+pub fn resource_report(
+    run: &Run,
+    input: &ResourceInput,
+) -> Result<Option<crate::analysis::resources::ResourceReport>> {
+    Ok(resource_analysis(run, input)?.map(|(_, r)| r))
+}
+
+/// The samples and their analysis against a run, when given.
+pub fn resource_analysis(
+    run: &Run,
+    input: &ResourceInput,
+) -> Result<
+    Option<(
+        crate::model::ResourceSeries,
+        crate::analysis::resources::ResourceReport,
+    )>,
+> {
+    use crate::analysis::resources::{ResourceAnalysisOptions, analyze};
+    use crate::input::resources::{ResourceOptions, read_with};
+    let Some(path) = &input.path else {
+        return Ok(None);
+    };
+    let series = read_with(
+        path,
+        &ResourceOptions {
+            start_unix: input.start_unix,
+        },
+    )?;
+    let opts = ResourceAnalysisOptions {
+        cpu_cores: input.cpu_cores,
+        ..ResourceAnalysisOptions::default()
+    };
+    let report = analyze(run, &series, &opts)?;
+    Ok(Some((series, report)))
+}
+
+/// Attach the resource analysis of a run's samples to its scenario; returns
+/// the samples, for the chart.
+fn attach_resources(
+    sc: &mut report::Scenario,
+    input: &ResourceInput,
+) -> Result<Option<crate::model::ResourceSeries>> {
+    let res = resource_analysis(&sc.run, input)?;
+    sc.resources = res.as_ref().map(|(_, r)| r.figures());
+    let series = res.as_ref().map(|(s, _)| s.clone());
+    sc.resource_report = res.map(|(_, r)| r);
+    Ok(series)
+}
+
+/// The figures of one side of a comparison, with its resources when given.
+fn side_with_resources(run: &Run, input: &ResourceInput) -> Result<Side> {
+    let mut side = Side::of(run);
+    if let Some(r) = resource_report(run, input)? {
+        side.cpu_percent = r.cpu_load_percent;
+        side.rss_bytes = r.rss_load_bytes;
+    }
+    Ok(side)
 }
 
 /// Options of `perfreport gate`.
@@ -55,6 +128,8 @@ pub struct GateOptions {
     pub tolerance: Tolerance,
     /// Compare even when users or durations differ.
     pub force: bool,
+    /// Resource samples of the server and how to read them.
+    pub resources: ResourceInput,
 }
 
 /// Options of `perfreport diff`.
@@ -99,6 +174,14 @@ fn all_paths(opts: &RenderOptions, cfg: Option<&Config>) -> Vec<PathBuf> {
     v
 }
 
+fn resource_input(cfg: &Config, inputs: &RunInputs) -> ResourceInput {
+    ResourceInput {
+        path: inputs.resources.clone(),
+        cpu_cores: cfg.cpu_cores,
+        start_unix: None,
+    }
+}
+
 fn load_inputs(inputs: &RunInputs) -> Result<Run> {
     input::load_run(&inputs.stats, inputs.label.as_deref())
 }
@@ -108,7 +191,11 @@ pub fn spec_from(opts: &RenderOptions) -> Result<(report::ReportSpec, Option<Con
     let Some(path) = &opts.config else {
         let targets = targets_from(&opts.targets)?;
         let run = input::load_run(&opts.stats, opts.label.as_deref())?;
-        return Ok((report::ReportSpec::single(run, targets), None));
+        let mut spec = report::ReportSpec::single(run, targets);
+        if let Some(sc) = spec.scenarios.first_mut() {
+            spec.focus_series = attach_resources(sc, &opts.resources)?;
+        }
+        return Ok((spec, None));
     };
     if !opts.stats.is_empty() {
         return Err(Error::Usage(
@@ -129,6 +216,7 @@ pub fn spec_from(opts: &RenderOptions) -> Result<(report::ReportSpec, Option<Con
     }
     let targets = targets::with_overrides(targets, &targets::parse_all(&opts.targets)?);
     let mut scenarios = Vec::new();
+    let mut focus_series = None;
     for s in &cfg.scenarios {
         let run = load_inputs(&s.inputs)?;
         let mut sc = report::Scenario::from_run(run);
@@ -141,6 +229,10 @@ pub fn spec_from(opts: &RenderOptions) -> Result<(report::ReportSpec, Option<Con
         sc.expected_duration = s.expected_duration.clone();
         sc.target_rps = s.target_rps;
         sc.notes = s.notes.clone();
+        let series = attach_resources(&mut sc, &resource_input(&cfg, &s.inputs))?;
+        if focus_series.is_none() {
+            focus_series = series;
+        }
         scenarios.push(sc);
     }
     if scenarios.is_empty() {
@@ -152,11 +244,16 @@ pub fn spec_from(opts: &RenderOptions) -> Result<(report::ReportSpec, Option<Con
         ));
     }
     let comparison = match (&cfg.baseline, &cfg.after) {
-        (Some(b), Some(a)) => Some(compare_runs(
-            &load_inputs(b)?,
-            &load_inputs(a)?,
-            opts.force,
-        )?),
+        (Some(b), Some(a)) => {
+            let (b_run, a_run) = (load_inputs(b)?, load_inputs(a)?);
+            compare::check_comparable(&b_run, &a_run, opts.force)?;
+            Some(compare::compare(
+                &b_run,
+                &a_run,
+                side_with_resources(&b_run, &resource_input(&cfg, b))?,
+                side_with_resources(&a_run, &resource_input(&cfg, a))?,
+            ))
+        }
         (None, None) => None,
         _ => {
             return Err(Error::parse(
@@ -168,6 +265,13 @@ pub fn spec_from(opts: &RenderOptions) -> Result<(report::ReportSpec, Option<Con
         }
     };
     let step = cfg.step.as_ref().map(load_inputs).transpose()?;
+    let mut step_resources = None;
+    if let (Some(run), Some(inputs)) = (&step, &cfg.step)
+        && let Some((series, report)) = resource_analysis(run, &resource_input(&cfg, inputs))?
+    {
+        focus_series = Some(series);
+        step_resources = Some(report);
+    }
     let mut scalability = Vec::new();
     for s in &cfg.scalability {
         scalability.push(report::ScalePoint {
@@ -192,6 +296,9 @@ pub fn spec_from(opts: &RenderOptions) -> Result<(report::ReportSpec, Option<Con
         comparison,
         step,
         scalability,
+        step_resources,
+        chart: None,
+        focus_series,
     };
     Ok((spec, Some(cfg)))
 }
@@ -209,7 +316,21 @@ pub fn compare_runs(baseline: &Run, after: &Run, force: bool) -> Result<Comparis
 
 /// Render a report; returns the text (also written to `--out` when given).
 pub fn render(opts: &RenderOptions) -> Result<String> {
-    let (spec, cfg) = spec_from(opts)?;
+    let (mut spec, cfg) = spec_from(opts)?;
+    // The chart goes next to the report (REPORT.resources.svg), linked from it.
+    let mut chart_svg = None;
+    if let (Some(out), Some(series), Some((_, focus))) =
+        (&opts.out, &spec.focus_series, report::resource_focus(&spec))
+    {
+        let svg = crate::render::chart::resource_chart_svg(series, focus)?;
+        let stem = out
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "report".into());
+        let name = format!("{stem}.resources.svg");
+        chart_svg = Some((out.with_file_name(&name), svg));
+        spec.chart = Some(name);
+    }
     if opts.strict {
         let missing = report::missing_sections(&spec);
         if !missing.is_empty() {
@@ -232,6 +353,9 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
     if let Some(out) = &opts.out {
         let paths = all_paths(opts, cfg.as_ref());
         let inputs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+        if let Some((path, svg)) = &chart_svg {
+            render::write_atomic(path, svg.as_bytes(), &inputs)?;
+        }
         render::write_atomic(out, text.as_bytes(), &inputs)?;
     }
     Ok(text)
@@ -241,7 +365,8 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
 pub fn gate(opts: &GateOptions) -> Result<Verdict> {
     let targets = targets_from(&opts.targets)?;
     let run = input::load_run(&opts.stats, None)?;
-    let mut verdict = targets::evaluate(&run, &targets, None);
+    let res = resource_report(&run, &opts.resources)?.map(|r| r.figures());
+    let mut verdict = targets::evaluate(&run, &targets, res.as_ref());
     if !opts.baseline.is_empty() {
         let baseline = input::load_run(&opts.baseline, None)?;
         let cmp = compare_runs(&baseline, &run, opts.force)?;

@@ -206,6 +206,23 @@ pub struct Config {
     pub tolerance: crate::analysis::compare::Tolerance,
 }
 
+/// `a/b/../c` -> `a/c`, without touching the file system, so that paths in
+/// messages and reports read the way a user would write them.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out.iter().collect()
+}
+
 /// The 1-based line and column of a byte offset.
 fn line_col(text: &str, offset: usize) -> (u64, u64) {
     let before = &text[..offset.min(text.len())];
@@ -246,7 +263,7 @@ pub fn load(path: &Path) -> Result<Config> {
         Error::parse(path, line, col, did_you_mean(e.message()))
     })?;
     let dir = path.parent().unwrap_or(Path::new(""));
-    let resolve = |p: &str| dir.join(p);
+    let resolve = |p: &str| normalize(&dir.join(p));
     let inputs = |label: Option<String>, stats: OneOrMany, resources: Option<String>| RunInputs {
         label,
         stats: stats.into_vec().iter().map(|s| resolve(s)).collect(),

@@ -27,6 +27,7 @@ pub mod latency;
 pub mod model;
 pub mod output;
 pub mod render;
+pub mod sample;
 pub mod targets;
 
 pub use error::{Error, Result};

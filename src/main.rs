@@ -55,6 +55,17 @@ enum Command {
         /// A tera template to use instead of the built-in one.
         #[arg(long)]
         template: Option<PathBuf>,
+        /// Resource samples of the server: sampler CSV, psrecord --log, pidstat -h -r -u or
+        /// timestamped docker stats JSON lines (recognised by content).
+        #[arg(long)]
+        resources: Option<PathBuf>,
+        /// Cores of the server's machine, for CPU % of the machine (default: this machine's).
+        #[arg(long)]
+        cpu_cores: Option<u32>,
+        /// Start (unix seconds) of a psrecord log, which holds elapsed seconds only
+        /// (default: the file's modification time minus its last elapsed value).
+        #[arg(long)]
+        resources_start: Option<f64>,
     },
     /// Evaluate the targets and exit 0 (met), 1 (missed), 2 (bad input) or 3 (unmeasured, with --require-all).
     #[command(after_help = EXIT_CODES)]
@@ -68,6 +79,17 @@ enum Command {
         /// Fail (exit 3) when a target could not be measured.
         #[arg(long)]
         require_all: bool,
+        /// Resource samples of the server: sampler CSV, psrecord --log, pidstat -h -r -u or
+        /// timestamped docker stats JSON lines (recognised by content).
+        #[arg(long)]
+        resources: Option<PathBuf>,
+        /// Cores of the server's machine, for CPU % of the machine (default: this machine's).
+        #[arg(long)]
+        cpu_cores: Option<u32>,
+        /// Start (unix seconds) of a psrecord log, which holds elapsed seconds only
+        /// (default: the file's modification time minus its last elapsed value).
+        #[arg(long)]
+        resources_start: Option<f64>,
         /// A baseline run (stats files): also fail (exit 1) on a regression against it.
         #[arg(long)]
         baseline: Vec<PathBuf>,
@@ -83,6 +105,31 @@ enum Command {
         /// A regression: RPS lower by more than this percent.
         #[arg(long, default_value_t = 10.0)]
         regression_rps_percent: f64,
+    },
+    /// Sample a process's CPU and memory into a CSV (the --resources format): either
+    /// `--pid PID`, or a command after `--`, whose exit code becomes perfreport's.
+    Sample {
+        /// Sample this running process.
+        #[arg(long, conflicts_with = "command")]
+        pid: Option<u32>,
+        /// Output CSV.
+        #[arg(long, default_value = "resources.csv")]
+        out: PathBuf,
+        /// Seconds between samples.
+        #[arg(long, default_value_t = 1.0)]
+        interval: f64,
+        /// Stop after this many seconds (a command still running is killed).
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Sum over the process and all its descendants.
+        #[arg(long)]
+        children: bool,
+        /// Overwrite --out if it exists.
+        #[arg(long)]
+        force: bool,
+        /// The command to start and sample (after `--`).
+        #[arg(last = true)]
+        command: Vec<String>,
     },
     /// Compare a baseline run with an after run: RPS, p95, p99, CPU, memory and per endpoint.
     Diff {
@@ -136,6 +183,9 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
             out,
             format,
             template,
+            resources,
+            cpu_cores,
+            resources_start,
         } => {
             let to_stdout = out.is_none();
             let text = app::render(&app::RenderOptions {
@@ -151,6 +201,11 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
                     Format::Html => app::ReportFormat::Html,
                 }),
                 template,
+                resources: app::ResourceInput {
+                    path: resources,
+                    cpu_cores,
+                    start_unix: resources_start,
+                },
             })?;
             if to_stdout {
                 write_stdout(&text);
@@ -166,6 +221,9 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
             regression_latency_percent,
             regression_latency_ms,
             regression_rps_percent,
+            resources,
+            cpu_cores,
+            resources_start,
         } => {
             let verdict = app::gate(&app::GateOptions {
                 stats,
@@ -177,10 +235,54 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
                     latency_ms: regression_latency_ms,
                     rps_fraction: regression_rps_percent / 100.0,
                 },
+                resources: app::ResourceInput {
+                    path: resources,
+                    cpu_cores,
+                    start_unix: resources_start,
+                },
             })?;
             let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             write_stdout(&perfreport::output::terminal_table(&verdict, colour));
             Ok(verdict.exit_code(require_all, false) as u8)
+        }
+        Command::Sample {
+            pid,
+            out,
+            interval,
+            duration,
+            children,
+            force,
+            command,
+        } => {
+            let secs = |s: f64, what: &str| {
+                std::time::Duration::try_from_secs_f64(s)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        perfreport::Error::Usage(format!(
+                            "--{what} must be a positive number of seconds"
+                        ))
+                    })
+            };
+            let opts = perfreport::sample::SampleOptions {
+                interval: secs(interval, "interval")?,
+                duration: duration.map(|d| secs(d, "duration")).transpose()?,
+                children,
+                force,
+            };
+            match pid {
+                Some(pid) => {
+                    perfreport::sample::sample_pid(pid, &opts, &out)?;
+                    Ok(0)
+                }
+                None if command.is_empty() => Err(perfreport::Error::Usage(
+                    "give --pid PID or a command after `--` to sample".into(),
+                )),
+                None => {
+                    let code = perfreport::sample::sample_command(&command, &opts, &out)?;
+                    Ok(code.clamp(0, 255) as u8)
+                }
+            }
         }
         Command::Diff {
             baseline,

@@ -211,8 +211,13 @@ pub struct ToolThreshold {
 pub struct ResourceSeries {
     /// The file they came from.
     pub source: PathBuf,
+    /// The shape it was read as (`pidstat -h -r -u`, `psrecord --log (plain)`, ...).
+    pub format: String,
     /// The samples, oldest first.
     pub samples: Vec<ResourceSample>,
+    /// Sentences on assumptions made while reading (a guessed start time, units,
+    /// summed processes), shown in the report.
+    pub notes: Vec<String>,
 }
 
 /// One resource sample.

@@ -2,5 +2,6 @@
 //! load phases, resource use, errors by status, comparisons.
 
 pub mod compare;
+pub mod resources;
 pub mod steady;
 pub mod windows;

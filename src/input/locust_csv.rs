@@ -75,6 +75,16 @@ impl Table {
             .find_map(|n| self.columns.get(&n.to_ascii_lowercase()).copied())
     }
 
+    /// The header name of a column, as written in the file.
+    pub(crate) fn header(&self, col: usize) -> &str {
+        self.headers.get(col).map(String::as_str).unwrap_or("?")
+    }
+
+    /// Number of columns in the header.
+    pub(crate) fn width(&self) -> usize {
+        self.headers.len()
+    }
+
     /// Every record, with line numbers.
     pub(crate) fn rows<'a>(
         &'a self,

@@ -5,6 +5,7 @@
 //! a `<script>` cannot become markup. The HTML output additionally drops any raw
 //! HTML the markdown might still contain.
 
+pub mod chart;
 pub mod report;
 
 use crate::error::{Error, Result};

@@ -42,6 +42,13 @@ pub struct ReportSpec {
     pub step: Option<Run>,
     /// Runs at several instance or core counts.
     pub scalability: Vec<ScalePoint>,
+    /// The resource analysis of the step run, which has several user levels
+    /// and so is the one the Resource Utilization section is built from.
+    pub step_resources: Option<crate::analysis::resources::ResourceReport>,
+    /// File name of the resource chart written next to the report, to link.
+    pub chart: Option<String>,
+    /// The samples behind [`resource_focus`], for the chart.
+    pub focus_series: Option<crate::model::ResourceSeries>,
 }
 
 /// A run at a given instance or core count.
@@ -80,6 +87,8 @@ pub struct Scenario {
     pub notes: Vec<String>,
     /// Resource figures for the memory/CPU targets, when samples were given.
     pub resources: Option<ResourceFigures>,
+    /// The resource analysis, when samples were given (fills Resource Utilization).
+    pub resource_report: Option<crate::analysis::resources::ResourceReport>,
 }
 
 impl Scenario {
@@ -97,6 +106,7 @@ impl Scenario {
             target_rps: None,
             notes: Vec::new(),
             resources: None,
+            resource_report: None,
         }
     }
 }
@@ -117,6 +127,9 @@ impl ReportSpec {
             comparison: None,
             step: None,
             scalability: Vec::new(),
+            step_resources: None,
+            chart: None,
+            focus_series: None,
         }
     }
 }
@@ -279,6 +292,7 @@ fn build(spec: &ReportSpec) -> (tera::Context, Vec<String>) {
 
     // Resources
     resources_without_samples(&mut ctx, spec);
+    ctx.insert("res", &resource_view(spec));
 
     // Errors
     errors(&mut ctx, &runs);
@@ -1453,4 +1467,185 @@ fn conclusions(ctx: &mut tera::Context, spec: &ReportSpec, verdicts: &[Verdict])
         });
     }
     ctx.insert("key_findings", &findings);
+}
+
+/// One user level of the Resource Utilization section.
+#[derive(Serialize)]
+struct ResourceLevelView {
+    users: String,
+    samples: usize,
+    rss: String,
+    vms: String,
+    peak: String,
+    cpu: String,
+}
+
+/// The Resource Utilization section, formatted (first scenario with samples).
+#[derive(Serialize)]
+struct ResourceView {
+    source: String,
+    summaries: Vec<String>,
+    chart: Option<String>,
+    idle_rss: String,
+    idle_vms: String,
+    idle_definition: String,
+    levels: Vec<ResourceLevelView>,
+    peak: String,
+    leak_sentence: String,
+    leak_figures: String,
+    cpu_idle: String,
+    cpu_basis: String,
+    cpu_bottleneck: String,
+    request_bw: String,
+    response_bw: String,
+    total_bw: String,
+    active_connections: String,
+    idle_connections: String,
+    max_connections: String,
+    connections_method: String,
+    notes: Vec<String>,
+}
+
+/// The resource analysis the Resource Utilization section is built from, and
+/// whose run it is: the step run's when there is one, else the first scenario's.
+pub fn resource_focus(
+    spec: &ReportSpec,
+) -> Option<(String, &crate::analysis::resources::ResourceReport)> {
+    if let (Some(step), Some(r)) = (&spec.step, &spec.step_resources) {
+        return Some((step.label.clone(), r));
+    }
+    spec.scenarios
+        .iter()
+        .find_map(|s| s.resource_report.as_ref().map(|r| (scenario_title(s), r)))
+}
+
+/// One line per run with samples: idle and peak RSS, CPU under load, leak verdict.
+fn resource_summaries(spec: &ReportSpec) -> Vec<String> {
+    let mut out = Vec::new();
+    let runs = spec
+        .scenarios
+        .iter()
+        .filter_map(|s| s.resource_report.as_ref().map(|r| (scenario_title(s), r)))
+        .chain(
+            spec.step
+                .iter()
+                .zip(spec.step_resources.iter())
+                .map(|(run, r)| (format!("step run {}", run.label), r)),
+        );
+    for (title, r) in runs {
+        out.push(format!(
+            "{title}: idle RSS {}, peak RSS under load {}, CPU under load {} of the machine; leak {}",
+            r.rss_idle_bytes.map(format::bytes).unwrap_or_else(|| "not sampled".into()),
+            r.rss_load_bytes.map(format::bytes).unwrap_or_else(|| "not sampled".into()),
+            r.cpu_load_percent.map(format::percent).unwrap_or_else(|| "not sampled".into()),
+            match r.leak.verdict {
+                crate::analysis::resources::LeakVerdict::Suspected => "suspected",
+                crate::analysis::resources::LeakVerdict::NotSuspected => "not suspected",
+                _ => "inconclusive",
+            }
+        ));
+    }
+    out
+}
+
+fn resource_view(spec: &ReportSpec) -> Option<ResourceView> {
+    use crate::analysis::resources::PhaseKind;
+    let (focus, r) = resource_focus(spec)?;
+    let b = |v: Option<f64>| v.map(format::bytes).unwrap_or_else(|| "not sampled".into());
+    let mbs = |v: f64| format!("{:.3} MB/s", v / 1e6);
+    let cpu = |core: Option<f64>, machine: Option<f64>| match (core, machine) {
+        (Some(c), Some(m)) => format!(
+            "{} of the machine ({} of one core)",
+            format::percent(m),
+            format::percent(c)
+        ),
+        _ => "not sampled".into(),
+    };
+    let levels = r
+        .phases
+        .iter()
+        .filter(|p| p.kind == PhaseKind::Load)
+        .map(|p| ResourceLevelView {
+            users: p
+                .users
+                .map(|u| u.to_string())
+                .unwrap_or_else(|| "unknown".into()),
+            samples: p.samples,
+            rss: format!("{} (mean of {} samples)", b(p.rss_mean_bytes), p.samples),
+            vms: b(p.vms_mean_bytes),
+            peak: b(p.rss_max_bytes),
+            cpu: match (p.cpu_machine_percent, p.cpu_core_percent) {
+                (Some(m), Some(c)) => format!(
+                    "mean {}, p95 {}, max {} of the machine (mean {} of one core)",
+                    format::percent(m.mean),
+                    format::percent(m.p95),
+                    format::percent(m.max),
+                    format::percent(c.mean)
+                ),
+                _ => "not sampled".into(),
+            },
+        })
+        .collect();
+    let l = &r.leak;
+    let leak_figures = match (l.slope_mib_per_min, l.r_squared) {
+        (Some(s), Some(r2)) => format!(
+            "Slope {s:.2} MiB/min, r² = {r2:.2} over {} ({} samples); retained after the load: {}; growth under load: {}. Suspected when slope > {} MiB/min, r² ≥ {} and more than {:.0} % of the growth is retained.",
+            l.window_definition,
+            l.samples,
+            l.retained_bytes
+                .map(format::bytes)
+                .unwrap_or_else(|| "unknown".into()),
+            l.growth_bytes
+                .map(format::bytes)
+                .unwrap_or_else(|| "unknown".into()),
+            l.threshold_mib_per_min,
+            l.min_r_squared,
+            l.retained_fraction * 100.0
+        ),
+        _ => String::new(),
+    };
+    let n = &r.network;
+    let c = &r.connections;
+    let conn = |v: Option<f64>, what: &str| match v {
+        Some(v) => format!("≤ {v:.0} ({what})"),
+        None => "not sampled".into(),
+    };
+    Some(ResourceView {
+        source: format!(
+            "{} ({}, {} samples of the server during {focus})",
+            r.source, r.format, r.samples
+        ),
+        summaries: resource_summaries(spec),
+        chart: spec.chart.clone(),
+        idle_rss: b(r.memory.rss_idle_bytes),
+        idle_vms: b(r.memory.vms_idle_bytes),
+        idle_definition: r.memory.idle_definition.clone(),
+        levels,
+        peak: match (r.memory.rss_peak_bytes, r.memory.rss_peak_unix) {
+            (Some(p), Some(t)) => format!("{} at {}", format::bytes(p), format::time(t)),
+            _ => "not sampled".into(),
+        },
+        leak_sentence: l.sentence.clone(),
+        leak_figures,
+        cpu_idle: cpu(r.cpu.idle_core_percent, r.cpu.idle_machine_percent),
+        cpu_basis: r.cpu_basis.sentence.clone(),
+        cpu_bottleneck: r.cpu.bottleneck_sentence.clone(),
+        request_bw: match n.request_bytes_per_s {
+            Some(v) => format!("{} ({})", mbs(v), n.request_from),
+            None => n.request_from.clone(),
+        },
+        response_bw: match n.response_bytes_per_s {
+            Some(v) => format!("{} ({})", mbs(v), n.response_from),
+            None => n.response_from.clone(),
+        },
+        total_bw: match n.total_bytes_per_s {
+            Some(v) => mbs(v),
+            None => "not sampled (needs the request bandwidth)".into(),
+        },
+        active_connections: conn(c.active_mean, "mean under load"),
+        idle_connections: conn(c.idle_after, "mean after the load"),
+        max_connections: conn(c.max, "largest under load"),
+        connections_method: c.method.clone(),
+        notes: r.notes.clone(),
+    })
 }
