@@ -152,7 +152,11 @@ fn run_loop(
     let stop = stop_flag();
     let start = Instant::now();
     let interval = opts.interval.max(Duration::from_millis(10));
-    let mut next = start + interval;
+    // A first row soon after the start records the process before the load; the
+    // rest fall on whole intervals, so `sample -- sleep 3` gives rows at about
+    // 0.1, 1 and 2 s.
+    let mut next = start + interval.min(Duration::from_millis(100));
+    let mut rows: u32 = 0;
     loop {
         // Sleep in short steps so that the end of the process or Ctrl-C is seen soon.
         while Instant::now() < next {
@@ -168,7 +172,8 @@ fn run_loop(
         {
             return Ok(());
         }
-        next += interval;
+        rows += 1;
+        next = start + interval * rows;
         if ended() {
             return Ok(());
         }
@@ -308,6 +313,11 @@ impl Sampler {
             let io = p.disk_usage();
             rb += io.total_read_bytes;
             wb += io.total_written_bytes;
+        }
+        // An exiting process has already given back its memory but is not yet a
+        // zombie: a row of zeros would read as a real sample.
+        if rss == 0 {
+            return None;
         }
         let fds = if fds_ok {
             fds.to_string()
