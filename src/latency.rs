@@ -145,16 +145,18 @@ impl Latency {
                 }
                 let min_us = (min * 1000.0).round() as u64;
                 let max_us = (max * 1000.0).round() as u64;
-                Percentile::Value(goose_percentile(b, self.count, min_us, max_us, q) as f64 / 1000.0)
+                Percentile::Value(
+                    goose_percentile(b, self.count, min_us, max_us, q) as f64 / 1000.0,
+                )
             }
             Distribution::Exact(h) => {
                 if h.is_empty() {
                     return Percentile::NotAvailable;
                 }
-                if p >= 100.0 {
-                    if let Some(m) = self.max_ms {
-                        return Percentile::Value(m);
-                    }
+                if p >= 100.0
+                    && let Some(m) = self.max_ms
+                {
+                    return Percentile::Value(m);
                 }
                 Percentile::Value(h.value_at_quantile(q) as f64 / 1000.0)
             }
@@ -184,10 +186,10 @@ impl Latency {
             Distribution::LocustBuckets(_) => {
                 "Locust histogram buckets (1 ms below 100 ms, 10 ms to 1 s, 100 ms to 10 s): ±5 ms at 200 ms"
             }
-            Distribution::GooseBuckets(_) => {
-                "Goose µs log-linear buckets (bucket middle): ±0.8 %"
+            Distribution::GooseBuckets(_) => "Goose µs log-linear buckets (bucket middle): ±0.8 %",
+            Distribution::Exact(_) => {
+                "exact per-request times (HdrHistogram, 3 significant digits): ±0.1 %"
             }
-            Distribution::Exact(_) => "exact per-request times (HdrHistogram, 3 significant digits): ±0.1 %",
             Distribution::Columns(_) => {
                 "Locust CSV percentile columns (bucketed: 1 ms below 100 ms, 10 ms to 1 s): ±5 ms at 200 ms"
             }
@@ -202,8 +204,10 @@ impl Latency {
     fn mergeable_with(&self, other: &Latency) -> bool {
         matches!(
             (&self.dist, &other.dist),
-            (Distribution::LocustBuckets(_), Distribution::LocustBuckets(_))
-                | (Distribution::GooseBuckets(_), Distribution::GooseBuckets(_))
+            (
+                Distribution::LocustBuckets(_),
+                Distribution::LocustBuckets(_)
+            ) | (Distribution::GooseBuckets(_), Distribution::GooseBuckets(_))
                 | (Distribution::Exact(_), Distribution::Exact(_))
         )
     }
@@ -283,7 +287,9 @@ fn bounds_of(parts: &[&Latency]) -> Distribution {
     let candidates: Vec<f64> = match &parts[0].dist {
         Distribution::Columns(c) => c.iter().map(|(p, _)| *p).collect(),
         Distribution::Bounds(b) => b.iter().map(|(p, _, _)| *p).collect(),
-        _ => vec![50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.9, 99.99, 100.0],
+        _ => vec![
+            50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.9, 99.99, 100.0,
+        ],
     };
     let mut out = Vec::new();
     for p in candidates {

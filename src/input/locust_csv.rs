@@ -118,7 +118,11 @@ impl Row<'_> {
             Some(col as u64 + 1),
             format!(
                 "`{}`: expected a number, found `{}`",
-                self.table.headers.get(col).map(String::as_str).unwrap_or("?"),
+                self.table
+                    .headers
+                    .get(col)
+                    .map(String::as_str)
+                    .unwrap_or("?"),
                 found
             ),
         )
@@ -472,12 +476,14 @@ pub fn status_from_error(error: &str) -> Option<u16> {
     }
     // "Not Found for url" style without a leading code, or an embedded code.
     for word in text.split(|c: char| !c.is_ascii_alphanumeric()) {
-        if word.len() == 3 && word.chars().all(|c| c.is_ascii_digit()) {
-            if let Ok(s) = word.parse::<u16>() {
-                if (400..600).contains(&s) && text.contains("Error") && text.contains(word) {
-                    return Some(s);
-                }
-            }
+        if word.len() == 3
+            && word.chars().all(|c| c.is_ascii_digit())
+            && let Ok(s) = word.parse::<u16>()
+            && (400..600).contains(&s)
+            && text.contains("Error")
+            && text.contains(word)
+        {
+            return Some(s);
         }
     }
     let lower = error.to_ascii_lowercase();

@@ -216,7 +216,11 @@ pub fn combine(csv: Run, json: Run) -> Run {
     if let (Some(s), Some(e)) = (run.started, run.ended) {
         let window = (e - s).max(f64::MIN_POSITIVE);
         run.duration_s = Some(e - s);
-        for ep in run.endpoints.iter_mut().chain(std::iter::once(&mut run.total)) {
+        for ep in run
+            .endpoints
+            .iter_mut()
+            .chain(std::iter::once(&mut run.total))
+        {
             ep.rps = Some(ep.requests as f64 / window);
         }
     }

@@ -119,7 +119,9 @@ pub fn detect(path: &Path) -> Result<InputKind> {
     if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
         return Ok(InputKind::HtmlReport);
     }
-    if first_line.starts_with('#') && !first_line.starts_with("# Elapsed") && !first_line.starts_with("# Time")
+    if first_line.starts_with('#')
+        && !first_line.starts_with("# Elapsed")
+        && !first_line.starts_with("# Time")
         || first_line.starts_with('|')
     {
         return Ok(InputKind::GooseMarkdown);

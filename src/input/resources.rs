@@ -12,5 +12,8 @@ pub fn looks_like_resources(text: &str) -> bool {
 
 /// Read a resource-sample file.
 pub fn read(path: &Path) -> Result<ResourceSeries> {
-    Err(Error::wrong_kind(path, "resource samples are not supported yet"))
+    Err(Error::wrong_kind(
+        path,
+        "resource samples are not supported yet",
+    ))
 }
