@@ -1,0 +1,247 @@
+//! Goose inputs read through `perfreport::input::load_run`, checked against
+//! Goose's own figures in each fixture (read here from the report's table rows,
+//! which Goose computed independently of perfreport) and against counts
+//! computed by hand with Python from the request log.
+
+use perfreport::input::load_run;
+use perfreport::latency::Percentile;
+use perfreport::model::{Endpoint, Run};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const RUNS: [&str; 5] = [
+    "configaudit-30u",
+    "contentrequest-30u",
+    "mixed-after-40u",
+    "mixed-baseline-40u",
+    "monitoring-30u-reqlog-csv",
+];
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/goose")
+        .join(rel)
+}
+
+fn load(paths: &[&str]) -> Run {
+    let paths: Vec<PathBuf> = paths.iter().map(|p| fixture(p)).collect();
+    load_run(&paths, None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn load_err(paths: &[PathBuf]) -> String {
+    match load_run(paths, None) {
+        Ok(_) => panic!("expected an error for {paths:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn report_json(run: &str) -> Value {
+    let text = std::fs::read_to_string(fixture(&format!("{run}/report.json"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn endpoint<'a>(run: &'a Run, method: &str, name: &str) -> &'a Endpoint {
+    if method.is_empty() && name == "Aggregated" {
+        return &run.total;
+    }
+    run.endpoints
+        .iter()
+        .find(|e| e.kind == method && e.name == name)
+        .unwrap_or_else(|| panic!("no endpoint {method} {name} in {}", run.label))
+}
+
+fn pct(e: &Endpoint, p: f64) -> f64 {
+    match e.latency.percentile(p) {
+        Percentile::Value(v) => v,
+        other => panic!("{}: p{p} is {other:?}", e.label()),
+    }
+}
+
+/// Goose's JSON table writes µs / 1000 truncated: ours must be in [table, table + 1).
+fn assert_truncates_to(ours: f64, table: f64, what: &str) {
+    assert!(
+        ours >= table && ours < table + 1.0,
+        "{what}: ours {ours} ms, Goose's table {table} ms (truncated)"
+    );
+}
+
+#[test]
+fn every_report_matches_goose_own_tables() {
+    for name in RUNS {
+        let run = load(&[&format!("{name}/report.json")]);
+        let json = report_json(name);
+        let duration = json["raw_metrics"]["duration"].as_f64().unwrap();
+        assert_eq!(run.label, name);
+        assert_eq!(run.duration_s, Some(duration));
+        let rows = json["raw_request_metrics"].as_array().unwrap();
+        // every table row plus the Aggregated one
+        assert_eq!(rows.len(), run.endpoints.len() + 1, "{name}");
+        for row in rows {
+            let method = row["method"].as_str().unwrap();
+            let rname = row["name"].as_str().unwrap();
+            let e = endpoint(&run, method, rname);
+            let what = format!("{name} {method} {rname}");
+            assert_eq!(
+                e.requests,
+                row["number_of_requests"].as_u64().unwrap(),
+                "{what}"
+            );
+            assert_eq!(
+                e.failures,
+                row["number_of_failures"].as_u64().unwrap(),
+                "{what}"
+            );
+            let rps = row["requests_per_second"].as_f64().unwrap();
+            // Goose's RPS is an f32: compare to 1e-5 relative
+            let ours = e.rps.unwrap();
+            assert!(
+                (ours - rps).abs() <= rps * 1e-5,
+                "{what}: rps {ours} vs {rps}"
+            );
+            let avg = row["response_time_average"].as_f64().unwrap();
+            assert!(
+                (e.latency.mean_ms().unwrap() - avg).abs() < 1e-9,
+                "{what}: average"
+            );
+            assert_truncates_to(
+                e.latency.min_ms.unwrap(),
+                row["response_time_minimum"].as_f64().unwrap(),
+                &format!("{what} min"),
+            );
+        }
+        for row in json["raw_response_metrics"].as_array().unwrap() {
+            let method = row["method"].as_str().unwrap();
+            let rname = row["name"].as_str().unwrap();
+            let e = endpoint(&run, method, rname);
+            for p in [50, 95, 99, 100] {
+                let table = row[format!("percentile_{p}")].as_f64().unwrap();
+                assert_truncates_to(
+                    pct(e, p as f64),
+                    table,
+                    &format!("{name} {method} {rname} p{p}"),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn mixed_baseline_aggregated_percentiles() {
+    // The acceptance figures of issue 3 (report.json Aggregated row: p95 248, p99 522).
+    let run = load(&["mixed-baseline-40u/report.json"]);
+    assert_eq!(pct(&run.total, 95.0).floor(), 248.0);
+    assert_eq!(pct(&run.total, 99.0).floor(), 522.0);
+    // 796 requests, 179 failures (MANIFEST.md); 796 / 60 s = 13.2666...
+    assert_eq!(run.total.requests, 796);
+    assert_eq!(run.total.failures, 179);
+    assert!((run.total.rps.unwrap() - 796.0 / 60.0).abs() < 1e-12);
+}
+
+#[test]
+fn report_run_record_steps_window_and_statuses() {
+    let run = load(&["monitoring-30u-reqlog-csv/report.json"]);
+    assert_eq!(run.tool_version.as_deref(), Some("0.19.0"));
+    assert_eq!(run.ended_by.as_deref(), Some("completed"));
+    assert_eq!(run.peak_users, Some(30));
+    // started 2026-11-27T15:12:02Z = 1795792322 (python datetime(...).timestamp())
+    assert_eq!(run.started, Some(1_795_792_322.0));
+    assert_eq!(run.ended, Some(1_795_792_385.0));
+    let actions: Vec<&str> = run.steps.iter().map(|s| s.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["Increasing", "Maintaining", "Decreasing", "Finished"]
+    );
+    // Maintaining 15:12:05.171131170 -> Decreasing 15:13:05.325134473 (python: 60.154003303 s)
+    let w = run.measured_window.unwrap();
+    assert!((w.start - 1_795_792_325.171_131).abs() < 1e-6);
+    assert!((w.seconds() - 60.154_003_303).abs() < 1e-5);
+    // status_code_counts of GET /api/v1/downloads/queue: {"200": 406, "504": 5}
+    let q = endpoint(&run, "GET", "/api/v1/downloads/queue");
+    assert_eq!(q.status_counts.get(&200), Some(&406));
+    assert_eq!(q.status_counts.get(&504), Some(&5));
+    assert_eq!(run.total.status_counts.get(&200), Some(&1340));
+    assert_eq!(run.failures.len(), 1);
+    assert_eq!(run.failures[0].status, Some(504));
+    assert_eq!(run.failures[0].occurrences, 5);
+    assert_eq!(run.failures[0].kind, "GET");
+    // one timeline point per step when the report has no graph data
+    assert_eq!(run.timeline.len(), 4);
+    assert_eq!(run.timeline[1].users, Some(30));
+    assert!(
+        run.provenance
+            .iter()
+            .any(|p| p.starts_with("Percentiles from Goose's µs buckets"))
+    );
+}
+
+#[test]
+fn thresholds_of_the_run_are_kept() {
+    // configaudit-30u ran with four --threshold rules; only error-rate passed (MANIFEST.md)
+    let run = load(&["configaudit-30u/report.json"]);
+    let t: Vec<(&str, bool)> = run
+        .tool_thresholds
+        .iter()
+        .map(|t| (t.rule.as_str(), t.passed))
+        .collect();
+    assert_eq!(
+        t,
+        [
+            ("p95<200ms", false),
+            ("p99<500ms", false),
+            ("rps>=100", false),
+            ("error-rate<1%", true)
+        ]
+    );
+    assert_eq!(run.tool_thresholds[0].observed, "362ms");
+}
+
+#[test]
+fn contentrequest_failures_have_statuses() {
+    // errors table: 1 x 400, 187 + 205 x 404 (393 failures, MANIFEST.md)
+    let run = load(&["contentrequest-30u/report.json"]);
+    assert_eq!(run.total.failures, 393);
+    let by_status = perfreport::model::failures_by_status(&run.failures);
+    assert_eq!(by_status.get(&Some(404)), Some(&392));
+    assert_eq!(by_status.get(&Some(400)), Some(&1));
+    assert_eq!(
+        endpoint(&run, "POST", "/api/v1/content/request [tv]").failures,
+        205
+    );
+}
+
+#[test]
+fn gzipped_report_reads_the_same() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("mixed-after-40u");
+    std::fs::create_dir(&run_dir).unwrap();
+    let gz = run_dir.join("report.json.gz");
+    let bytes = std::fs::read(fixture("mixed-after-40u/report.json")).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
+    enc.write_all(&bytes).unwrap();
+    enc.finish().unwrap();
+    let run = load_run(&[gz], None).unwrap();
+    assert_eq!(run.label, "mixed-after-40u");
+    // 793 requests (MANIFEST.md)
+    assert_eq!(run.total.requests, 793);
+}
+
+#[test]
+fn truncated_report_names_file_and_line() {
+    let p = fixture("bad/report_truncated.json");
+    let msg = load_err(&[p]);
+    assert!(msg.contains("report_truncated.json"), "{msg}");
+    assert!(msg.contains("line "), "{msg}");
+    assert!(msg.contains("truncated"), "{msg}");
+}
+
+#[test]
+fn markdown_report_says_to_pass_report_json() {
+    let msg = load_err(&[fixture("mixed-baseline-40u/report.md")]);
+    assert!(msg.contains("report.md"), "{msg}");
+    assert!(msg.contains("Markdown"), "{msg}");
+    assert!(msg.contains("pass Goose's report.json"), "{msg}");
+}
