@@ -245,3 +245,208 @@ fn markdown_report_says_to_pass_report_json() {
     assert!(msg.contains("Markdown"), "{msg}");
     assert!(msg.contains("pass Goose's report.json"), "{msg}");
 }
+
+const LOG: &str = "monitoring-30u-reqlog-csv/requests.csv";
+
+#[test]
+fn request_log_alone_counts_every_row() {
+    // python3 csv.DictReader over requests.csv: 1,395 rows, by name
+    // history 289, queue 426 (5 x 504), activity 680; last elapsed 63,148 ms.
+    let run = load(&[LOG]);
+    assert_eq!(run.label, "monitoring-30u-reqlog-csv");
+    assert_eq!(run.started, None);
+    assert_eq!(run.total.requests, 1395);
+    assert_eq!(run.total.failures, 5);
+    assert_eq!(run.duration_s, Some(63.148));
+    let h = endpoint(&run, "GET", "/api/v1/downloads/history");
+    let q = endpoint(&run, "GET", "/api/v1/downloads/queue");
+    let a = endpoint(&run, "GET", "/api/v1/monitoring/activity");
+    assert_eq!((h.requests, q.requests, a.requests), (289, 426, 680));
+    assert_eq!(q.status_counts.get(&504), Some(&5));
+    assert_eq!(q.status_counts.get(&200), Some(&421));
+    // exact sums and maxima of response_time_us (python sum()/max())
+    assert!((h.latency.sum_ms.unwrap() - 34_347.722).abs() < 1e-6);
+    assert_eq!(a.latency.max_ms, Some(753.403));
+    // nearest-rank percentiles of response_time_us, sorted in python
+    // (v[ceil(q*n)-1]); the HdrHistogram keeps 3 significant digits (±0.1 %)
+    let close = |ours: f64, exact_us: f64, what: &str| {
+        let exact = exact_us / 1000.0;
+        assert!(
+            (ours - exact).abs() <= exact * 0.001,
+            "{what}: {ours} vs {exact}"
+        );
+    };
+    close(pct(h, 50.0), 91_782.0, "history p50");
+    close(pct(h, 95.0), 246_679.0, "history p95");
+    close(pct(h, 99.0), 637_969.0, "history p99");
+    close(pct(q, 95.0), 197_940.0, "queue p95");
+    close(pct(a, 50.0), 45_859.0, "activity p50");
+    close(pct(&run.total, 50.0), 58_286.0, "all p50");
+    close(pct(&run.total, 95.0), 197_940.0, "all p95");
+    close(pct(&run.total, 99.0), 581_309.0, "all p99");
+    // the 5 failures: first/last elapsed 20,931 / 56,589 ms (seconds since the start)
+    assert_eq!(run.failures.len(), 1);
+    assert_eq!(run.failures[0].status, Some(504));
+    assert_eq!(run.failures[0].first_seen, Some(20.931));
+    assert_eq!(run.failures[0].last_seen, Some(56.589));
+}
+
+#[test]
+fn request_log_timeline_per_second() {
+    // python: Counter(elapsed // 1000): second 0 -> 12 rows, 2 -> 23, 10 -> 23, 63 -> 5.
+    // Users whose first..last request second spans t: t=0 -> 10, 1 -> 20, 2 -> 30, 63 -> 5.
+    let run = load(&[LOG]);
+    assert_eq!(run.timeline.len(), 64);
+    let at = |t: usize| &run.timeline[t];
+    assert_eq!(at(0).t, 0.0);
+    assert_eq!(
+        [at(0).rps, at(2).rps, at(10).rps, at(63).rps],
+        [Some(12.0), Some(23.0), Some(23.0), Some(5.0)]
+    );
+    assert_eq!(
+        [
+            at(0).users,
+            at(1).users,
+            at(2).users,
+            at(10).users,
+            at(63).users
+        ],
+        [Some(10), Some(20), Some(30), Some(30), Some(5)]
+    );
+    assert_eq!(run.peak_users, Some(30));
+    assert_eq!(at(63).total_requests, Some(1395));
+    assert!(at(10).p50_ms.is_some() && at(10).p95_ms >= at(10).p50_ms);
+}
+
+#[test]
+fn request_log_in_the_measured_window_gives_the_report_counts() {
+    // The exact relation (checked in python on every bucket, sum, min and max
+    // of raw_metrics.requests): Goose's report counts the log rows whose request
+    // COMPLETED at or after the reset, elapsed + response_time_us / 1000 >=
+    // Maintaining - Increasing = 3,001.797 ms. That gives 1,345 = the report;
+    // counting by send time (elapsed >= 3,002) gives 1,342 (3 requests in
+    // flight at the reset are counted by Goose); 50 rows are ramp-up.
+    let run = load(&[LOG, "monitoring-30u-reqlog-csv/report.json"]);
+    let json = report_json("monitoring-30u-reqlog-csv");
+    assert_eq!(run.sources.len(), 2);
+    for row in json["raw_request_metrics"].as_array().unwrap() {
+        let method = row["method"].as_str().unwrap();
+        let name = row["name"].as_str().unwrap();
+        let e = endpoint(&run, method, name);
+        assert_eq!(
+            e.requests,
+            row["number_of_requests"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            e.failures,
+            row["number_of_failures"].as_u64().unwrap(),
+            "{name}"
+        );
+        let rps = row["requests_per_second"].as_f64().unwrap();
+        assert!((e.rps.unwrap() - rps).abs() <= rps * 1e-5, "{name} rps");
+        let avg = row["response_time_average"].as_f64().unwrap();
+        // same requests, exact µs sums: the mean is Goose's to the µs
+        assert!(
+            (e.latency.mean_ms().unwrap() - avg).abs() < 1e-9,
+            "{name} avg"
+        );
+    }
+    // Percentiles are now exact (HdrHistogram ±0.1 %) nearest-rank values of the
+    // window's times, computed in python (sorted v, v[ceil(q*n)-1]):
+    let close = |ours: f64, exact_us: f64, what: &str| {
+        let exact = exact_us / 1000.0;
+        assert!(
+            (ours - exact).abs() <= exact * 0.001,
+            "{what}: {ours} vs {exact}"
+        );
+    };
+    let h = endpoint(&run, "GET", "/api/v1/downloads/history");
+    let q = endpoint(&run, "GET", "/api/v1/downloads/queue");
+    close(pct(h, 99.0), 637_969.0, "history p99");
+    close(pct(q, 95.0), 198_065.0, "queue p95");
+    close(pct(&run.total, 50.0), 58_713.0, "all p50");
+    close(pct(&run.total, 95.0), 201_269.0, "all p95");
+    close(pct(&run.total, 99.0), 581_309.0, "all p99");
+    // Against Goose's table (bucket middle ±0.8 %, truncated): p50/p95 agree
+    // within 1 % + 1 ms. p99 may pick another sample: Goose rounds the rank
+    // (history: 284 x 0.99 = 281.16 -> 281st = 619,953 µs -> table 618) where
+    // nearest rank takes the 282nd (637,969 µs).
+    for row in json["raw_response_metrics"].as_array().unwrap() {
+        let e = endpoint(
+            &run,
+            row["method"].as_str().unwrap(),
+            row["name"].as_str().unwrap(),
+        );
+        for p in [50, 95] {
+            let goose = row[format!("percentile_{p}")].as_f64().unwrap();
+            let ours = pct(e, p as f64);
+            assert!(
+                (ours - goose).abs() <= goose * 0.01 + 1.0,
+                "{} p{p}: {ours} vs {goose}",
+                e.label()
+            );
+        }
+    }
+    let prov = run.provenance.join("\n");
+    assert!(prov.contains("50 ramp-up rows were left out"), "{prov}");
+    assert!(prov.contains("3 requests sent before the reset"), "{prov}");
+    assert!(prov.contains("would give 1342"), "{prov}");
+    assert!(
+        prov.contains("equal the report's (1345 requests, 5 failures)"),
+        "{prov}"
+    );
+    // the report's run record and steps are kept; the timeline is the log's,
+    // placed at the start (2026-11-27T15:12:02Z = 1795792322)
+    assert_eq!(run.steps.len(), 4);
+    assert_eq!(run.timeline[0].t, 1_795_792_322.0);
+    assert_eq!(run.timeline.len(), 64);
+    // failures with absolute first/last seen: Increasing 15:12:02.169334592 + 20.931 s
+    let f = &run.failures[0];
+    assert!((f.first_seen.unwrap() - (1_795_792_322.169_334_6 + 20.931)).abs() < 1e-6);
+}
+
+#[test]
+fn json_lines_log_reads_like_the_csv() {
+    // 60 rows converted from requests.csv (fixtures/goose/converted/README.md):
+    // python: activity 30, queue 20, history 10; sum of response_time_us 3,972,048; max 187,549.
+    let run = load(&["converted/requests_converted_from_csv.jsonl"]);
+    assert_eq!(run.total.requests, 60);
+    assert_eq!(run.total.failures, 0);
+    assert_eq!(
+        endpoint(&run, "GET", "/api/v1/monitoring/activity").requests,
+        30
+    );
+    assert_eq!(
+        endpoint(&run, "GET", "/api/v1/downloads/queue").requests,
+        20
+    );
+    assert_eq!(
+        endpoint(&run, "GET", "/api/v1/downloads/history").requests,
+        10
+    );
+    assert!((run.total.latency.sum_ms.unwrap() - 3_972.048).abs() < 1e-6);
+    assert_eq!(run.total.latency.max_ms, Some(187.549));
+}
+
+#[test]
+fn malformed_request_logs_name_the_line() {
+    let msg = load_err(&[fixture("bad/requests_malformed_number.csv")]);
+    assert!(msg.contains("requests_malformed_number.csv"), "{msg}");
+    assert!(msg.contains("line 4, column 18"), "{msg}");
+    assert!(
+        msg.contains("`response_time_us`: expected a whole number, found `12x4`"),
+        "{msg}"
+    );
+
+    let msg = load_err(&[fixture("bad/requests_malformed_columns.csv")]);
+    assert!(msg.contains("line 3"), "{msg}");
+    assert!(
+        msg.contains("expected 18 cells as in the header, found 15"),
+        "{msg}"
+    );
+
+    let msg = load_err(&[fixture("bad/requests_truncated.jsonl")]);
+    assert!(msg.contains("requests_truncated.jsonl"), "{msg}");
+    assert!(msg.contains("line 3"), "{msg}");
+}

@@ -94,6 +94,44 @@ struct Second {
     p95_us: Option<u64>,
 }
 
+/// A problem with one row; the caller adds the file and line (counted only
+/// when needed, so that rows need not count their newlines).
+struct RowError {
+    column: Option<u64>,
+    message: String,
+}
+
+impl RowError {
+    fn at(self, path: &Path, line: u64) -> Error {
+        Error::parse(path, Some(line), self.column, self.message)
+    }
+}
+
+/// FxHash-style hasher for the small endpoint and failure maps (keys are short
+/// byte strings from the log, so SipHash's DoS resistance buys nothing here).
+#[derive(Default, Clone, Copy)]
+struct FastHash(u64);
+
+impl std::hash::Hasher for FastHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+    }
+}
+
+type FastMap<V> = HashMap<Vec<u8>, V, std::hash::BuildHasherDefault<FastHash>>;
+
 /// What one row of either format carries that we use.
 struct RowData<'a> {
     elapsed_ms: u64,
@@ -109,9 +147,9 @@ struct RowData<'a> {
 /// Everything gathered in one pass.
 struct Scan {
     endpoints: Vec<EndpointAcc>,
-    index: HashMap<Vec<u8>, usize>,
+    index: FastMap<usize>,
     failures: Vec<FailureAcc>,
-    failure_index: HashMap<Vec<u8>, usize>,
+    failure_index: FastMap<usize>,
     seconds: Vec<Second>,
     open: BTreeMap<u64, Histogram<u32>>,
     pool: Vec<Histogram<u32>>,
@@ -131,9 +169,9 @@ impl Scan {
     fn new(window_start_ms: Option<f64>) -> Self {
         Scan {
             endpoints: Vec::new(),
-            index: HashMap::new(),
+            index: FastMap::default(),
             failures: Vec::new(),
-            failure_index: HashMap::new(),
+            failure_index: FastMap::default(),
             seconds: Vec::new(),
             open: BTreeMap::new(),
             pool: Vec::new(),
@@ -150,8 +188,8 @@ impl Scan {
         }
     }
 
-    /// Record one (non-update) row. `line` is for errors.
-    fn add(&mut self, path: &Path, line: u64, r: &RowData<'_>) -> Result<()> {
+    /// Record one (non-update) row.
+    fn add(&mut self, r: &RowData<'_>) -> std::result::Result<(), RowError> {
         self.rows += 1;
         self.max_elapsed_ms = self.max_elapsed_ms.max(r.elapsed_ms);
         let sec = r.elapsed_ms / 1000;
@@ -177,20 +215,18 @@ impl Scan {
                 })
             });
             h.saturating_record(r.response_us.max(1));
-            if sec >= LATE_SECONDS + self.closed_below + 1 {
+            if sec > LATE_SECONDS + self.closed_below {
                 self.close_below(sec - LATE_SECONDS);
             }
         }
         if r.user >= MAX_USERS {
-            return Err(Error::parse(
-                path,
-                Some(line),
-                None,
-                format!(
+            return Err(RowError {
+                column: None,
+                message: format!(
                     "`user`: expected a user index below {MAX_USERS}, found {}",
                     r.user
                 ),
-            ));
+            });
         }
         let u = r.user as usize;
         if u >= self.users.len() {
@@ -220,14 +256,12 @@ impl Scan {
             Some(&i) => i,
             None => {
                 let text = |b: &[u8], what: &str| {
-                    std::str::from_utf8(b).map(str::to_string).map_err(|_| {
-                        Error::parse(
-                            path,
-                            Some(line),
-                            None,
-                            format!("`{what}`: expected UTF-8 text"),
-                        )
-                    })
+                    std::str::from_utf8(b)
+                        .map(str::to_string)
+                        .map_err(|_| RowError {
+                            column: None,
+                            message: format!("`{what}`: expected UTF-8 text"),
+                        })
                 };
                 let kind = text(r.method, "raw.method")?.to_ascii_uppercase();
                 let name = text(r.name, "name")?;
@@ -451,6 +485,8 @@ struct Chunks {
     end: usize,
     eof: bool,
     progress: Option<indicatif::ProgressBar>,
+    /// Newlines in the bytes already dropped from the buffer.
+    lines_dropped: u64,
 }
 
 impl Chunks {
@@ -477,7 +513,13 @@ impl Chunks {
             end: 0,
             eof: false,
             progress,
+            lines_dropped: 0,
         })
+    }
+
+    /// 1-based line number of the first unconsumed byte (counted on demand, for errors).
+    fn line(&self) -> u64 {
+        self.lines_dropped + memchr::memchr_iter(b'\n', &self.buf[..self.start]).count() as u64 + 1
     }
 
     /// The unconsumed bytes.
@@ -488,6 +530,8 @@ impl Chunks {
     /// Read more: keep the unconsumed tail, grow only if one record fills the buffer.
     fn fill(&mut self, path: &Path) -> Result<()> {
         if self.start > 0 {
+            self.lines_dropped +=
+                memchr::memchr_iter(b'\n', &self.buf[..self.start]).count() as u64;
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
@@ -530,8 +574,8 @@ struct Cell {
 
 /// Outcome of splitting one CSV record.
 enum Split {
-    /// A whole record: bytes consumed (terminator included) and newlines in it.
-    Record(usize, u64),
+    /// A whole record: bytes consumed (terminator included).
+    Record(usize),
     /// The data ends inside the record: read more first.
     NeedMore,
 }
@@ -546,7 +590,6 @@ fn split_record(
 ) -> std::result::Result<Split, String> {
     cells.clear();
     let mut p = 0;
-    let mut newlines = 0u64;
     loop {
         if data.get(p) == Some(&b'"') {
             let s = p + 1;
@@ -574,7 +617,6 @@ fn split_record(
                     }
                 }
             };
-            newlines += memchr::memchr_iter(b'\n', &data[s..close]).count() as u64;
             cells.push(Cell {
                 start: s,
                 end: close,
@@ -597,7 +639,7 @@ fn split_record(
                         end: end.max(p),
                         escaped: false,
                     });
-                    return Ok(Split::Record(data.len(), newlines));
+                    return Ok(Split::Record(data.len()));
                 }
                 Some(i) => {
                     let k = p + i;
@@ -617,11 +659,11 @@ fn split_record(
         }
         match data.get(p) {
             Some(b',') => p += 1,
-            Some(b'\n') => return Ok(Split::Record(p + 1, newlines + 1)),
+            Some(b'\n') => return Ok(Split::Record(p + 1)),
             Some(b'\r') if data.get(p + 1) == Some(&b'\n') => {
-                return Ok(Split::Record(p + 2, newlines + 1));
+                return Ok(Split::Record(p + 2));
             }
-            None if at_eof => return Ok(Split::Record(p, newlines)),
+            None if at_eof => return Ok(Split::Record(p)),
             None => return Ok(Split::NeedMore),
             Some(&c) => {
                 return Err(format!(
@@ -675,7 +717,12 @@ fn parse_bool(b: &[u8]) -> Option<bool> {
 
 /// The method inside the CSV `raw` cell: `GooseRawRequest { method: Get, ...`.
 fn method_in_raw(raw: &[u8]) -> Option<&[u8]> {
-    let at = memchr::memmem::find(raw, b"method: ")? + b"method: ".len();
+    const PREFIX: &[u8] = b"GooseRawRequest { method: ";
+    let at = if raw.starts_with(PREFIX) {
+        PREFIX.len()
+    } else {
+        memchr::memmem::find(raw, b"method: ")? + b"method: ".len()
+    };
     let rest = &raw[at..];
     let end = rest
         .iter()
@@ -787,42 +834,29 @@ fn scan(path: &Path, json_lines: bool, window_start_ms: Option<f64>) -> Result<S
 
 fn scan_csv(path: &Path, chunks: &mut Chunks, acc: &mut Scan) -> Result<()> {
     let mut cells: Vec<Cell> = Vec::with_capacity(32);
-    let mut line = 1u64;
     let mut columns: Option<Columns> = None;
     let mut s_name = Vec::new();
-    let mut s_raw = Vec::new();
     let mut s_err = Vec::new();
     loop {
         let data = chunks.data();
         if data.is_empty() && chunks.eof {
             break;
         }
-        let (used, nl) = match split_record(data, chunks.eof, &mut cells) {
-            Ok(Split::Record(used, nl)) => (used, nl),
+        let used = match split_record(data, chunks.eof, &mut cells) {
+            Ok(Split::Record(used)) => used,
             Ok(Split::NeedMore) => {
                 chunks.fill(path)?;
                 continue;
             }
-            Err(msg) => return Err(Error::parse(path, Some(line), None, msg)),
+            Err(msg) => return Err(Error::parse(path, Some(chunks.line()), None, msg)),
         };
         let rec = &data[..used];
-        let this_line = line;
-        line += nl;
         match &columns {
             None => columns = Some(Columns::from_header(path, rec, &cells)?),
             Some(c) => {
                 if !(cells.len() == 1 && cells[0].start == cells[0].end) {
-                    csv_row(
-                        path,
-                        this_line,
-                        rec,
-                        &cells,
-                        c,
-                        acc,
-                        &mut s_name,
-                        &mut s_raw,
-                        &mut s_err,
-                    )?;
+                    csv_row(rec, &cells, c, acc, &mut s_name, &mut s_err)
+                        .map_err(|e| e.at(path, chunks.line()))?;
                 }
             }
         }
@@ -839,42 +873,32 @@ fn scan_csv(path: &Path, chunks: &mut Chunks, acc: &mut Scan) -> Result<()> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn csv_row(
-    path: &Path,
-    line: u64,
     rec: &[u8],
     cells: &[Cell],
     c: &Columns,
     acc: &mut Scan,
     s_name: &mut Vec<u8>,
-    s_raw: &mut Vec<u8>,
     s_err: &mut Vec<u8>,
-) -> Result<()> {
+) -> std::result::Result<(), RowError> {
     if cells.len() != c.count {
-        return Err(Error::parse(
-            path,
-            Some(line),
-            None,
-            format!(
+        return Err(RowError {
+            column: None,
+            message: format!(
                 "expected {} cells as in the header, found {}",
                 c.count,
                 cells.len()
             ),
-        ));
+        });
     }
     let cell = |i: usize| &rec[cells[i].start..cells[i].end];
-    let bad = |i: usize, what: &str| {
-        Error::parse(
-            path,
-            Some(line),
-            Some(i as u64 + 1),
-            format!(
-                "`{}`: expected {what}, found `{}`",
-                c.name(i),
-                String::from_utf8_lossy(cell(i))
-            ),
-        )
+    let bad = |i: usize, what: &str| RowError {
+        column: Some(i as u64 + 1),
+        message: format!(
+            "`{}`: expected {what}, found `{}`",
+            c.name(i),
+            String::from_utf8_lossy(cell(i))
+        ),
     };
     let num = |i: usize| parse_u64(cell(i)).ok_or_else(|| bad(i, "a whole number"));
     if let Some(u) = c.update
@@ -896,29 +920,25 @@ fn csv_row(
     let user = num(c.user)?;
     let method = match (c.method, c.raw) {
         (Some(m), _) if !cell(m).is_empty() => cell(m),
+        // The method is a bare word (`Get`), so the escaped cell serves as it is.
         (_, Some(r)) => {
-            let raw = unescape(cell(r), cells[r].escaped, s_raw);
-            method_in_raw(raw).ok_or_else(|| bad(r, "`GooseRawRequest { method: Get, ...`"))?
+            method_in_raw(cell(r)).ok_or_else(|| bad(r, "`GooseRawRequest { method: Get, ...`"))?
         }
         (Some(m), None) => return Err(bad(m, "a method")),
         (None, None) => unreachable!("checked with the header"),
     };
     let name = unescape(cell(c.name), cells[c.name].escaped, s_name);
     let error = unescape(cell(c.error), cells[c.error].escaped, s_err);
-    acc.add(
-        path,
-        line,
-        &RowData {
-            elapsed_ms,
-            method,
-            name,
-            response_us,
-            status,
-            success,
-            user,
-            error,
-        },
-    )
+    acc.add(&RowData {
+        elapsed_ms,
+        method,
+        name,
+        response_us,
+        status,
+        success,
+        user,
+        error,
+    })
 }
 
 /// One JSON Lines record (`--request-format json`), borrowed where possible.
@@ -977,23 +997,20 @@ fn scan_json(path: &Path, chunks: &mut Chunks, acc: &mut Scan) -> Result<()> {
             if row.update {
                 acc.update_rows += 1;
             } else {
-                acc.add(
-                    path,
-                    line,
-                    &RowData {
-                        elapsed_ms: row.elapsed,
-                        method: row.raw.method.as_bytes(),
-                        name: row.name.as_bytes(),
-                        response_us: row
-                            .response_time
-                            .saturating_mul(1000)
-                            .saturating_add(row.response_time_fraction_us),
-                        status: row.status_code,
-                        success: row.success,
-                        user: row.user,
-                        error: row.error.as_bytes(),
-                    },
-                )?;
+                acc.add(&RowData {
+                    elapsed_ms: row.elapsed,
+                    method: row.raw.method.as_bytes(),
+                    name: row.name.as_bytes(),
+                    response_us: row
+                        .response_time
+                        .saturating_mul(1000)
+                        .saturating_add(row.response_time_fraction_us),
+                    status: row.status_code,
+                    success: row.success,
+                    user: row.user,
+                    error: row.error.as_bytes(),
+                })
+                .map_err(|e| e.at(path, line))?;
             }
         }
         chunks.start += used;
@@ -1148,7 +1165,7 @@ mod tests {
         let mut scratch = Vec::new();
         while p < data.len() {
             match split_record(&data[p..], true, &mut cells).unwrap() {
-                Split::Record(used, _) => {
+                Split::Record(used) => {
                     let rec = &data[p..p + used];
                     out.push(
                         cells
