@@ -450,3 +450,51 @@ fn malformed_request_logs_name_the_line() {
     assert!(msg.contains("requests_truncated.jsonl"), "{msg}");
     assert!(msg.contains("line 3"), "{msg}");
 }
+
+#[test]
+fn a_log_of_many_jobs_merges_like_one() {
+    // The reader cuts files into ~1 MiB jobs for parallel workers; the fixture
+    // (381 KB) fits in one. Its 1,395 rows repeated 8 times (3 MB) must give
+    // 8 x every count of request_log_alone_counts_every_row / _timeline_per_second.
+    let text = std::fs::read_to_string(fixture(LOG)).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.csv");
+    std::fs::write(&big, format!("{header}\n{}", rows.repeat(8))).unwrap();
+    let run = load_run(&[big], None).unwrap();
+    assert_eq!(run.total.requests, 8 * 1395);
+    assert_eq!(run.total.failures, 8 * 5);
+    let h = endpoint(&run, "GET", "/api/v1/downloads/history");
+    assert_eq!(h.requests, 8 * 289);
+    assert!((h.latency.sum_ms.unwrap() - 8.0 * 34_347.722).abs() < 1e-6);
+    assert_eq!(run.failures.len(), 1);
+    assert_eq!(run.failures[0].occurrences, 40);
+    assert_eq!(run.timeline.len(), 64);
+    assert_eq!(run.timeline[10].rps, Some(8.0 * 23.0));
+    assert_eq!(run.timeline[63].total_requests, Some(8 * 1395));
+    // every second got its p50/p95 even though its rows came in 8 jobs
+    assert!(run.timeline.iter().all(|p| p.p50_ms.is_some()));
+    // same percentiles as the single copy (same multiset of times, scaled)
+    let single = load(&[LOG]);
+    assert_eq!(
+        run.total.latency.percentile(95.0),
+        single.total.latency.percentile(95.0)
+    );
+}
+
+#[test]
+fn a_bad_row_deep_in_a_big_log_names_its_line() {
+    // 8 copies of the 1,395 rows, then one bad row: line 1 + 8 x 1,395 + 1 = 11,162.
+    let text = std::fs::read_to_string(fixture(LOG)).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let bad = rows.lines().next().unwrap().replacen("0,", "zero,", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big_malformed.csv");
+    std::fs::write(&big, format!("{header}\n{}{bad}\n", rows.repeat(8))).unwrap();
+    let msg = load_err(&[big]);
+    assert!(msg.contains("line 11162, column 1"), "{msg}");
+    assert!(
+        msg.contains("`elapsed`: expected a whole number, found `zero`"),
+        "{msg}"
+    );
+}
