@@ -43,12 +43,16 @@ pub struct TargetExpr {
 }
 
 impl TargetExpr {
-    /// Whether `other` constrains the same thing (metric, scope and window), so
-    /// that a `--target` given by the user can replace a default target.
+    /// Whether `other` constrains the same thing (metric, scope, window and
+    /// tier), so that a `--target` given by the user can replace a default
+    /// target. A `warn:` target only ever replaces a `warn:` target: `warn:
+    /// p95<100ms` next to `p95<1s` is a second, stricter tier of the same
+    /// metric, not a replacement for the hard limit.
     pub fn same_target(&self, other: &TargetExpr) -> bool {
         self.metric == other.metric
             && self.scope.to_string() == other.scope.to_string()
             && self.over_s == other.over_s
+            && self.warn == other.warn
     }
 }
 
@@ -1290,8 +1294,12 @@ mod tests {
     #[test]
     fn same_target() {
         let a = parse("p95{name:/api/*}<300ms").unwrap();
-        let b = parse("warn: p95 { name : /api/* } <= 250").unwrap();
+        let b = parse("p95 { name : /api/* } <= 250").unwrap();
         assert!(a.same_target(&b));
+        // tiers never replace each other
+        let w = parse("warn: p95 { name : /api/* } <= 250").unwrap();
+        assert!(!a.same_target(&w));
+        assert!(w.same_target(&parse("warn:p95{name:/api/*}<1s").unwrap()));
         assert!(!a.same_target(&parse("p95<300ms").unwrap()));
         assert!(!a.same_target(&parse("p99{name:/api/*}<300ms").unwrap()));
         assert!(!a.same_target(&parse("p95{name:/api/*}<300ms over 30s").unwrap()));

@@ -486,3 +486,34 @@ fn trim_pct(p: f64) -> String {
     let s = format!("{p}");
     s.trim_end_matches(".0").to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_warn_target_sits_beside_the_hard_limit_of_the_same_metric() {
+        let overrides = parse_all(&["warn: p95<100ms".into(), "p95<1s".into()]).unwrap();
+        let targets = with_overrides(default_targets(), &overrides);
+        let p95: Vec<&Target> = targets
+            .iter()
+            .filter(|t| t.expr.metric == Metric::Percentile(95.0) && t.expr.scope.is_empty())
+            .collect();
+        assert_eq!(p95.len(), 2);
+        // the hard limit replaced the default row (keeping its title) ...
+        assert_eq!(p95[0].title, "API Response Time (p95)");
+        assert!(!p95[0].expr.warn);
+        assert_eq!(p95[0].expr.limit, 1000.0);
+        // ... and the warning tier was added as its own target
+        assert!(p95[1].expr.warn);
+        assert_eq!(p95[1].expr.limit, 100.0);
+        // a second warn: replaces the first
+        let again = parse_all(&["warn: p95<150ms".into()]).unwrap();
+        let targets = with_overrides(targets, &again);
+        assert_eq!(targets.iter().filter(|t| t.expr.warn).count(), 1);
+        assert_eq!(
+            targets.iter().find(|t| t.expr.warn).map(|t| t.expr.limit),
+            Some(150.0)
+        );
+    }
+}
