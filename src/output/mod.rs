@@ -3,10 +3,13 @@
 
 use crate::targets::{Outcome, State, Verdict};
 
-/// Scope text of an outcome (`all requests` when unscoped).
+/// Scope text of an outcome: `server` for resource metrics, `all requests`
+/// when unscoped, else the scope as written (`{name:/api/*}`).
 pub fn scope_text(o: &Outcome) -> String {
     let s = o.target.expr.scope.to_string();
-    if s.is_empty() {
+    if o.target.expr.metric.is_resource() {
+        "server".into()
+    } else if s.is_empty() {
         "all requests".into()
     } else {
         s

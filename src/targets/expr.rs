@@ -154,6 +154,12 @@ impl Metric {
         }
     }
 
+    /// Whether the metric is measured on the server under test (resource
+    /// samples: `rss_idle`, `rss_load`, `cpu_load`, `leak_slope`), not on requests.
+    pub fn is_resource(&self) -> bool {
+        matches!(self.family(), Family::Bytes | Family::Cpu | Family::Slope)
+    }
+
     /// Whether an `over DURATION` window makes sense (request metrics only).
     fn allows_window(&self) -> bool {
         matches!(
@@ -1318,6 +1324,9 @@ mod tests {
         assert_eq!(Metric::RssIdle.unit_label(), "bytes");
         assert_eq!(Metric::CpuLoad.unit_label(), "%");
         assert_eq!(Metric::LeakSlope.unit_label(), "bytes/min");
+        assert!(Metric::RssIdle.is_resource() && Metric::LeakSlope.is_resource());
+        assert!(Metric::CpuLoad.is_resource() && Metric::RssLoad.is_resource());
+        assert!(!Metric::Rps.is_resource() && !Metric::ErrorRate.is_resource());
     }
 
     #[test]

@@ -54,6 +54,10 @@ pub fn default_targets() -> Vec<Target> {
 pub fn with_overrides(mut targets: Vec<Target>, overrides: &[TargetExpr]) -> Vec<Target> {
     for o in overrides {
         if let Some(t) = targets.iter_mut().find(|t| t.expr.same_target(o)) {
+            // a user target replaced by a later one takes its text as title too
+            if t.title == t.expr.text {
+                t.title = o.text.clone();
+            }
             t.expr = o.clone();
         } else {
             targets.push(Target {
@@ -510,10 +514,9 @@ mod tests {
         // a second warn: replaces the first
         let again = parse_all(&["warn: p95<150ms".into()]).unwrap();
         let targets = with_overrides(targets, &again);
-        assert_eq!(targets.iter().filter(|t| t.expr.warn).count(), 1);
-        assert_eq!(
-            targets.iter().find(|t| t.expr.warn).map(|t| t.expr.limit),
-            Some(150.0)
-        );
+        let warns: Vec<&Target> = targets.iter().filter(|t| t.expr.warn).collect();
+        assert_eq!(warns.len(), 1);
+        assert_eq!(warns[0].expr.limit, 150.0);
+        assert_eq!(warns[0].title, "warn: p95<150ms");
     }
 }
