@@ -3,6 +3,7 @@
 
 use crate::error::Result;
 use crate::input;
+use crate::output;
 use crate::render::{self, report};
 use crate::targets::{self, Target, Verdict};
 use std::path::PathBuf;
@@ -40,6 +41,39 @@ pub struct GateOptions {
     pub stats: Vec<PathBuf>,
     /// `--target` expressions.
     pub targets: Vec<String>,
+    /// `--require-all`: a target not measured fails the gate (exit 3).
+    pub require_all: bool,
+    /// `--fail-on warn`: a warning fails the gate (exit 1).
+    pub fail_on_warn: bool,
+    /// `--junit FILE`: write the verdict as JUnit XML.
+    pub junit: Option<PathBuf>,
+    /// `--json FILE`: write the verdict as JSON.
+    pub json: Option<PathBuf>,
+    /// `--github` (or `GITHUB_ACTIONS=true`): job summary and annotations.
+    pub github: bool,
+    /// The job summary file (`$GITHUB_STEP_SUMMARY`), used with `github`.
+    pub step_summary: Option<PathBuf>,
+}
+
+/// What `gate` produced besides the files it wrote.
+#[derive(Debug, Clone)]
+pub struct GateOutcome {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The run and settings the verdict was reached with.
+    pub context: output::GateContext,
+    /// GitHub annotation lines for stdout (empty unless `github`).
+    pub annotations: String,
+    /// Notes for stderr (a skipped job summary, ...).
+    pub notes: Vec<String>,
+}
+
+impl GateOutcome {
+    /// The exit code: 0 passed, 1 a target missed (or warned with
+    /// `--fail-on warn`), 3 a target not measured with `--require-all`.
+    pub fn exit_code(&self) -> i32 {
+        self.context.exit_code(&self.verdict)
+    }
 }
 
 /// The targets in force: defaults with `--target` overrides.
@@ -74,7 +108,45 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
 
 /// Evaluate the targets on a run.
 pub fn gate(opts: &GateOptions) -> Result<Verdict> {
+    gate_run(opts).map(|g| g.verdict)
+}
+
+/// Evaluate the targets on a run and write the outputs asked for (`--junit`,
+/// `--json`, the GitHub job summary).
+pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
     let targets = targets_from(&opts.targets)?;
     let run = input::load_run(&opts.stats, None)?;
-    Ok(targets::evaluate(&run, &targets, None))
+    let verdict = targets::evaluate(&run, &targets, None);
+    let context = output::GateContext::new(&run, &opts.stats, opts.require_all, opts.fail_on_warn);
+    let mut inputs: Vec<&std::path::Path> = opts.stats.iter().map(PathBuf::as_path).collect();
+    inputs.extend(run.sources.iter().map(PathBuf::as_path));
+    if let Some(path) = &opts.junit {
+        let xml = output::junit::render(&verdict, &context)?;
+        render::write_atomic(path, xml.as_bytes(), &inputs)?;
+    }
+    if let Some(path) = &opts.json {
+        let json = output::json::render(&verdict, &context)?;
+        render::write_atomic(path, json.as_bytes(), &inputs)?;
+    }
+    let mut notes = Vec::new();
+    let mut annotations = String::new();
+    if opts.github {
+        match &opts.step_summary {
+            Some(path) => {
+                if let Err(e) = output::github::append_summary(path, &verdict, &context) {
+                    notes.push(format!("job summary not written: {e}"));
+                }
+            }
+            None => notes.push(
+                "GITHUB_STEP_SUMMARY is not set: no job summary written (annotations only)".into(),
+            ),
+        }
+        annotations = output::github::annotations(&verdict, &context);
+    }
+    Ok(GateOutcome {
+        verdict,
+        context,
+        annotations,
+        notes,
+    })
 }

@@ -212,8 +212,8 @@ pub fn window_value(metric: Metric, points: &[&TimelinePoint]) -> Option<f64> {
                 (reqs > 0.0).then(|| fails / reqs)
             }
         }
-        Metric::Percentile(p) if p == 50.0 => max(points.iter().filter_map(|p| p.p50_ms)),
-        Metric::Percentile(p) if p == 95.0 => max(points.iter().filter_map(|p| p.p95_ms)),
+        Metric::Percentile(50.0) => max(points.iter().filter_map(|p| p.p50_ms)),
+        Metric::Percentile(95.0) => max(points.iter().filter_map(|p| p.p95_ms)),
         _ => None,
     }
 }
