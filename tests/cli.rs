@@ -35,7 +35,10 @@ fn headings_outside_scenarios(text: &str) -> Vec<String> {
 
 #[test]
 fn render_fills_every_tbd_and_keeps_the_reference_structure() {
-    let out = perfreport().args(["render", "--stats", BASELINE]).assert().success();
+    let out = perfreport()
+        .args(["render", "--stats", BASELINE])
+        .assert()
+        .success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(!text.contains("TBD"));
     assert!(!text.contains("To be"));
@@ -58,7 +61,10 @@ fn gate_exits_1_naming_the_missed_targets_and_0_with_looser_ones() {
         .code(1)
         .stdout(predicate::str::contains("API Response Time (p99)"))
         .stdout(predicate::str::contains("560 ms"))
-        .stdout(predicate::str::is_match(r"Throughput\s+all requests\s+[\d.]+ req/s\s+>= 100\s+missed").unwrap());
+        .stdout(
+            predicate::str::is_match(r"Throughput\s+all requests\s+[\d.]+ req/s\s+>= 100\s+missed")
+                .unwrap(),
+        );
     perfreport()
         .args([
             "gate",
@@ -119,7 +125,11 @@ fn malformed_inputs_are_exit_2_naming_file_and_line() {
         .stderr(predicate::str::contains("malformed_truncated.json"))
         .stderr(predicate::str::contains("truncated"));
     perfreport()
-        .args(["gate", "--stats", "fixtures/bad/malformed_not_a_number_stats.csv"])
+        .args([
+            "gate",
+            "--stats",
+            "fixtures/bad/malformed_not_a_number_stats.csv",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("line 3, column 3"))
@@ -156,7 +166,12 @@ fn hostile_endpoint_names_are_escaped_in_markdown_and_html() {
     let dir = tempfile::tempdir().unwrap();
     let html = dir.path().join("report.html");
     perfreport()
-        .args(["render", "--stats", "fixtures/bad/hostile_names_stats.csv", "--out"])
+        .args([
+            "render",
+            "--stats",
+            "fixtures/bad/hostile_names_stats.csv",
+            "--out",
+        ])
         .arg(&html)
         .assert()
         .success();
@@ -183,7 +198,12 @@ fn render_writes_atomically_and_never_over_an_input() {
     // a failed render leaves no output and no temp file behind
     let out = dir.path().join("report.md");
     perfreport()
-        .args(["render", "--stats", "fixtures/bad/malformed_truncated.json", "--out"])
+        .args([
+            "render",
+            "--stats",
+            "fixtures/bad/malformed_truncated.json",
+            "--out",
+        ])
         .arg(&out)
         .assert()
         .code(2);

@@ -15,7 +15,10 @@ fn runs() -> Vec<PathBuf> {
         .filter(|p| p.is_dir())
         .collect();
     v.sort();
-    assert!(v.len() >= 15, "expected the shared Locust runs in fixtures/locust");
+    assert!(
+        v.len() >= 15,
+        "expected the shared Locust runs in fixtures/locust"
+    );
     v
 }
 
@@ -58,8 +61,16 @@ fn find<'a>(run: &'a Run, kind: &str, name: &str) -> &'a Endpoint {
 }
 
 fn check_row(e: &Endpoint, row: &HashMap<String, String>, what: &str) {
-    assert_eq!(e.requests as f64, num(row, "Request Count"), "{what} requests");
-    assert_eq!(e.failures as f64, num(row, "Failure Count"), "{what} failures");
+    assert_eq!(
+        e.requests as f64,
+        num(row, "Request Count"),
+        "{what} requests"
+    );
+    assert_eq!(
+        e.failures as f64,
+        num(row, "Failure Count"),
+        "{what} failures"
+    );
     for (p, col) in [(50.0, "50%"), (95.0, "95%"), (99.0, "99%")] {
         assert_eq!(
             e.latency.percentile(p),
@@ -218,5 +229,9 @@ fn ws_and_db_groups_merge_histograms_from_json_and_bound_from_csv() {
     // CSV rows: WS p95 11 and 40; DB p95 1, 6 and 18 -> bounds decide "met"
     assert_eq!(ws(&from_csv).state, State::Met);
     assert_eq!(db(&from_csv).state, State::Met);
-    assert!(ws(&from_csv).measured_text.contains("between 11 ms and 40 ms"));
+    assert!(
+        ws(&from_csv)
+            .measured_text
+            .contains("between 11 ms and 40 ms")
+    );
 }
