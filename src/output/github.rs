@@ -223,3 +223,17 @@ pub fn append_summary(path: &Path, verdict: &Verdict, ctx: &GateContext) -> Resu
         .map_err(|e| Error::io(path, e))?;
     Ok(text.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_command_escaping() {
+        assert_eq!(escape_data("100% a\r\nb: c, d"), "100%25 a%0D%0Ab: c, d");
+        assert_eq!(
+            escape_property("p95{name:a,b}<1%\n"),
+            "p95{name%3Aa%2Cb}<1%25%0A"
+        );
+    }
+}
