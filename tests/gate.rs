@@ -403,16 +403,14 @@ struct Case {
     system_out: Option<String>,
 }
 
-fn junit(
-    path: &Path,
-) -> (
-    HashMap<String, String>,
-    Vec<HashMap<String, String>>,
-    Vec<Case>,
-) {
+/// Attributes of one element.
+type Attrs = HashMap<String, String>;
+
+/// The `<testsuites>` attributes, each `<testsuite>`'s, and every testcase.
+fn junit(path: &Path) -> (Attrs, Vec<Attrs>, Vec<Case>) {
     let text = std::fs::read_to_string(path).unwrap();
     let doc = roxmltree::Document::parse(&text).unwrap();
-    let attrs = |n: roxmltree::Node| -> HashMap<String, String> {
+    let attrs = |n: roxmltree::Node| -> Attrs {
         n.attributes()
             .map(|a| (a.name().to_string(), a.value().to_string()))
             .collect()
