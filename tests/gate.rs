@@ -701,7 +701,7 @@ fn github_summary_is_appended_and_failures_are_annotated() {
     assert!(annotations[1].starts_with("::warning title=SLO warning%3A warn%3A p95<100ms::"));
     let text = std::fs::read_to_string(&summary).unwrap();
     assert!(
-        text.starts_with("# earlier step\n\n"),
+        text.starts_with("# earlier step\n\n\n### "),
         "appended, not truncated"
     );
     assert!(text.contains("perfreport gate: configaudit_u30_60s failed (exit 1)"));

@@ -143,14 +143,15 @@ fn icon(o: &Outcome, ctx: &GateContext) -> &'static str {
     }
 }
 
-/// The markdown summary, at most `budget` bytes: a heading with the verdict,
+/// The markdown summary, at most `budget` bytes: a blank line (the file may
+/// not end in one), a heading with the verdict,
 /// the counts, and a table of every target (failures first). Rows that do not
 /// fit are left out with a note saying how many.
 pub fn summary_markdown(verdict: &Verdict, ctx: &GateContext, budget: usize) -> String {
     let exit = ctx.exit_code(verdict);
     let mark = if exit == 0 { "✅" } else { "❌" };
     let mut head = format!(
-        "### {mark} perfreport gate: {} {} (exit {exit})\n\n{}",
+        "\n### {mark} perfreport gate: {} {} (exit {exit})\n\n{}",
         cell(&ctx.label),
         overall_text(exit),
         Counts::of(verdict)
