@@ -6,6 +6,7 @@ use crate::config::{self, Config, RunInputs};
 use crate::error::{Error, Result};
 use crate::input;
 use crate::model::Run;
+use crate::output;
 use crate::render::{self, report};
 use crate::targets::{self, Target, Verdict};
 use std::path::{Path, PathBuf};
@@ -130,6 +131,39 @@ pub struct GateOptions {
     pub force: bool,
     /// Resource samples of the server and how to read them.
     pub resources: ResourceInput,
+    /// `--require-all`: a target not measured fails the gate (exit 3).
+    pub require_all: bool,
+    /// `--fail-on warn`: a warning fails the gate (exit 1).
+    pub fail_on_warn: bool,
+    /// `--junit FILE`: write the verdict as JUnit XML.
+    pub junit: Option<PathBuf>,
+    /// `--json FILE`: write the verdict as JSON.
+    pub json: Option<PathBuf>,
+    /// `--github` (or `GITHUB_ACTIONS=true`): job summary and annotations.
+    pub github: bool,
+    /// The job summary file (`$GITHUB_STEP_SUMMARY`), used with `github`.
+    pub step_summary: Option<PathBuf>,
+}
+
+/// What `gate` produced besides the files it wrote.
+#[derive(Debug, Clone)]
+pub struct GateOutcome {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The run and settings the verdict was reached with.
+    pub context: output::GateContext,
+    /// GitHub annotation lines for stdout (empty unless `github`).
+    pub annotations: String,
+    /// Notes for stderr (a skipped job summary, ...).
+    pub notes: Vec<String>,
+}
+
+impl GateOutcome {
+    /// The exit code: 0 passed, 1 a target missed (or warned with
+    /// `--fail-on warn`), 3 a target not measured with `--require-all`.
+    pub fn exit_code(&self) -> i32 {
+        self.context.exit_code(&self.verdict)
+    }
 }
 
 /// Options of `perfreport diff`.
@@ -363,6 +397,12 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
 
 /// Evaluate the targets on a run, and regressions against a baseline when given.
 pub fn gate(opts: &GateOptions) -> Result<Verdict> {
+    gate_run(opts).map(|g| g.verdict)
+}
+
+/// Evaluate the targets on a run and write the outputs asked for (`--junit`,
+/// `--json`, the GitHub job summary).
+pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
     let targets = targets_from(&opts.targets)?;
     let run = input::load_run(&opts.stats, None)?;
     let res = resource_report(&run, &opts.resources)?.map(|r| r.figures());
@@ -370,9 +410,42 @@ pub fn gate(opts: &GateOptions) -> Result<Verdict> {
     if !opts.baseline.is_empty() {
         let baseline = input::load_run(&opts.baseline, None)?;
         let cmp = compare_runs(&baseline, &run, opts.force)?;
-        verdict.regressions = compare::regressions(&cmp, &opts.tolerance);
+        verdict
+            .outcomes
+            .extend(compare::regression_outcomes(&cmp, &opts.tolerance));
     }
-    Ok(verdict)
+    let context = output::GateContext::new(&run, &opts.stats, opts.require_all, opts.fail_on_warn);
+    let mut inputs: Vec<&std::path::Path> = opts.stats.iter().map(PathBuf::as_path).collect();
+    inputs.extend(run.sources.iter().map(PathBuf::as_path));
+    if let Some(path) = &opts.junit {
+        let xml = output::junit::render(&verdict, &context)?;
+        render::write_atomic(path, xml.as_bytes(), &inputs)?;
+    }
+    if let Some(path) = &opts.json {
+        let json = output::json::render(&verdict, &context)?;
+        render::write_atomic(path, json.as_bytes(), &inputs)?;
+    }
+    let mut notes = Vec::new();
+    let mut annotations = String::new();
+    if opts.github {
+        match &opts.step_summary {
+            Some(path) => {
+                if let Err(e) = output::github::append_summary(path, &verdict, &context) {
+                    notes.push(format!("job summary not written: {e}"));
+                }
+            }
+            None => notes.push(
+                "GITHUB_STEP_SUMMARY is not set: no job summary written (annotations only)".into(),
+            ),
+        }
+        annotations = output::github::annotations(&verdict, &context);
+    }
+    Ok(GateOutcome {
+        verdict,
+        context,
+        annotations,
+        notes,
+    })
 }
 
 /// Compare a baseline and an after run (`perfreport diff`).

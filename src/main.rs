@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 const EXIT_CODES: &str = "Exit codes:
   0  every measured target met (warnings allowed); for render: report written
-  1  a target (or regression check) missed
+  1  a target (or regression check) missed, or a warning with --fail-on warn
   2  bad usage or unreadable input
   3  --require-all and something was not measured";
 
@@ -105,6 +105,19 @@ enum Command {
         /// A regression: RPS lower by more than this percent.
         #[arg(long, default_value_t = 10.0)]
         regression_rps_percent: f64,
+        /// What fails the gate: a missed target (default), or also a warning (`warn:` targets).
+        #[arg(long, value_enum, default_value = "miss")]
+        fail_on: FailOn,
+        /// Write the verdict as JUnit XML (GitLab, Jenkins, Azure DevOps, GitHub report actions).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Write the verdict as JSON (schema: schemas/verdict.schema.json).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// GitHub Actions outputs: a summary table appended to $GITHUB_STEP_SUMMARY and
+        /// ::error/::warning annotations (on by default when GITHUB_ACTIONS=true).
+        #[arg(long)]
+        github: bool,
     },
     /// Sample a process's CPU and memory into a CSV (the --resources format): either
     /// `--pid PID`, or a command after `--`, whose exit code becomes perfreport's.
@@ -146,6 +159,14 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FailOn {
+    /// A missed target fails the gate.
+    Miss,
+    /// A missed target or a warning fails the gate.
+    Warn,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -224,8 +245,12 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
             resources,
             cpu_cores,
             resources_start,
+            fail_on,
+            junit,
+            json,
+            github,
         } => {
-            let verdict = app::gate(&app::GateOptions {
+            let gate = app::gate_run(&app::GateOptions {
                 stats,
                 targets,
                 baseline,
@@ -240,10 +265,20 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
                     cpu_cores,
                     start_unix: resources_start,
                 },
+                require_all,
+                fail_on_warn: fail_on == FailOn::Warn,
+                junit,
+                json,
+                github: github || perfreport::output::github::in_actions(),
+                step_summary: perfreport::output::github::step_summary_path(),
             })?;
             let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            write_stdout(&perfreport::output::terminal_table(&verdict, colour));
-            Ok(verdict.exit_code(require_all, false) as u8)
+            write_stdout(&perfreport::output::terminal_table(&gate.verdict, colour));
+            write_stdout(&gate.annotations);
+            for note in &gate.notes {
+                eprintln!("perfreport: {note}");
+            }
+            Ok(gate.exit_code() as u8)
         }
         Command::Sample {
             pid,

@@ -227,8 +227,10 @@ fn diff_and_regression_gate_point_the_right_way() {
         .args(loose)
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("p95 71 ms → 140 ms"))
-        .stdout(predicate::str::contains("p99 210 ms → 560 ms"));
+        .stdout(predicate::str::contains("p95 regression vs baseline"))
+        .stdout(predicate::str::contains("71 ms → 140 ms"))
+        .stdout(predicate::str::contains("p99 regression vs baseline"))
+        .stdout(predicate::str::contains("210 ms → 560 ms"));
     perfreport()
         .args(["gate", "--stats", &after, "--baseline", &base])
         .args(loose)

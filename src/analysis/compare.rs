@@ -283,6 +283,87 @@ pub fn regressions(cmp: &Comparison, tol: &Tolerance) -> Vec<Change> {
         .collect()
 }
 
+/// The regression checks as targets: one each for p95, p99 and RPS, so that
+/// every output of `gate` (table, JUnit, JSON, GitHub) shows them like any other
+/// target. "Worse by more than 10 % and by more than 5 ms" is the limit
+/// `after <= max(before × 1.10, before + 5 ms)`; "RPS lower by more than 10 %"
+/// is `after >= before × 0.90`.
+pub fn regression_outcomes(cmp: &Comparison, tol: &Tolerance) -> Vec<crate::targets::Outcome> {
+    use crate::targets::{Metric, Op, Outcome, Scope, State, Target, TargetExpr};
+    let mut out = Vec::new();
+    for c in &cmp.changes {
+        type Check = (Metric, Op, Option<f64>, fn(f64) -> String);
+        let (metric, op, limit, show): Check = match c.metric.as_str() {
+            "p95" | "p99" => (
+                Metric::Percentile(if c.metric == "p95" { 95.0 } else { 99.0 }),
+                Op::Le,
+                c.before
+                    .map(|b| (b * (1.0 + tol.latency_fraction)).max(b + tol.latency_ms)),
+                format::ms,
+            ),
+            "RPS" => (
+                Metric::Rps,
+                Op::Ge,
+                c.before.map(|b| b * (1.0 - tol.rps_fraction)),
+                format::rps,
+            ),
+            _ => continue,
+        };
+        let title = format!("{} regression vs baseline", c.metric);
+        let Some(limit) = limit else {
+            out.push(Outcome {
+                target: Target {
+                    title: title.clone(),
+                    expr: TargetExpr {
+                        text: format!("{} vs baseline", c.metric),
+                        warn: false,
+                        metric,
+                        scope: Scope::default(),
+                        op,
+                        limit: 0.0,
+                        over_s: None,
+                    },
+                },
+                state: State::NotMeasured,
+                measured: None,
+                measured_text: "not measured".into(),
+                detail: format!("the baseline {} has no {}", cmp.baseline.label, c.metric),
+                samples: None,
+            });
+            continue;
+        };
+        let text = format!(
+            "{}{}{}",
+            metric.key(),
+            op.symbol(),
+            show(limit).replace(' ', "")
+        );
+        let expr = TargetExpr {
+            text,
+            warn: false,
+            metric,
+            scope: Scope::default(),
+            op,
+            limit,
+            over_s: None,
+        };
+        let (state, measured, measured_text) = match c.after {
+            Some(a) if op.holds(a, limit) => (State::Met, Some(a), show(a)),
+            Some(a) => (State::Missed, Some(a), show(a)),
+            None => (State::NotMeasured, None, "not measured".into()),
+        };
+        out.push(Outcome {
+            target: Target { title, expr },
+            state,
+            measured,
+            measured_text,
+            detail: format!("{} against the baseline {}", c.text, cmp.baseline.label),
+            samples: None,
+        });
+    }
+    out
+}
+
 /// The comparison as a markdown table, for `perfreport diff`.
 pub fn to_markdown(cmp: &Comparison) -> String {
     use crate::render::escape_markdown_string as esc;

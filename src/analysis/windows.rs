@@ -1,21 +1,67 @@
 //! Windowed criteria: `p95<200ms over 30s` must hold in every 30 s window of
 //! the steady phase.
 //!
-//! Windows are consecutive, non-overlapping, `over` seconds long, starting at
-//! the start of the steady window (see [`steady`](super::steady)); a last,
-//! shorter window is dropped unless it is the only one. Per window:
+//! Windows are consecutive, non-overlapping and `over` seconds long, starting
+//! at the start of the steady window (see [`steady`](super::steady)). When the
+//! steady phase is not a whole number of windows, one more full-length window
+//! is laid to **end** at the end of the steady phase (overlapping the one
+//! before it), so that the tail of the run is checked too: dropping it would
+//! leave up to `over` seconds unchecked, which is where a slow leak shows.
+//! When the steady phase is shorter than `over`, it is the only window.
+//!
+//! Per window:
 //! * `rps`: requests in the window / its length, from the cumulative request
 //!   count where the timeline has one (Locust history), else the mean of the
 //!   per-second rates;
 //! * `error_rate` / `errors`: failures over requests in the window, likewise;
-//! * percentiles: the largest windowed percentile the tool reported inside the
-//!   window (Locust's ~10 s "current" p95 with `--csv-full-history`, a Goose
-//!   request log's per-second p95). Only p50 and p95 are in timelines.
+//! * percentiles: the largest windowed percentile the tool reported for a
+//!   stretch of time **inside** the window. Locust's history (with
+//!   `--csv-full-history`) gives at each tick the p50/p95 of about the last
+//!   10 s, so only ticks at least 10 s after the window's start count: the
+//!   first tick of a window would otherwise speak for the 10 s before it
+//!   (ramp-up, for the first window). The largest of those 10 s percentiles is
+//!   an upper bound of the window's percentile, never an average of
+//!   percentiles. Only p50 and p95 are in timelines.
 
 use super::steady::steady_window;
 use crate::format;
-use crate::model::{Run, TimelinePoint};
-use crate::targets::{Metric, Outcome, State, Target};
+use crate::model::{Run, TimelinePoint, Tool, Window};
+use crate::targets::{Metric, Op, Outcome, State, Target};
+
+/// How many seconds before its tick a timeline's windowed percentile covers.
+fn percentile_lookback_s(run: &Run) -> f64 {
+    match run.tool {
+        // `get_current_response_time_percentile`: the last ~10 s
+        Tool::Locust => 10.0,
+        // per-second values cover their own second
+        Tool::Goose => 0.0,
+    }
+}
+
+/// The windows of `over` seconds laid over the steady phase (see the module docs).
+pub fn windows(steady: Window, over: f64) -> Vec<Window> {
+    let length = steady.seconds();
+    if over <= 0.0 || length <= over + 1e-9 {
+        return vec![steady];
+    }
+    let whole = ((length + 1e-9) / over).floor() as usize;
+    let mut out: Vec<Window> = (0..whole)
+        .map(|i| {
+            let start = steady.start + i as f64 * over;
+            Window {
+                start,
+                end: start + over,
+            }
+        })
+        .collect();
+    if out.last().is_some_and(|w| w.end < steady.end - 1e-9) {
+        out.push(Window {
+            start: steady.end - over,
+            end: steady.end,
+        });
+    }
+    out
+}
 
 /// Evaluate a target that has `over N s`.
 pub fn evaluate_windowed(run: &Run, target: &Target) -> Outcome {
@@ -38,33 +84,35 @@ pub fn evaluate_windowed(run: &Run, target: &Target) -> Outcome {
     let Some(steady) = steady_window(run) else {
         return not("a windowed target needs a timeline with user counts (Locust stats history or Goose history)".into());
     };
-    let points: Vec<&TimelinePoint> = run
-        .timeline
-        .iter()
-        .filter(|p| steady.contains(p.t))
-        .collect();
-    let mut windows = Vec::new();
-    let mut start = steady.start;
-    while start + over <= steady.end + 1e-9 || windows.is_empty() {
-        let end = (start + over).min(steady.end);
-        let inside: Vec<&TimelinePoint> = points
+    let lookback = match e.metric {
+        Metric::Percentile(_) => percentile_lookback_s(run),
+        _ => 0.0,
+    };
+    let laid = windows(steady, over);
+    let mut values: Vec<(Window, f64)> = Vec::new();
+    for w in &laid {
+        let inside: Vec<&TimelinePoint> = run
+            .timeline
             .iter()
-            .copied()
-            .filter(|p| p.t >= start && p.t <= end)
+            .filter(|p| p.t >= w.start + lookback - 1e-9 && p.t <= w.end + 1e-9)
             .collect();
         if let Some(v) = window_value(e.metric, &inside) {
-            windows.push((start, end, v));
-        }
-        start += over;
-        if end >= steady.end {
-            break;
+            values.push((*w, v));
         }
     }
-    if windows.is_empty() {
-        return not(format!(
-            "the timeline has no {} values in the steady window",
-            e.metric.key()
-        ));
+    if values.is_empty() {
+        let why = if lookback > 0.0 && over < lookback {
+            format!(
+                "{}'s timeline percentiles each cover about {lookback:.0} s, longer than the {over:.0} s window",
+                run.tool
+            )
+        } else {
+            format!(
+                "the timeline has no {} values in the steady window (Locust: percentiles need --csv-full-history)",
+                e.metric.key()
+            )
+        };
+        return not(why);
     }
     let show = |v: f64| match e.metric {
         Metric::Rps => format::rps(v),
@@ -72,50 +120,60 @@ pub fn evaluate_windowed(run: &Run, target: &Target) -> Outcome {
         Metric::Errors => format!("{v:.0}"),
         _ => format::ms(v),
     };
-    let first_bad = windows.iter().find(|(_, _, v)| !e.op.holds(*v, e.limit));
-    match first_bad {
-        Some(&(s, end, v)) => Outcome {
+    let higher_is_better = matches!(e.op, Op::Gt | Op::Ge);
+    let worst = values
+        .iter()
+        .map(|w| w.1)
+        .reduce(|a, v| if higher_is_better { a.min(v) } else { a.max(v) })
+        .unwrap_or(0.0);
+    let unchecked = laid.len() - values.len();
+    let unchecked_note = if unchecked > 0 {
+        format!("; {unchecked} window(s) without data")
+    } else {
+        String::new()
+    };
+    let short_note = if steady.seconds() < over - 1e-9 {
+        format!(
+            "; the steady phase ({:.0} s) is shorter than the window",
+            steady.seconds()
+        )
+    } else {
+        String::new()
+    };
+    let bad: Vec<&(Window, f64)> = values
+        .iter()
+        .filter(|(_, v)| !e.op.holds(*v, e.limit))
+        .collect();
+    match bad.first() {
+        Some(&&(w, v)) => Outcome {
             target: target.clone(),
             state: if e.warn { State::Warned } else { State::Missed },
             measured: Some(v),
             measured_text: show(v),
             detail: format!(
-                "first broken in the window {} to {} (+{:.0} s into the steady phase) of {} windows",
-                format::time(s),
-                format::time(end),
-                s - steady.start,
-                windows.len()
+                "first broken in the window {} to {} (+{:.0} s into the steady phase, {} there); {} of {} windows of {over:.0} s broke, worst {}{unchecked_note}{short_note}",
+                format::time(w.start),
+                format::time(w.end),
+                w.start - steady.start,
+                show(v),
+                bad.len(),
+                values.len(),
+                show(worst),
             ),
             samples: None,
         },
-        None => {
-            let worst = windows
-                .iter()
-                .map(|w| w.2)
-                .fold(None, |acc: Option<f64>, v| {
-                    Some(match acc {
-                        None => v,
-                        Some(a)
-                            if matches!(e.op, crate::targets::Op::Gt | crate::targets::Op::Ge) =>
-                        {
-                            a.min(v)
-                        }
-                        Some(a) => a.max(v),
-                    })
-                })
-                .unwrap_or(0.0);
-            Outcome {
-                target: target.clone(),
-                state: State::Met,
-                measured: Some(worst),
-                measured_text: show(worst),
-                detail: format!(
-                    "held in all {} windows of {over:.0} s (worst shown)",
-                    windows.len()
-                ),
-                samples: None,
-            }
-        }
+        None => Outcome {
+            target: target.clone(),
+            state: State::Met,
+            measured: Some(worst),
+            measured_text: show(worst),
+            detail: format!(
+                "held in all {} windows of {over:.0} s from {} (worst shown){unchecked_note}{short_note}",
+                values.len(),
+                format::time(steady.start),
+            ),
+            samples: None,
+        },
     }
 }
 
@@ -174,4 +232,55 @@ fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
 
 fn max(v: impl Iterator<Item = f64>) -> Option<f64> {
     v.fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(start: f64, end: f64) -> Window {
+        Window { start, end }
+    }
+
+    #[test]
+    fn windows_tile_the_steady_phase_and_the_tail_is_checked() {
+        // 57 s in 30 s windows: [0,30] and a last one ending at 57
+        assert_eq!(
+            windows(w(0.0, 57.0), 30.0),
+            vec![w(0.0, 30.0), w(27.0, 57.0)]
+        );
+        // exact multiple: no extra window
+        assert_eq!(
+            windows(w(10.0, 70.0), 30.0),
+            vec![w(10.0, 40.0), w(40.0, 70.0)]
+        );
+        // shorter than one window: the steady phase itself
+        assert_eq!(windows(w(0.0, 20.0), 30.0), vec![w(0.0, 20.0)]);
+    }
+
+    fn point(t: f64, p95: Option<f64>, total: u64) -> TimelinePoint {
+        TimelinePoint {
+            t,
+            users: Some(10),
+            p95_ms: p95,
+            total_requests: Some(total),
+            total_failures: Some(0),
+            ..TimelinePoint::default()
+        }
+    }
+
+    #[test]
+    fn a_window_value_from_cumulative_counts_and_windowed_percentiles() {
+        let pts = [
+            point(0.0, Some(100.0), 0),
+            point(10.0, Some(300.0), 50),
+            point(20.0, Some(200.0), 150),
+        ];
+        let refs: Vec<&TimelinePoint> = pts.iter().collect();
+        // (150 - 0) requests over 20 s
+        assert_eq!(window_value(Metric::Rps, &refs), Some(7.5));
+        assert_eq!(window_value(Metric::Percentile(95.0), &refs), Some(300.0));
+        assert_eq!(window_value(Metric::Percentile(99.0), &refs), None);
+        assert_eq!(window_value(Metric::ErrorRate, &refs), Some(0.0));
+    }
 }

@@ -1,12 +1,147 @@
-//! Machine and terminal outputs of `gate`: the terminal table (and later JSON
-//! verdict, JUnit XML, GitHub summary).
+//! Machine and terminal outputs of `gate`: the terminal table here, the JSON
+//! verdict in [`json`], JUnit XML in [`junit`], and the GitHub Actions job
+//! summary and annotations in [`github`].
 
+pub mod github;
+pub mod json;
+pub mod junit;
+
+use crate::model::{Run, Tool, UnixSeconds};
 use crate::targets::{Outcome, State, Verdict};
+use std::path::PathBuf;
 
-/// Scope text of an outcome (`all requests` when unscoped).
+/// What the machine outputs say about the run and how the gate was asked to
+/// decide: everything besides the verdict they need.
+#[derive(Debug, Clone)]
+pub struct GateContext {
+    /// The run's label (scenario name).
+    pub label: String,
+    /// The tool that wrote the input.
+    pub tool: Tool,
+    /// The tool's version, when the input says.
+    pub tool_version: Option<String>,
+    /// The `--stats` paths as given on the command line.
+    pub sources: Vec<String>,
+    /// Start of the test, when known.
+    pub started: Option<UnixSeconds>,
+    /// Length of the test in seconds, when known.
+    pub duration_s: Option<f64>,
+    /// `--require-all`: a target not measured fails the gate (exit 3).
+    pub require_all: bool,
+    /// `--fail-on warn`: a warning fails the gate (exit 1).
+    pub fail_on_warn: bool,
+}
+
+impl GateContext {
+    /// The context of a run read from `sources`.
+    pub fn new(run: &Run, sources: &[PathBuf], require_all: bool, fail_on_warn: bool) -> Self {
+        GateContext {
+            label: run.label.clone(),
+            tool: run.tool,
+            tool_version: run.tool_version.clone(),
+            sources: sources
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect(),
+            started: run.started,
+            duration_s: run.duration_s,
+            require_all,
+            fail_on_warn,
+        }
+    }
+
+    /// The gate's exit code for a verdict (0, 1 or 3).
+    pub fn exit_code(&self, verdict: &Verdict) -> i32 {
+        verdict.exit_code(self.require_all, self.fail_on_warn)
+    }
+
+    /// Whether an outcome fails the gate under these settings: missed, warned
+    /// with `--fail-on warn`, not measured with `--require-all`.
+    pub fn fails(&self, o: &Outcome) -> bool {
+        match o.state {
+            State::Missed => true,
+            State::Warned => self.fail_on_warn,
+            State::NotMeasured => self.require_all,
+            State::Met => false,
+        }
+    }
+}
+
+/// `passed`, `failed` (exit 1) or `incomplete` (exit 3, `--require-all`).
+pub fn overall_text(exit_code: i32) -> &'static str {
+    match exit_code {
+        0 => "passed",
+        3 => "incomplete",
+        _ => "failed",
+    }
+}
+
+/// The target's metric and scope as written: `p95{name:/api/*}`.
+pub fn metric_text(o: &Outcome) -> String {
+    format!("{}{}", o.target.expr.metric.key(), o.target.expr.scope)
+}
+
+/// One line on an outcome for annotations and JUnit messages:
+/// `p95{name:/api/*} = 770 ms (limit < 300ms)`, or why it was not measured.
+pub fn outcome_line(o: &Outcome) -> String {
+    match o.state {
+        State::NotMeasured => format!("{} not measured: {}", metric_text(o), o.detail),
+        _ => format!(
+            "{} = {} (limit {})",
+            metric_text(o),
+            o.measured_text,
+            limit_text(o)
+        ),
+    }
+}
+
+/// How many targets are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    /// Targets met.
+    pub met: usize,
+    /// Warning-tier targets missed.
+    pub warned: usize,
+    /// Targets missed.
+    pub missed: usize,
+    /// Targets that could not be measured.
+    pub not_measured: usize,
+}
+
+impl Counts {
+    /// Count the outcomes of a verdict.
+    pub fn of(verdict: &Verdict) -> Self {
+        let mut c = Counts::default();
+        for o in &verdict.outcomes {
+            match o.state {
+                State::Met => c.met += 1,
+                State::Warned => c.warned += 1,
+                State::Missed => c.missed += 1,
+                State::NotMeasured => c.not_measured += 1,
+            }
+        }
+        c
+    }
+}
+
+impl std::fmt::Display for Counts {
+    /// `3 met, 0 warned, 1 missed, 5 not measured`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} met, {} warned, {} missed, {} not measured",
+            self.met, self.warned, self.missed, self.not_measured
+        )
+    }
+}
+
+/// Scope text of an outcome: `server` for resource metrics, `all requests`
+/// when unscoped, else the scope as written (`{name:/api/*}`).
 pub fn scope_text(o: &Outcome) -> String {
     let s = o.target.expr.scope.to_string();
-    if s.is_empty() {
+    if o.target.expr.metric.is_resource() {
+        "server".into()
+    } else if s.is_empty() {
         "all requests".into()
     } else {
         s
@@ -17,10 +152,16 @@ pub fn scope_text(o: &Outcome) -> String {
 pub fn limit_text(o: &Outcome) -> String {
     let e = &o.target.expr;
     let text = e.text.trim_start_matches("warn:").trim();
-    // the part after the operator, as the user wrote it
-    let after_op = text
+    // the part after the operator, as the user wrote it; the operator comes
+    // after the scope, whose names may hold `<`, `>` or `=` themselves
+    let from = if e.scope.is_empty() {
+        0
+    } else {
+        text.rfind('}').map_or(0, |i| i + 1)
+    };
+    let after_op = text[from..]
         .find(['<', '>', '='])
-        .map(|i| text[i..].trim_start_matches(['<', '>', '=']).trim())
+        .map(|i| text[from + i..].trim_start_matches(['<', '>', '=']).trim())
         .unwrap_or("");
     format!("{} {}", e.op.symbol(), after_op)
 }
@@ -78,25 +219,6 @@ pub fn terminal_table(verdict: &Verdict, colour: bool) -> String {
         out.push('\n');
         out.push_str(&format!("    {}\n", o.detail));
     }
-    if !verdict.regressions.is_empty() {
-        out.push_str("\nRegressions against the baseline:\n");
-        for r in &verdict.regressions {
-            let line = format!("  {} {}  regressed", r.metric, r.text);
-            if colour {
-                out.push_str(&format!("\x1b[31m{line}\x1b[0m\n"));
-            } else {
-                out.push_str(&line);
-                out.push('\n');
-            }
-        }
-    }
-    let count = |s: State| verdict.outcomes.iter().filter(|o| o.state == s).count();
-    out.push_str(&format!(
-        "\n{} met, {} warned, {} missed, {} not measured\n",
-        count(State::Met),
-        count(State::Warned),
-        count(State::Missed),
-        count(State::NotMeasured)
-    ));
+    out.push_str(&format!("\n{}\n", Counts::of(verdict)));
     out
 }

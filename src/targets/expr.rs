@@ -43,12 +43,16 @@ pub struct TargetExpr {
 }
 
 impl TargetExpr {
-    /// Whether `other` constrains the same thing (metric, scope and window), so
-    /// that a `--target` given by the user can replace a default target.
+    /// Whether `other` constrains the same thing (metric, scope, window and
+    /// tier), so that a `--target` given by the user can replace a default
+    /// target. A `warn:` target only ever replaces a `warn:` target: `warn:
+    /// p95<100ms` next to `p95<1s` is a second, stricter tier of the same
+    /// metric, not a replacement for the hard limit.
     pub fn same_target(&self, other: &TargetExpr) -> bool {
         self.metric == other.metric
             && self.scope.to_string() == other.scope.to_string()
             && self.over_s == other.over_s
+            && self.warn == other.warn
     }
 }
 
@@ -148,6 +152,12 @@ impl Metric {
             Metric::CpuLoad => Family::Cpu,
             Metric::LeakSlope => Family::Slope,
         }
+    }
+
+    /// Whether the metric is measured on the server under test (resource
+    /// samples: `rss_idle`, `rss_load`, `cpu_load`, `leak_slope`), not on requests.
+    pub fn is_resource(&self) -> bool {
+        matches!(self.family(), Family::Bytes | Family::Cpu | Family::Slope)
     }
 
     /// Whether an `over DURATION` window makes sense (request metrics only).
@@ -1312,8 +1322,12 @@ mod tests {
     #[test]
     fn same_target() {
         let a = parse("p95{name:/api/*}<300ms").unwrap();
-        let b = parse("warn: p95 { name : /api/* } <= 250").unwrap();
+        let b = parse("p95 { name : /api/* } <= 250").unwrap();
         assert!(a.same_target(&b));
+        // tiers never replace each other
+        let w = parse("warn: p95 { name : /api/* } <= 250").unwrap();
+        assert!(!a.same_target(&w));
+        assert!(w.same_target(&parse("warn:p95{name:/api/*}<1s").unwrap()));
         assert!(!a.same_target(&parse("p95<300ms").unwrap()));
         assert!(!a.same_target(&parse("p99{name:/api/*}<300ms").unwrap()));
         assert!(!a.same_target(&parse("p95{name:/api/*}<300ms over 30s").unwrap()));
@@ -1332,6 +1346,9 @@ mod tests {
         assert_eq!(Metric::RssIdle.unit_label(), "bytes");
         assert_eq!(Metric::CpuLoad.unit_label(), "%");
         assert_eq!(Metric::LeakSlope.unit_label(), "bytes/min");
+        assert!(Metric::RssIdle.is_resource() && Metric::LeakSlope.is_resource());
+        assert!(Metric::CpuLoad.is_resource() && Metric::RssLoad.is_resource());
+        assert!(!Metric::Rps.is_resource() && !Metric::ErrorRate.is_resource());
     }
 
     #[test]

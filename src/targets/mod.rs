@@ -54,6 +54,10 @@ pub fn default_targets() -> Vec<Target> {
 pub fn with_overrides(mut targets: Vec<Target>, overrides: &[TargetExpr]) -> Vec<Target> {
     for o in overrides {
         if let Some(t) = targets.iter_mut().find(|t| t.expr.same_target(o)) {
+            // a user target replaced by a later one takes its text as title too
+            if t.title == t.expr.text {
+                t.title = o.text.clone();
+            }
             t.expr = o.clone();
         } else {
             targets.push(Target {
@@ -132,10 +136,9 @@ pub struct Outcome {
 /// The verdict on a run.
 #[derive(Debug, Clone)]
 pub struct Verdict {
-    /// Every target, in the order given.
+    /// Every target, in the order given (with `gate --baseline`, the regression
+    /// checks last).
     pub outcomes: Vec<Outcome>,
-    /// Regressions against a baseline (`gate --baseline`), each a failure.
-    pub regressions: Vec<crate::analysis::compare::Change>,
 }
 
 impl Verdict {
@@ -143,10 +146,7 @@ impl Verdict {
     /// if `require_all` and something was not measured, else 0.
     pub fn exit_code(&self, require_all: bool, fail_on_warn: bool) -> i32 {
         let any = |s: State| self.outcomes.iter().any(|o| o.state == s);
-        if any(State::Missed)
-            || (fail_on_warn && any(State::Warned))
-            || !self.regressions.is_empty()
-        {
+        if any(State::Missed) || (fail_on_warn && any(State::Warned)) {
             1
         } else if require_all && any(State::NotMeasured) {
             3
@@ -170,7 +170,6 @@ pub fn evaluate(run: &Run, targets: &[Target], resources: Option<&ResourceFigure
             .iter()
             .map(|t| evaluate_one(run, t, resources))
             .collect(),
-        regressions: Vec::new(),
     }
 }
 
@@ -491,4 +490,34 @@ fn failures_with_status(
 fn trim_pct(p: f64) -> String {
     let s = format!("{p}");
     s.trim_end_matches(".0").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_warn_target_sits_beside_the_hard_limit_of_the_same_metric() {
+        let overrides = parse_all(&["warn: p95<100ms".into(), "p95<1s".into()]).unwrap();
+        let targets = with_overrides(default_targets(), &overrides);
+        let p95: Vec<&Target> = targets
+            .iter()
+            .filter(|t| t.expr.metric == Metric::Percentile(95.0) && t.expr.scope.is_empty())
+            .collect();
+        assert_eq!(p95.len(), 2);
+        // the hard limit replaced the default row (keeping its title) ...
+        assert_eq!(p95[0].title, "API Response Time (p95)");
+        assert!(!p95[0].expr.warn);
+        assert_eq!(p95[0].expr.limit, 1000.0);
+        // ... and the warning tier was added as its own target
+        assert!(p95[1].expr.warn);
+        assert_eq!(p95[1].expr.limit, 100.0);
+        // a second warn: replaces the first
+        let again = parse_all(&["warn: p95<150ms".into()]).unwrap();
+        let targets = with_overrides(targets, &again);
+        let warns: Vec<&Target> = targets.iter().filter(|t| t.expr.warn).collect();
+        assert_eq!(warns.len(), 1);
+        assert_eq!(warns[0].expr.limit, 150.0);
+        assert_eq!(warns[0].title, "warn: p95<150ms");
+    }
 }
