@@ -369,7 +369,32 @@ pub fn read(path: &Path) -> Result<Run> {
             );
         }
     }
+    extend_past_missing_history_tail(&mut run);
     Ok(run)
+}
+
+/// Locust 1.x and 2.8 never flush the history file at shutdown, so its last
+/// ~5 s are missing: the last row counts fewer requests than `_stats.csv`.
+/// Then the run ends at start + Request Count / Requests/s, not at the last row.
+fn extend_past_missing_history_tail(run: &mut Run) {
+    let (Some(last), Some(start), Some(duration)) =
+        (run.timeline.last(), run.started, run.duration_s)
+    else {
+        return;
+    };
+    let Some(logged) = last.total_requests.filter(|n| *n < run.total.requests) else {
+        return;
+    };
+    let end = start + duration;
+    if end <= last.t {
+        return;
+    }
+    run.provenance.push(format!(
+        "The stats history stops {:.1} s before the end, at {logged} of the stats CSV's {} requests (older Locust versions lose the history's last seconds at shutdown); the run's end is taken from Request Count / Requests/s.",
+        end - last.t,
+        run.total.requests
+    ));
+    run.ended = Some(end);
 }
 
 /// Sum endpoint rows into a total when a file has no Aggregated row.
@@ -503,14 +528,22 @@ pub fn status_from_error(error: &str) -> Option<u16> {
     if digits.len() == 3 && text[3..].starts_with(' ') {
         return digits.parse().ok().filter(|s| (100..600).contains(s));
     }
-    // "Not Found for url" style without a leading code, or an embedded code.
+    // "Not Found for url" style without a leading code, or an embedded code;
+    // not a port (`port=443`, `:443`), a path segment (`/404`) or part of an
+    // address, which requests' connection errors carry.
+    let bytes = text.as_bytes();
     for word in text.split(|c: char| !c.is_ascii_alphanumeric()) {
+        // the word's byte offset in `text` (split yields sub-slices of it)
+        let start = word.as_ptr() as usize - text.as_ptr() as usize;
+        let before = start.checked_sub(1).and_then(|i| bytes.get(i)).copied();
+        let after = bytes.get(start + word.len()).copied();
         if word.len() == 3
             && word.chars().all(|c| c.is_ascii_digit())
             && let Ok(s) = word.parse::<u16>()
             && (400..600).contains(&s)
             && text.contains("Error")
-            && text.contains(word)
+            && !matches!(before, Some(b':' | b'=' | b'/' | b'.'))
+            && !matches!(after, Some(b'/' | b'.'))
         {
             return Some(s);
         }
@@ -647,5 +680,68 @@ mod tests {
             Some(0)
         );
         assert_eq!(status_from_error("CatchResponseError('wrong body')"), None);
+    }
+
+    #[test]
+    fn ports_and_paths_in_connection_errors_are_not_status_codes() {
+        // requests' str(exc) for a refused connection (Locust 1.6.0's failures
+        // CSV); port 443 and a `/404` path segment once read as statuses
+        let refused = |host_port: &str, path: &str| {
+            format!(
+                "HTTPSConnectionPool({host_port}): Max retries exceeded with url: {path} \
+                 (Caused by NewConnectionError(\"HTTPSConnection({host_port}): Failed to \
+                 establish a new connection: [Errno 111] Connection refused\"))"
+            )
+        };
+        let e = refused("host='api.example.com', port=443", "/health");
+        assert_eq!(status_from_error(&e), Some(0));
+        let e = refused("host='127.0.0.1', port=18950", "/api/v1/items/404");
+        assert_eq!(status_from_error(&e), Some(0));
+        assert_eq!(
+            status_from_error("Error: http://10.0.0.1:500/x timed out"),
+            Some(0)
+        );
+        assert_eq!(
+            status_from_error("Erreur — Error: réponse 502 du proxy"),
+            Some(502)
+        );
+        // an embedded status in a message still counts
+        assert_eq!(
+            status_from_error("CatchResponseError('Error: got 503 from upstream')"),
+            Some(503)
+        );
+    }
+
+    #[test]
+    fn a_history_without_its_last_seconds_does_not_end_the_run_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let head = "Type,Name,Request Count,Failure Count,Median Response Time,\
+                    Average Response Time,Min Response Time,Max Response Time,\
+                    Average Content Size,Requests/s,Failures/s,50%,95%,99%,100%";
+        // 100 requests at 4/s: the test ran 25 s from its first history row
+        let stats = format!(
+            "{head}\r\nGET,/a,100,0,110.0,120,10,400,5,4.0,0.0,110,300,400,400\r\n\
+             ,Aggregated,100,0,110.0,120,10,400,5,4.0,0.0,110,300,400,400\r\n"
+        );
+        std::fs::write(dir.path().join("r_stats.csv"), stats).unwrap();
+        let hist_head = "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,95%,\
+                         99%,100%,Total Request Count,Total Failure Count";
+        let history = format!(
+            "{hist_head}\r\n1000,1,,Aggregated,0,0,N/A,N/A,N/A,N/A,0,0\r\n\
+             1020,5,,Aggregated,4,0,110,300,400,400,80,0\r\n"
+        );
+        std::fs::write(dir.path().join("r_stats_history.csv"), &history).unwrap();
+        let run = super::read(&dir.path().join("r_stats.csv")).unwrap();
+        assert_eq!(run.started, Some(1000.0));
+        assert_eq!(run.ended, Some(1025.0));
+        assert_eq!(run.timeline.len(), 2);
+        assert!(run.provenance.iter().any(|p| p.contains("80 of")));
+
+        // a history that reaches the CSV's count (2.47 closes its files) ends at its last row
+        let complete = history.replace(",80,0", ",100,0");
+        std::fs::write(dir.path().join("r_stats_history.csv"), complete).unwrap();
+        let run = super::read(&dir.path().join("r_stats.csv")).unwrap();
+        assert_eq!(run.ended, Some(1020.0));
+        assert!(!run.provenance.iter().any(|p| p.contains("history stops")));
     }
 }
