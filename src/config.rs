@@ -277,6 +277,30 @@ pub fn load(path: &Path) -> Result<Config> {
     for (name, text) in raw.groups {
         groups.push((name, expr::parse_scope(&text)?));
     }
+    for section in raw.notes.keys() {
+        if !crate::render::report::NOTE_SECTIONS.contains(&section.as_str()) {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with(section.as_str()))
+                .map(|i| i as u64 + 1);
+            let close = crate::render::report::NOTE_SECTIONS
+                .iter()
+                .map(|c| (strsim::levenshtein(section, c), *c))
+                .min()
+                .filter(|(d, _)| *d <= 3)
+                .map(|(_, c)| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            return Err(Error::parse(
+                path,
+                line,
+                None,
+                format!(
+                    "[notes] has no section `{section}`; expected one of {}{close}",
+                    crate::render::report::NOTE_SECTIONS.join(", ")
+                ),
+            ));
+        }
+    }
     let mut tolerance = crate::analysis::compare::Tolerance::default();
     if let Some(t) = raw.regression {
         if let Some(v) = t.latency_percent {
@@ -375,6 +399,15 @@ mod tests {
         assert!(c.scenarios[0].inputs.stats[0].ends_with("runs/a_stats.csv"));
         assert!(c.scenarios[0].inputs.stats[0].is_absolute());
         assert_eq!(c.baseline.unwrap().stats.len(), 2);
+    }
+
+    #[test]
+    fn notes_name_a_known_section() {
+        let err = load_text("[notes]\nscalabilty = [\"x\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("did you mean `scalability`?"), "{err}");
     }
 
     #[test]

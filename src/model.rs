@@ -65,6 +65,8 @@ pub struct Run {
     pub exceptions: Vec<ExceptionGroup>,
     /// Thresholds the tool itself evaluated (Goose `--threshold`).
     pub tool_thresholds: Vec<ToolThreshold>,
+    /// Scenarios and their transactions as the tool reports them (Goose).
+    pub tool_scenarios: Vec<ToolScenario>,
     /// How the run ended, when the tool says (`completed`, `canceled`, ...).
     pub ended_by: Option<String>,
     /// Resource samples of the server under test, when supplied.
@@ -206,6 +208,35 @@ pub struct ToolThreshold {
     pub passed: bool,
 }
 
+/// A scenario the load-testing tool ran, with its transactions (Goose's
+/// scenario and transaction tables).
+#[derive(Debug, Clone, Default)]
+pub struct ToolScenario {
+    /// Display name (`Monitoring`).
+    pub name: String,
+    /// Users that ran it.
+    pub users: u64,
+    /// Completed iterations (all transactions once, waits included).
+    pub count: u64,
+    /// Mean iteration time, ms.
+    pub avg_ms: Option<f64>,
+    /// Transactions: (name, runs, failed runs, mean ms).
+    pub transactions: Vec<ToolTransaction>,
+}
+
+/// A transaction of a tool scenario.
+#[derive(Debug, Clone, Default)]
+pub struct ToolTransaction {
+    /// Name (`get activity`).
+    pub name: String,
+    /// Runs.
+    pub count: u64,
+    /// Runs whose function returned an error.
+    pub failures: u64,
+    /// Mean run time, ms.
+    pub avg_ms: Option<f64>,
+}
+
 /// Resource samples of the server under test.
 #[derive(Debug, Clone, Default)]
 pub struct ResourceSeries {
@@ -268,6 +299,7 @@ impl Run {
             failures: Vec::new(),
             exceptions: Vec::new(),
             tool_thresholds: Vec::new(),
+            tool_scenarios: Vec::new(),
             ended_by: None,
             resources: None,
         }

@@ -498,3 +498,34 @@ fn a_bad_row_deep_in_a_big_log_names_its_line() {
         "{msg}"
     );
 }
+
+/// The scenario and transaction tables of report.json, read here with
+/// serde_json: every transaction that ran appears with its run count.
+#[test]
+fn goose_scenarios_and_transactions_are_read_for_the_scenario_sections() {
+    let path = std::path::PathBuf::from("fixtures/goose/monitoring-30u-reqlog-csv/report.json");
+    let run = perfreport::input::load_run(std::slice::from_ref(&path), None).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let ran: Vec<(String, u64)> = json["transaction_metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| !t["is_scenario"].as_bool().unwrap())
+        .filter(|t| t["number_of_requests"].as_u64().unwrap() > 0)
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_string(),
+                t["number_of_requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(run.tool_scenarios.len(), 1);
+    assert_eq!(run.tool_scenarios[0].name, "Monitoring");
+    let got: Vec<(String, u64)> = run.tool_scenarios[0]
+        .transactions
+        .iter()
+        .map(|t| (t.name.clone(), t.count))
+        .collect();
+    assert_eq!(got, ran);
+}

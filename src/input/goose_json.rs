@@ -39,6 +39,33 @@ struct GReport {
     raw_response_metrics: Vec<GResponseRow>,
     errors: Option<Vec<GErrorRow>>,
     graphs: Option<serde_json::Value>,
+    #[serde(default)]
+    scenario_metrics: Option<Vec<GScenarioRow>>,
+    #[serde(default)]
+    transaction_metrics: Option<Vec<GTransactionRow>>,
+}
+
+/// `scenario_metrics[]`: one row per registered scenario, plus Aggregated.
+#[derive(Deserialize)]
+struct GScenarioRow {
+    name: String,
+    #[serde(default)]
+    users: u64,
+    #[serde(default)]
+    count: u64,
+    response_time_average: Option<f64>,
+}
+
+/// `transaction_metrics[]`: a scenario header row, then its transactions.
+#[derive(Deserialize)]
+struct GTransactionRow {
+    is_scenario: bool,
+    name: String,
+    #[serde(default)]
+    number_of_requests: u64,
+    #[serde(default)]
+    number_of_failures: u64,
+    response_time_average: Option<f64>,
 }
 
 /// `raw_metrics`: Goose's `GooseMetrics`.
@@ -242,6 +269,40 @@ fn phases(steps: &[LoadStep]) -> Phases {
     Phases { window, finished }
 }
 
+/// Scenarios that ran (Goose lists every registered one, all-zero when it was
+/// filtered out), each with its transactions.
+fn scenarios_of(report: &GReport) -> Vec<crate::model::ToolScenario> {
+    use crate::model::{ToolScenario, ToolTransaction};
+    let mut out: Vec<ToolScenario> = Vec::new();
+    for row in report.scenario_metrics.iter().flatten() {
+        if row.name != "Aggregated" && (row.users > 0 || row.count > 0) {
+            out.push(ToolScenario {
+                name: row.name.clone(),
+                users: row.users,
+                count: row.count,
+                avg_ms: row.response_time_average.filter(|_| row.count > 0),
+                transactions: Vec::new(),
+            });
+        }
+    }
+    let mut current: Option<usize> = None;
+    for row in report.transaction_metrics.iter().flatten() {
+        if row.is_scenario {
+            current = out.iter().position(|s| s.name == row.name);
+        } else if let Some(i) = current
+            && row.number_of_requests > 0
+        {
+            out[i].transactions.push(ToolTransaction {
+                name: row.name.clone(),
+                count: row.number_of_requests,
+                failures: row.number_of_failures,
+                avg_ms: row.response_time_average,
+            });
+        }
+    }
+    out
+}
+
 /// Read a Goose JSON report.
 pub fn read(path: &Path) -> Result<Run> {
     let bytes = super::read_all(path)?;
@@ -255,6 +316,7 @@ pub fn read(path: &Path) -> Result<Run> {
             .unwrap_or_else(|| "0.18 or older (no run record)".into()),
     );
     let m = &report.raw_metrics;
+    run.tool_scenarios = scenarios_of(&report);
 
     // Run record (0.19+).
     if let Some(s) = &report.started {

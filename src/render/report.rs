@@ -15,6 +15,20 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The sections a config's `[notes]` can add free text to.
+pub const NOTE_SECTIONS: &[&str] = &[
+    "summary",
+    "targets",
+    "scenarios",
+    "bottlenecks",
+    "resources",
+    "errors",
+    "scalability",
+    "recommendations",
+    "comparison",
+    "conclusions",
+];
+
 /// What a report is made of.
 #[derive(Debug, Clone)]
 pub struct ReportSpec {
@@ -313,7 +327,13 @@ fn build(spec: &ReportSpec) -> (tera::Context, Vec<String>) {
     ctx.insert("version", &spec.version);
     ctx.insert("last_updated", &test_date);
     ctx.insert("next_review", &spec.next_review);
-    let notes: BTreeMap<&String, &Vec<String>> = spec.notes.iter().collect();
+    let mut notes: BTreeMap<&str, Vec<String>> =
+        NOTE_SECTIONS.iter().map(|s| (*s, Vec::new())).collect();
+    for (k, v) in &spec.notes {
+        if let Some(slot) = notes.get_mut(k.as_str()) {
+            slot.extend(v.iter().cloned());
+        }
+    }
     ctx.insert("notes", &notes);
     if spec.environment.is_none() {
         missing.push("Executive Summary / Environment: `environment` in --config".into());
@@ -490,7 +510,7 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
                 .unwrap_or_default()
         )
     });
-    let user_profile = if s.user_profile.is_empty() {
+    let mut user_profile = if s.user_profile.is_empty() {
         vec![format!(
             "Tasks (observed request mix): {}",
             request_mix(run).join(", ")
@@ -498,6 +518,44 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
     } else {
         s.user_profile.clone()
     };
+    for sc in &run.tool_scenarios {
+        let total: u64 = sc.transactions.iter().map(|t| t.count).sum();
+        let tx: Vec<String> = sc
+            .transactions
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} ({:.0} %, {} runs{}{})",
+                    t.name,
+                    t.count as f64 * 100.0 / total.max(1) as f64,
+                    format::count(t.count),
+                    t.avg_ms
+                        .map(|a| format!(", avg {}", format::ms(a)))
+                        .unwrap_or_default(),
+                    if t.failures > 0 {
+                        format!(", {} failed", t.failures)
+                    } else {
+                        String::new()
+                    }
+                )
+            })
+            .collect();
+        user_profile.push(format!(
+            "{} scenario {}: {} users, {} completed iterations{}; transactions: {}",
+            run.tool,
+            sc.name,
+            sc.users,
+            format::count(sc.count),
+            sc.avg_ms
+                .map(|a| format!(" (avg {} each, waits included)", format::ms(a)))
+                .unwrap_or_default(),
+            if tx.is_empty() {
+                "none recorded".to_string()
+            } else {
+                tx.join(", ")
+            }
+        ));
+    }
     let levels = user_levels(run);
     let user_levels_text = s.user_levels.clone().unwrap_or_else(|| {
         if levels.is_empty() {
@@ -659,6 +717,25 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
             format::count(n),
             run.exceptions[0].message
         ));
+    }
+    if !run.tool_thresholds.is_empty() {
+        analysis.push(format!(
+            "{}'s own thresholds, beside ours: {}.",
+            run.tool,
+            run.tool_thresholds
+                .iter()
+                .map(|th| format!(
+                    "{} {} (observed {})",
+                    th.rule,
+                    if th.passed { "passed" } else { "failed" },
+                    th.observed
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    if let Some(by) = run.ended_by.as_deref().filter(|b| *b != "completed") {
+        analysis.push(format!("{} reports the run ended by: {by}.", run.tool));
     }
     analysis.push(format!("Percentiles: {}.", t.latency.precision_note()));
     let mut notes = s.notes.clone();
