@@ -273,6 +273,7 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
                 step_summary: perfreport::output::github::step_summary_path(),
             })?;
             let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            write_stdout(&format!("{}\n\n", gate.context.header()));
             write_stdout(&perfreport::output::terminal_table(&gate.verdict, colour));
             write_stdout(&gate.annotations);
             for note in &gate.notes {

@@ -57,6 +57,9 @@ pub struct Run {
     /// The window over which the tool's own totals were measured, when it is not
     /// the whole run (Goose resets its metrics after ramp-up).
     pub measured_window: Option<Window>,
+    /// Requests counted in the tool's measured window, when it has one (Goose's
+    /// report covers only the time after its metrics reset).
+    pub measured_counts: Option<MeasuredCounts>,
     /// Load steps (Goose's history: Increasing, Maintaining, ...).
     pub steps: Vec<LoadStep>,
     /// Request failures grouped by endpoint and error.
@@ -109,6 +112,17 @@ impl Endpoint {
             format!("{} {}", self.kind, self.name)
         }
     }
+}
+
+/// Requests and failures in a run's measured window, and how it was found.
+#[derive(Debug, Clone)]
+pub struct MeasuredCounts {
+    /// Requests in the window.
+    pub requests: u64,
+    /// Failed requests in the window.
+    pub failures: u64,
+    /// What the window is (`Goose's metrics reset at 3.002 s to the end`).
+    pub basis: String,
 }
 
 /// A closed time window.
@@ -295,6 +309,7 @@ impl Run {
             },
             timeline: Vec::new(),
             measured_window: None,
+            measured_counts: None,
             steps: Vec::new(),
             failures: Vec::new(),
             exceptions: Vec::new(),

@@ -531,3 +531,37 @@ fn goose_scenarios_and_transactions_are_read_for_the_scenario_sections() {
         .collect();
     assert_eq!(got, ran);
 }
+
+/// Read alone, the request log cannot know the instant of Goose's metrics
+/// reset; it is estimated from the users' start times. On the real run that
+/// estimate gives the report's own counts (raw_request_metrics' Aggregated row).
+#[test]
+fn a_request_log_alone_estimates_the_reports_measured_window() {
+    let dir = std::path::Path::new("fixtures/goose/monitoring-30u-reqlog-csv");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let agg = json["raw_request_metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Aggregated")
+        .unwrap();
+    let log = perfreport::input::load_run(&[dir.join("requests.csv")], None).unwrap();
+    let counts = log.measured_counts.expect("an estimate");
+    assert_eq!(counts.requests, agg["number_of_requests"].as_u64().unwrap());
+    assert_eq!(counts.failures, agg["number_of_failures"].as_u64().unwrap());
+    // the whole log is still what the figures are computed from: 1,395 rows
+    // (wc -l requests.csv minus the header)
+    assert_eq!(log.total.requests, 1395);
+    let out = assert_cmd::Command::cargo_bin("perfreport")
+        .unwrap()
+        .args(["gate", "--stats"])
+        .arg(dir.join("requests.csv"))
+        .assert()
+        .code(1);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("measured window: 1,345 requests, 5 failed"),
+        "{text}"
+    );
+}

@@ -482,6 +482,15 @@ pub fn read(path: &Path) -> Result<Run> {
         }
     }
 
+    if run.measured_window.is_some() {
+        run.measured_counts = Some(crate::model::MeasuredCounts {
+            requests: run.total.requests,
+            failures: run.total.failures,
+            basis: "Goose's measured window after its metrics reset (Maintaining to the end)"
+                .into(),
+        });
+    }
+
     // Provenance of the figures.
     let window_text = match (run.measured_window, ph.finished) {
         (Some(w), Some(f)) if f > w.end => format!(

@@ -48,6 +48,11 @@ const PROGRESS_BYTES: u64 = 100 * 1024 * 1024;
 /// Largest user index accepted (keeps the per-user table bounded).
 const MAX_USERS: u64 = 1_000_000;
 
+/// Completions are counted per millisecond up to this point, so that the
+/// requests after Goose's metrics reset can be counted exactly without a
+/// second pass (ramp-ups longer than this are not estimated).
+const EARLY_MS: u64 = 300_000;
+
 /// Read a Goose request log, streaming; every row counts.
 pub fn read(path: &Path, json_lines: bool) -> Result<Run> {
     read_window(path, json_lines, None)
@@ -160,6 +165,10 @@ struct Scan {
     closed_below: u64,
     late_rows: u64,
     users: Vec<(u32, u32)>,
+    /// Per user, the elapsed ms of its first request (the ramp-up's shape).
+    user_first_ms: Vec<u64>,
+    /// Requests and failures completing in each ms below [`EARLY_MS`].
+    early: Vec<(u16, u16)>,
     rows: u64,
     update_rows: u64,
     rows_before: u64,
@@ -182,6 +191,8 @@ impl Scan {
             closed_below: 0,
             late_rows: 0,
             users: Vec::new(),
+            user_first_ms: Vec::new(),
+            early: Vec::new(),
             rows: 0,
             update_rows: 0,
             rows_before: 0,
@@ -233,6 +244,22 @@ impl Scan {
         let sec32 = sec.min(u32::MAX as u64 - 1) as u32;
         span.0 = span.0.min(sec32);
         span.1 = span.1.max(sec32);
+        if u >= self.user_first_ms.len() {
+            self.user_first_ms.resize(u + 1, u64::MAX);
+        }
+        self.user_first_ms[u] = self.user_first_ms[u].min(r.elapsed_ms);
+        let done_ms = r.elapsed_ms.saturating_add(r.response_us / 1000);
+        if done_ms < EARLY_MS {
+            let d = done_ms as usize;
+            if d >= self.early.len() {
+                self.early.resize(d + 1, (0, 0));
+            }
+            let slot = &mut self.early[d];
+            slot.0 = slot.0.saturating_add(1);
+            if !r.success {
+                slot.1 = slot.1.saturating_add(1);
+            }
+        }
 
         // Endpoints and failures: only rows in the window.
         if let Some(from_us) = self.window_start_us {
@@ -390,6 +417,20 @@ impl Scan {
             mine.0 = mine.0.min(u.0);
             mine.1 = mine.1.max(u.1);
         }
+        if other.user_first_ms.len() > self.user_first_ms.len() {
+            self.user_first_ms
+                .resize(other.user_first_ms.len(), u64::MAX);
+        }
+        for (mine, f) in self.user_first_ms.iter_mut().zip(other.user_first_ms) {
+            *mine = (*mine).min(f);
+        }
+        if other.early.len() > self.early.len() {
+            self.early.resize(other.early.len(), (0, 0));
+        }
+        for (mine, e) in self.early.iter_mut().zip(other.early) {
+            mine.0 = mine.0.saturating_add(e.0);
+            mine.1 = mine.1.saturating_add(e.1);
+        }
         self.late_rows += other.late_rows;
         self.rows += other.rows;
         self.update_rows += other.update_rows;
@@ -399,7 +440,52 @@ impl Scan {
         Ok(())
     }
 
+    /// The requests Goose's report would count, from the log alone. Goose resets
+    /// its metrics when the last user has been launched: users start one launch
+    /// interval apart, so the reset is estimated as the last user's first
+    /// request plus that interval ((last - first) / (users - 1)); the count is
+    /// the requests that completed at or after it (completion = elapsed +
+    /// response time, per ms).
+    fn estimated_reset_counts(&self) -> Option<crate::model::MeasuredCounts> {
+        let firsts: Vec<u64> = self
+            .user_first_ms
+            .iter()
+            .copied()
+            .filter(|f| *f != u64::MAX)
+            .collect();
+        let (first, last) = (*firsts.iter().min()?, *firsts.iter().max()?);
+        let interval = if firsts.len() > 1 {
+            (last - first) as f64 / (firsts.len() - 1) as f64
+        } else {
+            0.0
+        };
+        let reset_ms = last as f64 + interval;
+        if reset_ms >= EARLY_MS as f64 {
+            return None;
+        }
+        let cut = reset_ms.ceil() as usize;
+        let (before, failed_before) = self
+            .early
+            .iter()
+            .take(cut)
+            .fold((0u64, 0u64), |(a, b), e| (a + e.0 as u64, b + e.1 as u64));
+        let failures: u64 = self.endpoints.iter().map(|e| e.failures).sum();
+        Some(crate::model::MeasuredCounts {
+            requests: self.rows - before,
+            failures: failures.saturating_sub(failed_before),
+            basis: format!(
+                "estimated at {:.3} s (the last of {} users started at {:.3} s, one launch interval of {:.0} ms later), to the end",
+                reset_ms / 1000.0,
+                firsts.len(),
+                last as f64 / 1000.0,
+                interval
+            ),
+        })
+    }
+
     fn into_run(mut self, path: &Path, window_start_ms: Option<f64>) -> Run {
+        // before the endpoints are moved out below
+        let reset_counts = self.estimated_reset_counts();
         let mut run = Run::new(label_of(path), Tool::Goose);
         run.sources.push(path.to_path_buf());
         let duration = self.max_elapsed_ms as f64 / 1000.0;
@@ -512,6 +598,13 @@ impl Scan {
             run.provenance.push(
                 "The request log has no absolute times and covers the whole run including ramp-up: times are seconds since the start of the test, RPS = requests / the last `elapsed`.".into(),
             );
+            if let Some(counts) = reset_counts {
+                run.provenance.push(format!(
+                    "Goose's own report would count {} requests ({} failed): those completed after its metrics reset, {}. Pass the run's report.json too to apply the exact reset to every figure.",
+                    counts.requests, counts.failures, counts.basis
+                ));
+                run.measured_counts = Some(counts);
+            }
         }
         run.provenance.push(
             "Timeline: one point per second of `elapsed` (send time); users = users whose first and last request span that second; per-second p50/p95 at ±1 %.".into(),
@@ -1424,6 +1517,16 @@ pub fn combine(report: Run, log: Run) -> Result<Run> {
     run.endpoints = endpoints;
     let mut total = super::locust_csv::aggregate(run.endpoints.iter());
     total.rps = duration.map(|d| total.requests as f64 / d);
+    if let Some(off) = offset_ms {
+        run.measured_counts = Some(crate::model::MeasuredCounts {
+            requests: total.requests,
+            failures: total.failures,
+            basis: format!(
+                "requests of the log completed after Goose's metrics reset ({:.1} ms after the start, from report.json) to the end",
+                off
+            ),
+        });
+    }
     run.total = total;
     run.failures = windowed
         .failures

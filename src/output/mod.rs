@@ -26,6 +26,10 @@ pub struct GateContext {
     pub started: Option<UnixSeconds>,
     /// Length of the test in seconds, when known.
     pub duration_s: Option<f64>,
+    /// Requests and failures in the run.
+    pub requests: (u64, u64),
+    /// Requests and failures in the tool's measured window, and its basis.
+    pub measured: Option<(u64, u64, String)>,
     /// `--require-all`: a target not measured fails the gate (exit 3).
     pub require_all: bool,
     /// `--fail-on warn`: a warning fails the gate (exit 1).
@@ -45,9 +49,37 @@ impl GateContext {
                 .collect(),
             started: run.started,
             duration_s: run.duration_s,
+            requests: (run.total.requests, run.total.failures),
+            measured: run
+                .measured_counts
+                .as_ref()
+                .map(|m| (m.requests, m.failures, m.basis.clone())),
             require_all,
             fail_on_warn,
         }
+    }
+
+    /// One line on what was read: `run X (Goose 0.19.0): 1,395 requests, 5 failed; ...`.
+    pub fn header(&self) -> String {
+        let mut line = format!(
+            "run {} ({}{}): {} requests, {} failed",
+            self.label,
+            self.tool,
+            self.tool_version
+                .as_ref()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default(),
+            crate::format::count(self.requests.0),
+            crate::format::count(self.requests.1)
+        );
+        if let Some((r, f, basis)) = &self.measured {
+            line.push_str(&format!(
+                "; measured window: {} requests, {} failed ({basis})",
+                crate::format::count(*r),
+                crate::format::count(*f)
+            ));
+        }
+        line
     }
 
     /// The gate's exit code for a verdict (0, 1 or 3).
