@@ -842,7 +842,7 @@ fn endpoint_rows(run: &Run, verdict: &Verdict) -> Vec<EndpointRow> {
                     && !lim.op.holds(v, lim.limit)
                 {
                     flags.push(format!(
-                        "❌ p{} {} {}",
+                        "❌ misses p{} {} {}",
                         trim_num(p),
                         lim.op.symbol(),
                         format::ms(lim.limit)
@@ -976,6 +976,7 @@ fn bottlenecks(
     let mut api_analyzed: Vec<String> = Vec::new();
     let mut tables = Vec::new();
     let mut evidence = Vec::new();
+    let mut slow: Vec<(String, f64)> = Vec::new();
     for (s, v) in &pairs {
         for e in &s.run.endpoints {
             if !e.kind.eq_ignore_ascii_case("DB")
@@ -999,13 +1000,10 @@ fn bottlenecks(
                     && !t.expr.op.holds(v, t.expr.limit)
                     && e.failures < e.requests
                 {
-                    let line = format!(
-                        "{} p95 {}: a candidate for response caching",
-                        e.label(),
-                        format::ms(v)
-                    );
-                    if !evidence.contains(&line) {
-                        evidence.push(line);
+                    // one line per endpoint, at its worst p95 across scenarios
+                    match slow.iter_mut().find(|(l, _)| *l == e.label()) {
+                        Some(entry) => entry.1 = entry.1.max(v),
+                        None => slow.push((e.label(), v)),
                     }
                 }
             }
@@ -1023,6 +1021,17 @@ fn bottlenecks(
             }
         }
     }
+    slow.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let caching: Vec<String> = slow
+        .iter()
+        .map(|(label, v)| {
+            format!(
+                "{label} p95 {}: a candidate for response caching",
+                format::ms(*v)
+            )
+        })
+        .collect();
+    evidence.splice(0..0, caching);
     ctx.insert("api_analyzed", &api_analyzed);
     ctx.insert("api_tables", &tables);
     if evidence.is_empty() {
@@ -1456,94 +1465,7 @@ fn conclusions(ctx: &mut tera::Context, spec: &ReportSpec, verdicts: &[Verdict])
     }
     ctx.insert("achievement", &rows);
 
-    // Key findings, most important first: missed targets, dominant errors,
-    // slowest endpoint, throughput.
-    let mut findings: Vec<String> = Vec::new();
-    for (s, v) in spec.scenarios.iter().zip(verdicts) {
-        let prefix = if spec.scenarios.len() > 1 {
-            format!("{}: ", scenario_title(s))
-        } else {
-            String::new()
-        };
-        let missed: Vec<String> = v
-            .outcomes
-            .iter()
-            .filter(|o| o.state == State::Missed)
-            .map(|o| {
-                format!(
-                    "{} {} (target {})",
-                    o.target.title,
-                    o.measured_text,
-                    target_limit_text(&o.target)
-                )
-            })
-            .collect();
-        if !missed.is_empty() {
-            findings.push(format!("{prefix}Missed {}.", missed.join(", ")));
-        }
-    }
-    for s in &spec.scenarios {
-        let r = &s.run;
-        if let Some(f) = r.failures.first() {
-            findings.push(format!(
-                "{}{} {} accounts for {} of {} failed requests ({}).",
-                if spec.scenarios.len() > 1 {
-                    format!("{}: ", scenario_title(s))
-                } else {
-                    String::new()
-                },
-                f.kind,
-                f.name,
-                format::count(f.occurrences),
-                format::count(r.total.failures),
-                error_label(f.status, &f.error)
-            ));
-        }
-    }
-    let slowest = spec
-        .scenarios
-        .iter()
-        .flat_map(|s| s.run.endpoints.iter().map(move |e| (s, e)))
-        .filter_map(|(s, e)| e.latency.percentile(95.0).value().map(|v| (s, e, v)))
-        .max_by(|a, b| a.2.total_cmp(&b.2));
-    if let Some((s, e, v)) = slowest {
-        findings.push(format!(
-            "The slowest endpoint is {} with p95 {}{}.",
-            e.label(),
-            format::ms(v),
-            if spec.scenarios.len() > 1 {
-                format!(" ({})", scenario_title(s))
-            } else {
-                String::new()
-            }
-        ));
-    }
-    for (s, v) in spec.scenarios.iter().zip(verdicts) {
-        if v.outcomes.iter().all(|o| o.state != State::Missed) {
-            findings.push(format!("{} met every measured target.", scenario_title(s)));
-        }
-    }
-    let unmeasured: Vec<String> = dedup(
-        verdicts
-            .iter()
-            .flat_map(|v| v.outcomes.iter())
-            .filter(|o| o.state == State::NotMeasured)
-            .map(|o| o.target.title.clone()),
-    );
-    if !unmeasured.is_empty() {
-        findings.push(format!(
-            "Not measured for lack of input: {}.",
-            unmeasured.join(", ")
-        ));
-    }
-    findings.truncate(5);
-    while findings.len() < 3 {
-        findings.push(match findings.len() {
-            1 => "No request failed.".to_string(),
-            _ => "All measured figures are listed in the sections above.".to_string(),
-        });
-    }
-    ctx.insert("key_findings", &findings);
+    ctx.insert("key_findings", &key_findings(spec, verdicts));
 }
 
 /// One user level of the Resource Utilization section.
@@ -1725,4 +1647,168 @@ fn resource_view(spec: &ReportSpec) -> Option<ResourceView> {
         connections_method: c.method.clone(),
         notes: r.notes.clone(),
     })
+}
+
+/// Three to five findings, most important first: missed targets (the furthest
+/// past its limit first), the dominant error, the slowest endpoint, a
+/// suspected leak, the before/after change, and what held everywhere.
+fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
+    let many = spec.scenarios.len() > 1;
+    let mut missed: Vec<(f64, String)> = Vec::new();
+    let mut held: Vec<String> = Vec::new();
+    for (i, t) in spec.targets.iter().enumerate() {
+        let outs: Vec<(&Scenario, &Outcome)> = spec
+            .scenarios
+            .iter()
+            .zip(verdicts)
+            .map(|(s, v)| (s, &v.outcomes[i]))
+            .filter(|(_, o)| o.state != State::NotMeasured)
+            .collect();
+        if outs.is_empty() {
+            continue;
+        }
+        let bad: Vec<&(&Scenario, &Outcome)> = outs
+            .iter()
+            .filter(|(_, o)| o.state == State::Missed)
+            .collect();
+        if bad.is_empty() {
+            held.push(t.title.clone());
+            continue;
+        }
+        // how far past the limit, relative, for ordering
+        let excess = |o: &Outcome| {
+            o.measured
+                .map(|m| ((m - t.expr.limit) / t.expr.limit.abs().max(1e-9)).abs())
+                .unwrap_or(0.0)
+        };
+        let worst = bad
+            .iter()
+            .max_by(|a, b| excess(a.1).total_cmp(&excess(b.1)))
+            .map(|(s, o)| (*s, *o));
+        let Some((ws, wo)) = worst else { continue };
+        let text = if many {
+            format!(
+                "{} ({}) missed in {} of {} scenarios; furthest off: {} in {}.",
+                t.title,
+                target_limit_text(t),
+                bad.len(),
+                outs.len(),
+                wo.measured_text,
+                scenario_title(ws)
+            )
+        } else {
+            format!(
+                "{} missed: {} against {}.",
+                t.title,
+                wo.measured_text,
+                target_limit_text(t)
+            )
+        };
+        missed.push((excess(wo), text));
+    }
+    missed.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // the two worst misses lead; further misses come after the other findings
+    let mut findings: Vec<String> = missed.into_iter().map(|m| m.1).collect();
+    let later_missed = findings.split_off(findings.len().min(2));
+
+    // the dominant error over all runs, by endpoint and status
+    let mut errors: Vec<(String, Option<u16>, u64, String)> = Vec::new();
+    for s in &spec.scenarios {
+        for f in &s.run.failures {
+            let key = format!("{} {}", f.kind, f.name);
+            match errors.iter_mut().find(|e| e.0 == key && e.1 == f.status) {
+                Some(e) => e.2 += f.occurrences,
+                None => errors.push((key, f.status, f.occurrences, f.error.clone())),
+            }
+        }
+    }
+    let total_errors: u64 = errors.iter().map(|e| e.2).sum();
+    // the same path under several names ([movie], [tv]) is one finding
+    let path_of = |label: &str| label.split(" [").next().unwrap_or(label).to_string();
+    let mut by_path: Vec<(String, Option<u16>, u64, String)> = Vec::new();
+    for (label, status, n, error) in &errors {
+        let p = path_of(label);
+        match by_path.iter_mut().find(|e| e.0 == p && e.1 == *status) {
+            Some(e) => e.2 += n,
+            None => by_path.push((p, *status, *n, error.clone())),
+        }
+    }
+    if let Some((label, status, n, error)) = by_path.iter().max_by_key(|e| e.2) {
+        let why = match status {
+            Some(404) => ": the endpoint is not implemented",
+            Some(0) => ": the server could not be reached",
+            _ => "",
+        };
+        findings.push(format!(
+            "{label} causes {} of {} failed requests ({}, {}){why}.",
+            format::count(*n),
+            format::count(total_errors),
+            format::fraction(*n as f64 / total_errors.max(1) as f64),
+            error_label(*status, error)
+        ));
+    }
+    if let Some((run, r)) = resource_focus(spec)
+        && r.leak.verdict == crate::analysis::resources::LeakVerdict::Suspected
+    {
+        findings.push(format!("{run}: {}", r.leak.sentence));
+    }
+    if let Some(c) = &spec.comparison {
+        let parts: Vec<String> = c
+            .changes
+            .iter()
+            .filter(|ch| ch.metric == "p95" || ch.metric == "p99")
+            .map(|ch| format!("{} {}", ch.metric, ch.text))
+            .collect();
+        if !parts.is_empty() {
+            findings.push(format!(
+                "Before/after ({} → {}): {}.",
+                c.baseline.label,
+                c.after.label,
+                parts.join(", ")
+            ));
+        }
+    }
+    findings.extend(later_missed);
+    let slowest = spec
+        .scenarios
+        .iter()
+        .flat_map(|s| s.run.endpoints.iter().map(move |e| (s, e)))
+        .filter(|(_, e)| e.failures < e.requests)
+        .filter_map(|(s, e)| e.latency.percentile(95.0).value().map(|v| (s, e, v)))
+        .max_by(|a, b| a.2.total_cmp(&b.2));
+    if let Some((s, e, v)) = slowest {
+        findings.push(format!(
+            "The slowest endpoint is {} with p95 {}{}.",
+            e.label(),
+            format::ms(v),
+            if many {
+                format!(" ({})", scenario_title(s))
+            } else {
+                String::new()
+            }
+        ));
+    }
+    if !held.is_empty() {
+        findings.push(format!("Met wherever measured: {}.", held.join(", ")));
+    }
+    findings.truncate(5);
+    if findings.len() < 3 {
+        let unmeasured: Vec<String> = dedup(
+            verdicts
+                .iter()
+                .flat_map(|v| v.outcomes.iter())
+                .filter(|o| o.state == State::NotMeasured)
+                .map(|o| o.target.title.clone()),
+        );
+        if !unmeasured.is_empty() {
+            findings.push(format!(
+                "Not measured for lack of input: {}.",
+                unmeasured.join(", ")
+            ));
+        }
+    }
+    if findings.len() < 3 && spec.scenarios.iter().all(|s| s.run.total.failures == 0) {
+        findings.push("No request failed.".into());
+    }
+    findings
 }
