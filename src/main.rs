@@ -55,17 +55,8 @@ enum Command {
         /// A tera template to use instead of the built-in one.
         #[arg(long)]
         template: Option<PathBuf>,
-        /// Resource samples of the server: sampler CSV, psrecord --log, pidstat -h -r -u or
-        /// timestamped docker stats JSON lines (recognised by content).
-        #[arg(long)]
-        resources: Option<PathBuf>,
-        /// Cores of the server's machine, for CPU % of the machine (default: this machine's).
-        #[arg(long)]
-        cpu_cores: Option<u32>,
-        /// Start (unix seconds) of a psrecord log, which holds elapsed seconds only
-        /// (default: the file's modification time minus its last elapsed value).
-        #[arg(long)]
-        resources_start: Option<f64>,
+        #[command(flatten)]
+        resources: ResourceArgs,
     },
     /// Evaluate the targets and exit 0 (met), 1 (missed), 2 (bad input) or 3 (unmeasured, with --require-all).
     #[command(after_help = EXIT_CODES)]
@@ -79,17 +70,8 @@ enum Command {
         /// Fail (exit 3) when a target could not be measured.
         #[arg(long)]
         require_all: bool,
-        /// Resource samples of the server: sampler CSV, psrecord --log, pidstat -h -r -u or
-        /// timestamped docker stats JSON lines (recognised by content).
-        #[arg(long)]
-        resources: Option<PathBuf>,
-        /// Cores of the server's machine, for CPU % of the machine (default: this machine's).
-        #[arg(long)]
-        cpu_cores: Option<u32>,
-        /// Start (unix seconds) of a psrecord log, which holds elapsed seconds only
-        /// (default: the file's modification time minus its last elapsed value).
-        #[arg(long)]
-        resources_start: Option<f64>,
+        #[command(flatten)]
+        resources: ResourceArgs,
         /// A baseline run (stats files): also fail (exit 1) on a regression against it.
         #[arg(long)]
         baseline: Vec<PathBuf>,
@@ -169,6 +151,32 @@ enum FailOn {
     Warn,
 }
 
+/// Resource samples of the server under test (render and gate).
+#[derive(clap::Args)]
+struct ResourceArgs {
+    /// Resource samples of the server: sampler CSV, psrecord --log, pidstat -h -r -u or
+    /// timestamped docker stats JSON lines (recognised by content).
+    #[arg(long)]
+    resources: Option<PathBuf>,
+    /// Cores of the server's machine, for CPU % of the machine (default: this machine's).
+    #[arg(long)]
+    cpu_cores: Option<u32>,
+    /// Start (unix seconds) of a psrecord log, which holds elapsed seconds only
+    /// (default: the file's modification time minus its last elapsed value).
+    #[arg(long)]
+    resources_start: Option<f64>,
+}
+
+impl From<ResourceArgs> for app::ResourceInput {
+    fn from(a: ResourceArgs) -> Self {
+        app::ResourceInput {
+            path: a.resources,
+            cpu_cores: a.cpu_cores,
+            start_unix: a.resources_start,
+        }
+    }
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum Format {
     Md,
@@ -205,8 +213,6 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
             format,
             template,
             resources,
-            cpu_cores,
-            resources_start,
         } => {
             let to_stdout = out.is_none();
             let text = app::render(&app::RenderOptions {
@@ -222,11 +228,7 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
                     Format::Html => app::ReportFormat::Html,
                 }),
                 template,
-                resources: app::ResourceInput {
-                    path: resources,
-                    cpu_cores,
-                    start_unix: resources_start,
-                },
+                resources: resources.into(),
             })?;
             if to_stdout {
                 write_stdout(&text);
@@ -243,8 +245,6 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
             regression_latency_ms,
             regression_rps_percent,
             resources,
-            cpu_cores,
-            resources_start,
             fail_on,
             junit,
             json,
@@ -260,11 +260,7 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
                     latency_ms: regression_latency_ms,
                     rps_fraction: regression_rps_percent / 100.0,
                 },
-                resources: app::ResourceInput {
-                    path: resources,
-                    cpu_cores,
-                    start_unix: resources_start,
-                },
+                resources: resources.into(),
                 require_all,
                 fail_on_warn: fail_on == FailOn::Warn,
                 junit,

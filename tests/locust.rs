@@ -2,9 +2,11 @@
 //! against Locust's own numbers, which the test reads from the files with a
 //! plain CSV/JSON reader of its own.
 
+mod common;
+
+use common::{check_row, find, num};
 use perfreport::input::load_run;
 use perfreport::latency::Percentile;
-use perfreport::model::{Endpoint, Run};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -47,39 +49,6 @@ fn csv_rows(path: &Path) -> HashMap<(String, String), HashMap<String, String>> {
             ((m["Type"].clone(), m["Name"].clone()), m)
         })
         .collect()
-}
-
-fn num(m: &HashMap<String, String>, col: &str) -> f64 {
-    m[col].parse().unwrap()
-}
-
-fn find<'a>(run: &'a Run, kind: &str, name: &str) -> &'a Endpoint {
-    run.endpoints
-        .iter()
-        .find(|e| e.kind == kind && e.name == name)
-        .unwrap_or_else(|| panic!("{kind} {name} not in run"))
-}
-
-fn check_row(e: &Endpoint, row: &HashMap<String, String>, what: &str) {
-    assert_eq!(
-        e.requests as f64,
-        num(row, "Request Count"),
-        "{what} requests"
-    );
-    assert_eq!(
-        e.failures as f64,
-        num(row, "Failure Count"),
-        "{what} failures"
-    );
-    for (p, col) in [(50.0, "50%"), (95.0, "95%"), (99.0, "99%")] {
-        assert_eq!(
-            e.latency.percentile(p),
-            Percentile::Value(num(row, col)),
-            "{what} p{p}"
-        );
-    }
-    let rps = e.rps.unwrap();
-    assert!((rps - num(row, "Requests/s")).abs() < 1e-9, "{what} rps");
 }
 
 #[test]

@@ -7,10 +7,12 @@
 //! absolute URLs and connection errors, `190.0`-style medians, a history
 //! whose last seconds are missing, CRLF line ends.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{check_row, find, num, records};
 use perfreport::input::load_run;
-use perfreport::latency::Percentile;
-use perfreport::model::{Endpoint, Run, failures_by_status};
+use perfreport::model::{Run, failures_by_status};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -33,56 +35,8 @@ fn load(dir: &str) -> Run {
     load_run(&[stats_csv(dir)], None).unwrap()
 }
 
-/// Every record of a CSV file as header -> value maps, in file order.
-fn records(path: &Path) -> Vec<HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records()
-        .map(|rec| {
-            headers
-                .iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
-fn num(m: &HashMap<String, String>, col: &str) -> f64 {
-    m[col].parse().unwrap()
-}
-
 fn is_aggregated(m: &HashMap<String, String>) -> bool {
     (m["Type"].is_empty() || m["Type"] == "None") && m["Name"] == "Aggregated"
-}
-
-fn find<'a>(run: &'a Run, kind: &str, name: &str) -> &'a Endpoint {
-    run.endpoints
-        .iter()
-        .find(|e| e.kind == kind && e.name == name)
-        .unwrap_or_else(|| panic!("{kind} {name} not in run"))
-}
-
-fn check_row(e: &Endpoint, row: &HashMap<String, String>, what: &str) {
-    assert_eq!(
-        e.requests as f64,
-        num(row, "Request Count"),
-        "{what} requests"
-    );
-    assert_eq!(
-        e.failures as f64,
-        num(row, "Failure Count"),
-        "{what} failures"
-    );
-    for (p, col) in [(50.0, "50%"), (95.0, "95%"), (99.0, "99%")] {
-        assert_eq!(
-            e.latency.percentile(p),
-            Percentile::Value(num(row, col)),
-            "{what} p{p}"
-        );
-    }
-    let rps = e.rps.unwrap();
-    assert!((rps - num(row, "Requests/s")).abs() < 1e-9, "{what} rps");
 }
 
 #[test]

@@ -218,21 +218,7 @@ pub(crate) fn show_time(t: UnixSeconds) -> String {
 
 /// The label of a report: its run folder for `report.json`, else the file stem.
 fn label_of(path: &Path) -> String {
-    let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
-    let stem = file
-        .strip_suffix(".gz")
-        .unwrap_or(file)
-        .strip_suffix(".json")
-        .unwrap_or(file);
-    if stem == "report"
-        && let Some(dir) = path
-            .parent()
-            .and_then(Path::file_name)
-            .and_then(|d| d.to_str())
-    {
-        return dir.to_string();
-    }
-    stem.to_string()
+    super::label_from(path, &["report"])
 }
 
 /// Goose's method enum name (`Get`, `Post`, `Custom`) as a request kind (`GET`).

@@ -622,17 +622,7 @@ impl Scan {
 /// The label of a request log: the run folder for a generic `requests.*` name,
 /// else the file stem.
 fn label_of(path: &Path) -> String {
-    let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
-    let stem = file.split('.').next().unwrap_or(file);
-    if matches!(stem, "requests" | "request-log" | "request_log")
-        && let Some(dir) = path
-            .parent()
-            .and_then(Path::file_name)
-            .and_then(|d| d.to_str())
-    {
-        return dir.to_string();
-    }
-    stem.to_string()
+    super::label_from(path, &["requests", "request-log", "request_log"])
 }
 
 /// A per-second histogram: 2 significant digits (±1 % for a second's p50/p95), 13 KB.

@@ -157,6 +157,22 @@ pub fn detect(path: &Path) -> Result<InputKind> {
     ))
 }
 
+/// A run's label from its file: the run folder when the file has one of the
+/// tool's generic names (`report.json`, `requests.csv`), else the file stem.
+pub(crate) fn label_from(path: &Path, generic: &[&str]) -> String {
+    let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
+    let stem = file.split('.').next().unwrap_or(file);
+    if generic.contains(&stem)
+        && let Some(dir) = path
+            .parent()
+            .and_then(Path::file_name)
+            .and_then(|d| d.to_str())
+    {
+        return dir.to_string();
+    }
+    stem.to_string()
+}
+
 fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()

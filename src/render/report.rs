@@ -400,6 +400,16 @@ fn target_limit_text(t: &Target) -> String {
     s
 }
 
+/// `API Response Time (p95) (140 ms vs < 200 ms)`.
+fn outcome_phrase(o: &Outcome) -> String {
+    format!(
+        "{} ({} vs {})",
+        o.target.title,
+        o.measured_text,
+        target_limit_text(&o.target)
+    )
+}
+
 fn state_mark(state: State) -> &'static str {
     match state {
         State::Met => "✅ Met",
@@ -644,27 +654,13 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
         .outcomes
         .iter()
         .filter(|o| o.state == State::Met)
-        .map(|o| {
-            format!(
-                "{} ({} vs {})",
-                o.target.title,
-                o.measured_text,
-                target_limit_text(&o.target)
-            )
-        })
+        .map(outcome_phrase)
         .collect();
     let missed: Vec<String> = verdict
         .outcomes
         .iter()
         .filter(|o| matches!(o.state, State::Missed | State::Warned))
-        .map(|o| {
-            format!(
-                "{} ({} vs {})",
-                o.target.title,
-                o.measured_text,
-                target_limit_text(&o.target)
-            )
-        })
+        .map(outcome_phrase)
         .collect();
     if !met.is_empty() {
         analysis.push(format!("Targets met: {}.", met.join("; ")));
