@@ -21,6 +21,14 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// An output file could not be written.
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
     /// The file was read but its content is not what it should be.
     #[error("{}: {}{}", .path.display(), location(*.line, *.column), .message)]
     Parse {
@@ -92,6 +100,18 @@ impl Error {
     /// An I/O error on a file.
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// An output file could not be written.
+    pub fn write(path: &Path, source: std::io::Error) -> Self {
+        // tempfile wraps errors with the temporary path; the user knows the target
+        let text = source.to_string();
+        let text = text.split(" at path ").next().unwrap_or(&text).to_string();
+        let source = std::io::Error::new(source.kind(), text);
+        Error::Write {
             path: path.to_path_buf(),
             source,
         }

@@ -135,10 +135,10 @@ fn create_out(out: &Path, force: bool) -> Result<std::fs::File> {
             out.display()
         )));
     }
-    let mut f = std::fs::File::create(out).map_err(|e| Error::io(out, e))?;
+    let mut f = std::fs::File::create(out).map_err(|e| Error::write(out, e))?;
     writeln!(f, "{HEADER}")
         .and_then(|_| f.flush())
-        .map_err(|e| Error::io(out, e))?;
+        .map_err(|e| Error::write(out, e))?;
     Ok(f)
 }
 
@@ -182,7 +182,7 @@ fn run_loop(
         };
         writeln!(file, "{row}")
             .and_then(|_| file.flush())
-            .map_err(|e| Error::io(out, e))?;
+            .map_err(|e| Error::write(out, e))?;
     }
 }
 

@@ -219,9 +219,9 @@ pub fn append_summary(path: &Path, verdict: &Verdict, ctx: &GateContext) -> Resu
         .append(true)
         .create(true)
         .open(path)
-        .map_err(|e| Error::io(path, e))?;
+        .map_err(|e| Error::write(path, e))?;
     file.write_all(text.as_bytes())
-        .map_err(|e| Error::io(path, e))?;
+        .map_err(|e| Error::write(path, e))?;
     Ok(text.len())
 }
 

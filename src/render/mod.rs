@@ -134,10 +134,10 @@ pub fn write_atomic(path: &Path, contents: &[u8], inputs: &[&Path]) -> Result<()
         .prefix(".perfreport-")
         .suffix(".tmp")
         .tempfile_in(&dir)
-        .map_err(|e| Error::io(path, e))?;
-    tmp.write_all(contents).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+        .map_err(|e| Error::write(path, e))?;
+    tmp.write_all(contents).map_err(|e| Error::write(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::write(path, e))?;
+    tmp.persist(path).map_err(|e| Error::write(path, e.error))?;
     Ok(())
 }
 
