@@ -332,12 +332,10 @@ pub fn regression_outcomes(cmp: &Comparison, tol: &Tolerance) -> Vec<crate::targ
             });
             continue;
         };
-        let text = format!(
-            "{}{}{}",
-            metric.key(),
-            op.symbol(),
-            show(limit).replace(' ', "")
-        );
+        let text = match metric {
+            Metric::Rps => format!("{}{}{limit:.2}", metric.key(), op.symbol()),
+            _ => format!("{}{}{limit:.0}ms", metric.key(), op.symbol()),
+        };
         let expr = TargetExpr {
             text,
             warn: false,

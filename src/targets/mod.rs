@@ -244,7 +244,14 @@ fn evaluate_one(run: &Run, target: &Target, res: Option<&ResourceFigures>) -> Ou
     let resource = |v: Option<f64>, what: &str, fmt: fn(f64) -> String| match res {
         None => not_measured(target, "no resource samples supplied (pass --resources)"),
         Some(r) => match v {
-            Some(v) => measured(target, v, fmt(v), format!("{what}; {}", r.cpu_basis), None),
+            Some(v) => {
+                let detail = if e.metric == Metric::CpuLoad {
+                    format!("{what}; {}", r.cpu_basis)
+                } else {
+                    what.to_string()
+                };
+                measured(target, v, fmt(v), detail, None)
+            }
             None => not_measured(target, format!("the resource samples do not give {what}")),
         },
     };
