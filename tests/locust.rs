@@ -204,3 +204,45 @@ fn ws_and_db_groups_merge_histograms_from_json_and_bound_from_csv() {
             .contains("between 11 ms and 40 ms")
     );
 }
+
+/// Locust's own percentiles, from the HTML reports of the same runs
+/// (fixtures/locust/html_percentiles.json, extracted by
+/// fixtures/locust/extract_html_percentiles.py): the HTML is written at
+/// shutdown from the same stats as the JSON, so every entry and the Aggregated
+/// row must match the percentiles perfreport recomputes from the JSON
+/// histograms, at 50/60/70/80/90/95/99/100 %.
+#[test]
+fn json_percentiles_equal_the_html_reports_for_every_entry() {
+    let oracle: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("fixtures/locust/html_percentiles.json").unwrap(),
+    )
+    .unwrap();
+    let mut compared = 0;
+    for (run_name, entries) in oracle.as_object().unwrap() {
+        let dir = Path::new("fixtures/locust").join(run_name);
+        let run = load_run(&[json_of(&dir)], None).unwrap();
+        for entry in entries.as_array().unwrap() {
+            let (kind, name) = (
+                entry["method"].as_str().unwrap(),
+                entry["name"].as_str().unwrap(),
+            );
+            let e = if name == "Aggregated" && kind.is_empty() {
+                &run.total
+            } else {
+                find(&run, kind, name)
+            };
+            assert_eq!(e.requests, entry["num_requests"].as_u64().unwrap());
+            for (q, want) in entry["percentiles"].as_object().unwrap() {
+                let p: f64 = q.parse::<f64>().unwrap() * 100.0;
+                assert_eq!(
+                    e.latency.percentile(p),
+                    Percentile::Value(want.as_f64().unwrap()),
+                    "{run_name} {kind} {name} p{p}"
+                );
+                compared += 1;
+            }
+        }
+    }
+    // 72 entries (15 runs, Aggregated rows included) x 8 percentiles
+    assert_eq!(compared, 72 * 8);
+}
