@@ -254,15 +254,7 @@ pub fn spec_from(opts: &RenderOptions) -> Result<(report::ReportSpec, Option<Con
     for s in &cfg.scenarios {
         let run = load_inputs(&s.inputs)?;
         let mut sc = report::Scenario::from_run(run);
-        sc.title = Some(s.name.clone());
-        sc.description = s.description.clone();
-        sc.user_profile = s.user_profile.clone();
-        sc.think_time = s.think_time.clone();
-        sc.user_levels = s.user_levels.clone();
-        sc.expected_users = s.expected_users;
-        sc.expected_duration = s.expected_duration.clone();
-        sc.target_rps = s.target_rps;
-        sc.notes = s.notes.clone();
+        sc.info = s.info.clone();
         let series = attach_resources(&mut sc, &resource_input(&cfg, &s.inputs))?;
         if focus_series.is_none() {
             focus_series = series;

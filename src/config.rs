@@ -134,26 +134,10 @@ pub struct RunInputs {
 /// A scenario as configured.
 #[derive(Debug, Clone)]
 pub struct ScenarioConfig {
-    /// Name (`Configuration Audit Load`).
-    pub name: String,
-    /// Description.
-    pub description: Option<String>,
-    /// User profile lines.
-    pub user_profile: Vec<String>,
-    /// Think time, as written.
-    pub think_time: Option<String>,
-    /// Concurrent user levels, as written.
-    pub user_levels: Option<String>,
-    /// Expected users.
-    pub expected_users: Option<u64>,
-    /// Expected duration, as written.
-    pub expected_duration: Option<String>,
-    /// Target RPS range.
-    pub target_rps: Option<(f64, f64)>,
+    /// What the config says about it (its `name` is the title).
+    pub info: crate::render::report::ScenarioInfo,
     /// Inputs.
     pub inputs: RunInputs,
-    /// Notes.
-    pub notes: Vec<String>,
 }
 
 /// A scalability run.
@@ -344,16 +328,18 @@ pub fn load(path: &Path) -> Result<Config> {
             .scenarios
             .into_iter()
             .map(|s| ScenarioConfig {
-                name: s.name.clone(),
-                description: s.description,
-                user_profile: s.user_profile.unwrap_or_default(),
-                think_time: s.think_time,
-                user_levels: s.user_levels,
-                expected_users: s.expected_users,
-                expected_duration: s.expected_duration,
-                target_rps: s.target_rps.map(|[a, b]| (a, b)),
+                info: crate::render::report::ScenarioInfo {
+                    title: Some(s.name.clone()),
+                    description: s.description,
+                    user_profile: s.user_profile.unwrap_or_default(),
+                    think_time: s.think_time,
+                    user_levels: s.user_levels,
+                    expected_users: s.expected_users,
+                    expected_duration: s.expected_duration,
+                    target_rps: s.target_rps.map(|[a, b]| (a, b)),
+                    notes: s.notes.map(OneOrMany::into_vec).unwrap_or_default(),
+                },
                 inputs: inputs(Some(s.name), s.stats, s.resources),
-                notes: s.notes.map(OneOrMany::into_vec).unwrap_or_default(),
             })
             .collect(),
         baseline: raw.baseline.map(|r| inputs(r.label, r.stats, r.resources)),

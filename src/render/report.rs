@@ -76,11 +76,10 @@ pub struct ScalePoint {
     pub cores: Option<u32>,
 }
 
-/// A scenario: a run plus what the user said about it.
-#[derive(Debug, Clone)]
-pub struct Scenario {
-    /// The run.
-    pub run: Run,
+/// What the user says about a scenario (from a config file); everything the
+/// load-test output cannot know.
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioInfo {
     /// Title after "Scenario N: " (default: the run's label).
     pub title: Option<String>,
     /// Description.
@@ -99,6 +98,15 @@ pub struct Scenario {
     pub target_rps: Option<(f64, f64)>,
     /// Free-text notes.
     pub notes: Vec<String>,
+}
+
+/// A scenario: a run plus what the user said about it.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The run.
+    pub run: Run,
+    /// What the user said about it.
+    pub info: ScenarioInfo,
     /// Resource figures for the memory/CPU targets, when samples were given.
     pub resources: Option<ResourceFigures>,
     /// The resource analysis, when samples were given (fills Resource Utilization).
@@ -110,15 +118,7 @@ impl Scenario {
     pub fn from_run(run: Run) -> Self {
         Scenario {
             run,
-            title: None,
-            description: None,
-            user_profile: Vec::new(),
-            think_time: None,
-            user_levels: None,
-            expected_users: None,
-            expected_duration: None,
-            target_rps: None,
-            notes: Vec::new(),
+            info: ScenarioInfo::default(),
             resources: None,
             resource_report: None,
         }
@@ -339,7 +339,7 @@ fn build(spec: &ReportSpec) -> (tera::Context, Vec<String>) {
         missing.push("Executive Summary / Environment: `environment` in --config".into());
     }
     for s in &spec.scenarios {
-        if s.target_rps.is_none() || s.expected_users.is_none() {
+        if s.info.target_rps.is_none() || s.info.expected_users.is_none() {
             missing.push(format!(
                 "Test Scenarios / {}: expected results (`expected_users`, `expected_duration`, `target_rps`) in --config",
                 scenario_title(s)
@@ -468,7 +468,7 @@ fn combined_status(spec: &ReportSpec, verdicts: &[Verdict], index: usize) -> Str
 }
 
 fn scenario_title(s: &Scenario) -> String {
-    s.title.clone().unwrap_or_else(|| s.run.label.clone())
+    s.info.title.clone().unwrap_or_else(|| s.run.label.clone())
 }
 
 fn pct_text(e: &Endpoint, p: f64) -> String {
@@ -509,7 +509,7 @@ pub fn user_levels(run: &Run) -> Vec<u64> {
 fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView {
     let run = &s.run;
     let title = scenario_title(s);
-    let description = s.description.clone().unwrap_or_else(|| {
+    let description = s.info.description.clone().unwrap_or_else(|| {
         format!(
             "{} run {}: {} endpoints{}.",
             run.tool,
@@ -520,13 +520,13 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
                 .unwrap_or_default()
         )
     });
-    let mut user_profile = if s.user_profile.is_empty() {
+    let mut user_profile = if s.info.user_profile.is_empty() {
         vec![format!(
             "Tasks (observed request mix): {}",
             request_mix(run).join(", ")
         )]
     } else {
-        s.user_profile.clone()
+        s.info.user_profile.clone()
     };
     for sc in &run.tool_scenarios {
         let total: u64 = sc.transactions.iter().map(|t| t.count).sum();
@@ -567,7 +567,7 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
         ));
     }
     let levels = user_levels(run);
-    let user_levels_text = s.user_levels.clone().unwrap_or_else(|| {
+    let user_levels_text = s.info.user_levels.clone().unwrap_or_else(|| {
         if levels.is_empty() {
             "not recorded in the input (pass the stats history or JSON beside the CSV)".into()
         } else {
@@ -578,19 +578,19 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
                 .join(", ")
         }
     });
-    let think_time = s.think_time.clone().unwrap_or_else(|| {
+    let think_time = s.info.think_time.clone().unwrap_or_else(|| {
         "not recorded in the load-test output (set think_time for the scenario in --config)".into()
     });
     let mut expected = Vec::new();
-    match s.expected_users {
+    match s.info.expected_users {
         Some(u) => expected.push(format!("Users: {u}")),
         None => expected.push("Users: not set (expected_users in --config)".into()),
     }
-    match &s.expected_duration {
+    match &s.info.expected_duration {
         Some(d) => expected.push(format!("Duration: {d}")),
         None => expected.push("Duration: not set (expected_duration in --config)".into()),
     }
-    match s.target_rps {
+    match s.info.target_rps {
         Some((lo, hi)) => expected.push(format!("Target RPS: {}-{}", trim_num(lo), trim_num(hi))),
         None => expected.push("Target RPS: not set (target_rps in --config)".into()),
     }
@@ -635,7 +635,7 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
             s.basis
         ));
     }
-    if let (Some((lo, hi)), Some(rate)) = (s.target_rps, sustained.as_ref().map(|s| s.rps)) {
+    if let (Some((lo, hi)), Some(rate)) = (s.info.target_rps, sustained.as_ref().map(|s| s.rps)) {
         let verdict = if rate < lo {
             "below"
         } else if rate > hi {
@@ -734,7 +734,7 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
         analysis.push(format!("{} reports the run ended by: {by}.", run.tool));
     }
     analysis.push(format!("Percentiles: {}.", t.latency.precision_note()));
-    let mut notes = s.notes.clone();
+    let mut notes = s.info.notes.clone();
     notes.extend(run.provenance.iter().cloned());
     for e in &run.endpoints {
         if e.requests > 0 && e.failures == e.requests {
