@@ -121,6 +121,8 @@ fn side_with_resources(run: &Run, input: &ResourceInput) -> Result<Side> {
 pub struct GateOptions {
     /// `--stats` files of the run.
     pub stats: Vec<PathBuf>,
+    /// A report file: gate every scenario it names (and its baseline/after pair).
+    pub config: Option<PathBuf>,
     /// `--target` expressions.
     pub targets: Vec<String>,
     /// `--baseline` files: also fail on a regression against this run.
@@ -374,7 +376,12 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
     });
     let text = match format {
         ReportFormat::Markdown => markdown,
-        ReportFormat::Html => render::markdown_to_html(&markdown, "Load Testing Report"),
+        ReportFormat::Html => render::markdown_to_html(
+            &markdown,
+            cfg.as_ref()
+                .and_then(|c| c.title.as_deref())
+                .unwrap_or("Load Testing Report"),
+        ),
     };
     if let Some(out) = &opts.out {
         let paths = all_paths(opts, cfg.as_ref());
@@ -395,10 +402,16 @@ pub fn gate(opts: &GateOptions) -> Result<Verdict> {
 /// Evaluate the targets on a run and write the outputs asked for (`--junit`,
 /// `--json`, the GitHub job summary).
 pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
-    let targets = targets_from(&opts.targets)?;
-    let run = input::load_run(&opts.stats, None)?;
-    let res = resource_report(&run, &opts.resources)?.map(|r| r.figures());
-    let mut verdict = targets::evaluate(&run, &targets, res.as_ref());
+    let (run, mut verdict) = match &opts.config {
+        Some(_) => gate_config(opts)?,
+        None => {
+            let targets = targets_from(&opts.targets)?;
+            let run = input::load_run(&opts.stats, None)?;
+            let res = resource_report(&run, &opts.resources)?.map(|r| r.figures());
+            let verdict = targets::evaluate(&run, &targets, res.as_ref());
+            (run, verdict)
+        }
+    };
     if !opts.baseline.is_empty() {
         let baseline = input::load_run(&opts.baseline, None)?;
         let cmp = compare_runs(&baseline, &run, opts.force)?;
@@ -438,6 +451,50 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
         annotations,
         notes,
     })
+}
+
+/// Every scenario of a config against its targets, each outcome titled with
+/// its scenario, plus the regression checks of its `[after]` run against its
+/// `[baseline]`. The first scenario's run stands for the whole in the context.
+fn gate_config(opts: &GateOptions) -> Result<(Run, Verdict)> {
+    let (spec, cfg) = spec_from(&RenderOptions {
+        config: opts.config.clone(),
+        targets: opts.targets.clone(),
+        force: opts.force,
+        ..RenderOptions::default()
+    })?;
+    let mut outcomes = Vec::new();
+    for (s, v) in spec.scenarios.iter().zip(report::verdicts(&spec)) {
+        let title = s.info.title.clone().unwrap_or_else(|| s.run.label.clone());
+        for mut o in v.outcomes {
+            o.target.title = format!("{title}: {}", o.target.title);
+            outcomes.push(o);
+        }
+    }
+    if let (Some(cmp), Some(cfg)) = (&spec.comparison, &cfg) {
+        outcomes.extend(compare::regression_outcomes(cmp, &cfg.tolerance));
+    }
+    let (requests, failures) = spec.scenarios.iter().fold((0, 0), |(r, f), s| {
+        (r + s.run.total.requests, f + s.run.total.failures)
+    });
+    let mut run = spec
+        .scenarios
+        .into_iter()
+        .next()
+        .map(|s| s.run)
+        .ok_or_else(|| Error::Usage("the config has no scenarios".into()))?;
+    // the header speaks for all scenarios together
+    run.total.requests = requests;
+    run.total.failures = failures;
+    run.measured_counts = None;
+    if let Some(cfg) = &cfg {
+        run.label = cfg
+            .title
+            .clone()
+            .or(cfg.system.clone())
+            .unwrap_or_else(|| cfg.path.display().to_string());
+    }
+    Ok((run, Verdict { outcomes }))
 }
 
 /// Compare a baseline and an after run (`perfreport diff`).

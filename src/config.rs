@@ -156,7 +156,8 @@ pub struct ScalabilityConfig {
 pub struct Config {
     /// The file.
     pub path: PathBuf,
-    /// Report title.
+    /// Report title: the HTML page's title and `gate --config`'s run name (the
+    /// markdown keeps the reference's heading).
     pub title: Option<String>,
     /// System under test.
     pub system: Option<String>,

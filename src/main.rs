@@ -62,11 +62,15 @@ enum Command {
     #[command(after_help = EXIT_CODES)]
     Gate {
         /// A stats input, as for render.
-        #[arg(long, required = true)]
+        #[arg(long, required_unless_present = "config")]
         stats: Vec<PathBuf>,
         /// A target such as 'p95<300ms', overriding the default of the same metric (repeatable).
         #[arg(long = "target")]
         targets: Vec<String>,
+        /// A report file (perfreport.toml): gate every scenario it names, each with its
+        /// resources, and its [after] run against its [baseline].
+        #[arg(long, conflicts_with_all = ["stats", "baseline"])]
+        config: Option<PathBuf>,
         /// Fail (exit 3) when a target could not be measured.
         #[arg(long)]
         require_all: bool,
@@ -237,6 +241,7 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
         }
         Command::Gate {
             stats,
+            config,
             targets,
             require_all,
             baseline,
@@ -252,6 +257,7 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
         } => {
             let gate = app::gate_run(&app::GateOptions {
                 stats,
+                config,
                 targets,
                 baseline,
                 force,

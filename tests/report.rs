@@ -268,3 +268,32 @@ fn diff_and_regression_gate_point_the_right_way() {
         .success();
     assert!(Path::new(CONFIG).exists());
 }
+
+#[test]
+fn gate_with_the_config_checks_every_scenario_and_the_before_after_pair() {
+    // 4 scenarios x 8 default targets, + 3 regression checks of after vs baseline
+    let out = perfreport()
+        .args(["gate", "--config", CONFIG])
+        .args([
+            "--target", "p95<1s", "--target", "p99<2s", "--target", "rps>=1",
+        ])
+        .assert()
+        .code(0);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let rows = text
+        .lines()
+        .filter(|l| !l.contains(" warned, ")) // the closing count line
+        .filter(|l| l.ends_with("met") || l.ends_with("not measured"))
+        .count();
+    assert_eq!(rows, 4 * 8 + 3, "{text}");
+    // the after run is faster than the baseline: p95 71 ms (CSV 140 -> 71 in the JSON too)
+    assert!(text.contains("p95 regression vs baseline"));
+    // the defaults miss in Configuration Audit Load (its p95 380 ms from the JSON)
+    perfreport()
+        .args(["gate", "--config", CONFIG])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "Configuration Audit Load: API Response Time (p95)",
+        ));
+}
