@@ -1,6 +1,6 @@
 //! Input readers. Each file is recognised by its content (not only its name),
 //! read through private structs that mirror the tool's format, and turned into
-//! the normalized [`Run`](crate::model::Run).
+//! the normalized [`Run`].
 
 pub mod goose_json;
 pub mod goose_log;
