@@ -1004,10 +1004,20 @@ impl Columns {
 /// Bytes handed to a worker at a time.
 const JOB_BYTES: usize = 1 << 20;
 
-/// A run of whole records for a worker, with the line number of its first byte.
+/// A run of whole records for a worker (`buf[..len]`), with the line number
+/// of its first byte. The buffer is reused from job to job and kept at its full
+/// size, so that refilling it does not zero it first.
 struct Job {
     buf: Vec<u8>,
+    len: usize,
     first_line: u64,
+}
+
+impl Job {
+    /// The records.
+    fn data(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
 }
 
 /// A worker's answer to a job: the buffer back, the seconds it closed, any error.
@@ -1044,30 +1054,30 @@ fn record_boundary(buf: &[u8], csv: bool) -> Option<usize> {
     None
 }
 
-/// Read from `reader` into `buf` until it holds `want` bytes or the input ends;
-/// true at the end of the input.
+/// Read from `reader` into `buf[*len..]` until `*len` reaches `want` or the
+/// input ends; true at the end of the input. `buf` only grows (zero-filled
+/// once), its bytes past `*len` are don't-cares.
 fn read_until(
     path: &Path,
     reader: &mut dyn Read,
     buf: &mut Vec<u8>,
+    len: &mut usize,
     want: usize,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<bool> {
-    while buf.len() < want {
-        let len = buf.len();
+    if buf.len() < want {
         buf.resize(want, 0);
-        match reader.read(&mut buf[len..]) {
-            Ok(0) => {
-                buf.truncate(len);
-                return Ok(true);
-            }
+    }
+    while *len < want {
+        match reader.read(&mut buf[*len..want]) {
+            Ok(0) => return Ok(true),
             Ok(n) => {
-                buf.truncate(len + n);
+                *len += n;
                 if let Some(p) = progress {
                     p.inc(n as u64);
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(len),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(Error::io(path, e)),
         }
     }
@@ -1178,34 +1188,49 @@ fn scan(path: &Path, json_lines: bool, window_start_ms: Option<f64>) -> Result<S
         let mut want = JOB_BYTES;
         while !(eof && carry.is_empty()) && errors.is_empty() {
             let mut buf = free.pop().unwrap_or_default();
-            buf.clear();
-            buf.extend_from_slice(&carry);
+            let mut len = carry.len();
+            if buf.len() < len {
+                buf.resize(len, 0);
+            }
+            buf[..len].copy_from_slice(&carry);
             carry.clear();
             if !eof {
-                eof = read_until(path, &mut reader, &mut buf, want, progress.as_ref())?;
+                eof = read_until(
+                    path,
+                    &mut reader,
+                    &mut buf,
+                    &mut len,
+                    want,
+                    progress.as_ref(),
+                )?;
             }
             let split = if eof {
-                buf.len()
+                len
             } else {
-                match record_boundary(&buf, csv) {
+                match record_boundary(&buf[..len], csv) {
                     Some(split) => split,
                     None => {
                         // one record longer than a job: read on
-                        want = buf.len() + JOB_BYTES;
+                        want = len + JOB_BYTES;
+                        buf.truncate(len);
                         carry = buf;
                         continue;
                     }
                 }
             };
             want = JOB_BYTES;
-            carry.extend_from_slice(&buf[split..]);
-            buf.truncate(split);
+            carry.extend_from_slice(&buf[split..len]);
             let first_line = line;
-            line += memchr::memchr_iter(b'\n', &buf).count() as u64;
+            line += memchr::memchr_iter(b'\n', &buf[..split]).count() as u64;
             while let Ok(d) = done_rx.try_recv() {
                 handle_done(d, &mut free, &mut merger, &mut errors);
             }
-            if job_txs[next].send(Job { buf, first_line }).is_err() {
+            let job = Job {
+                buf,
+                len: split,
+                first_line,
+            };
+            if job_txs[next].send(job).is_err() {
                 break;
             }
             next = (next + 1) % workers;
@@ -1268,7 +1293,7 @@ fn scan(path: &Path, json_lines: bool, window_start_ms: Option<f64>) -> Result<S
 
 /// 1-based line of byte `at` of a job.
 fn line_in(job: &Job, at: usize) -> u64 {
-    job.first_line + memchr::memchr_iter(b'\n', &job.buf[..at]).count() as u64
+    job.first_line + memchr::memchr_iter(b'\n', &job.data()[..at]).count() as u64
 }
 
 fn csv_job(
@@ -1280,7 +1305,7 @@ fn csv_job(
     s_name: &mut Vec<u8>,
     s_err: &mut Vec<u8>,
 ) -> Result<()> {
-    let data = job.buf.as_slice();
+    let data = job.data();
     let mut p = 0;
     while p < data.len() {
         let used = match split_record(&data[p..], true, cells) {
@@ -1392,7 +1417,7 @@ struct JRaw<'a> {
 }
 
 fn json_job(path: &Path, job: &Job, acc: &mut Scan) -> Result<()> {
-    for (i, text) in job.buf.split(|&b| b == b'\n').enumerate() {
+    for (i, text) in job.data().split(|&b| b == b'\n').enumerate() {
         let line = job.first_line + i as u64;
         let trimmed = text.trim_ascii();
         if trimmed.is_empty() {
