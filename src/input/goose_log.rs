@@ -81,7 +81,18 @@ struct EndpointAcc {
     sum_us: u64,
     min_us: u64,
     max_us: u64,
-    status: BTreeMap<u16, u64>,
+    /// Count per status, in order of first appearance (a handful: a short
+    /// list beats a map per row).
+    status: Vec<(u16, u64)>,
+}
+
+/// Add `n` to the count of `status`.
+#[inline]
+fn count_status(counts: &mut Vec<(u16, u64)>, status: u16, n: u64) {
+    match counts.iter_mut().find(|(s, _)| *s == status) {
+        Some((_, c)) => *c += n,
+        None => counts.push((status, n)),
+    }
 }
 
 /// One failure group's accumulator.
@@ -159,7 +170,9 @@ struct Scan {
     failures: Vec<FailureAcc>,
     failure_index: FastMap<usize>,
     seconds: Vec<Second>,
-    open: BTreeMap<u64, Histogram<u32>>,
+    /// Histograms of the open seconds, `closed_below` onwards (at most
+    /// [`LATE_SECONDS`] + 1 of them).
+    open: std::collections::VecDeque<Option<Histogram<u32>>>,
     /// Per-second histograms closed since the merger last took them.
     closed_out: Vec<(u64, Histogram<u32>)>,
     closed_below: u64,
@@ -186,7 +199,7 @@ impl Scan {
             failures: Vec::new(),
             failure_index: FastMap::default(),
             seconds: Vec::new(),
-            open: BTreeMap::new(),
+            open: std::collections::VecDeque::new(),
             closed_out: Vec::new(),
             closed_below: 0,
             late_rows: 0,
@@ -221,11 +234,16 @@ impl Scan {
         if sec < self.closed_below {
             self.late_rows += 1;
         } else {
-            let h = self.open.entry(sec).or_insert_with(new_second_histogram);
-            h.saturating_record(r.response_us.max(1));
             if sec > LATE_SECONDS + self.closed_below {
                 self.close_below(sec - LATE_SECONDS);
             }
+            let at = (sec - self.closed_below) as usize;
+            if at >= self.open.len() {
+                self.open.resize_with(at + 1, || None);
+            }
+            self.open[at]
+                .get_or_insert_with(new_second_histogram)
+                .saturating_record(r.response_us.max(1));
         }
         if r.user >= MAX_USERS {
             return Err(RowError {
@@ -298,7 +316,7 @@ impl Scan {
                     sum_us: 0,
                     min_us: u64::MAX,
                     max_us: 0,
-                    status: BTreeMap::new(),
+                    status: Vec::new(),
                 });
                 self.index
                     .insert(self.key.clone(), self.endpoints.len() - 1);
@@ -311,7 +329,7 @@ impl Scan {
         e.sum_us = e.sum_us.saturating_add(r.response_us);
         e.min_us = e.min_us.min(r.response_us);
         e.max_us = e.max_us.max(r.response_us);
-        *e.status.entry(r.status).or_insert(0) += 1;
+        count_status(&mut e.status, r.status, 1);
         if !r.success {
             e.failures += 1;
             self.key.clear();
@@ -343,11 +361,14 @@ impl Scan {
 
     /// Hand the per-second histograms of seconds below `limit` to the merger.
     fn close_below(&mut self, limit: u64) {
-        while let Some(entry) = self.open.first_entry() {
-            if *entry.key() >= limit {
+        while self.closed_below < limit {
+            let Some(h) = self.open.pop_front() else {
                 break;
+            };
+            if let Some(h) = h {
+                self.closed_out.push((self.closed_below, h));
             }
-            self.closed_out.push(entry.remove_entry());
+            self.closed_below += 1;
         }
         self.closed_below = self.closed_below.max(limit);
     }
@@ -372,7 +393,7 @@ impl Scan {
                     mine.min_us = mine.min_us.min(e.min_us);
                     mine.max_us = mine.max_us.max(e.max_us);
                     for (k, v) in e.status {
-                        *mine.status.entry(k).or_insert(0) += v;
+                        count_status(&mut mine.status, k, v);
                     }
                     i
                 }
@@ -551,7 +572,7 @@ impl Scan {
                     },
                     rps: (rps_divisor > 0.0).then(|| e.requests as f64 / rps_divisor),
                     avg_content_bytes: None,
-                    status_counts: e.status,
+                    status_counts: e.status.into_iter().collect(),
                 }
             })
             .collect();
