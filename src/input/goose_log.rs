@@ -73,6 +73,8 @@ pub fn read_window(path: &Path, json_lines: bool, window_start_ms: Option<f64>) 
 
 /// One endpoint's accumulator.
 struct EndpointAcc {
+    /// Method, space, name, as in the log (the key of `Scan::index`).
+    key: Vec<u8>,
     kind: String,
     name: String,
     hist: Histogram<u64>,
@@ -189,6 +191,30 @@ struct Scan {
     max_elapsed_ms: u64,
     window_start_us: Option<u64>,
     key: Vec<u8>,
+    /// Endpoint last seen per [`recent_slot`] (a hit skips building and
+    /// hashing the key; `usize::MAX`: none).
+    recent: [usize; 64],
+}
+
+/// A slot of `Scan::recent` for a row's method and name: a cheap mix of the
+/// method's first byte and length and the name's length and last 8 bytes.
+#[inline]
+fn recent_slot(method: &[u8], name: &[u8]) -> usize {
+    let tail = &name[name.len().saturating_sub(8)..];
+    let mut w = [0u8; 8];
+    w[..tail.len()].copy_from_slice(tail);
+    let m = method.first().copied().unwrap_or(0) as u64 | (method.len() as u64) << 8;
+    let h = u64::from_le_bytes(w) ^ (name.len() as u64).rotate_left(48) ^ m.rotate_left(32);
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize
+}
+
+/// Whether `key` is `method`, a space, `name`.
+#[inline]
+fn is_key(key: &[u8], method: &[u8], name: &[u8]) -> bool {
+    key.len() == method.len() + 1 + name.len()
+        && key[method.len()] == b' '
+        && &key[..method.len()] == method
+        && &key[method.len() + 1..] == name
 }
 
 impl Scan {
@@ -213,6 +239,7 @@ impl Scan {
             max_elapsed_ms: 0,
             window_start_us: window_start_ms.map(|ms| (ms.max(0.0) * 1000.0).round() as u64),
             key: Vec::with_capacity(256),
+            recent: [usize::MAX; 64],
         }
     }
 
@@ -290,37 +317,14 @@ impl Scan {
                 self.sent_before_counted += 1;
             }
         }
-        self.key.clear();
-        self.key.extend_from_slice(r.method);
-        self.key.push(b' ');
-        self.key.extend_from_slice(r.name);
-        let i = match self.index.get(self.key.as_slice()) {
-            Some(&i) => i,
-            None => {
-                let text = |b: &[u8], what: &str| {
-                    std::str::from_utf8(b)
-                        .map(str::to_string)
-                        .map_err(|_| RowError {
-                            column: None,
-                            message: format!("`{what}`: expected UTF-8 text"),
-                        })
-                };
-                let kind = text(r.method, "raw.method")?.to_ascii_uppercase();
-                let name = text(r.name, "name")?;
-                self.endpoints.push(EndpointAcc {
-                    kind,
-                    name,
-                    hist: new_exact_histogram(),
-                    requests: 0,
-                    failures: 0,
-                    sum_us: 0,
-                    min_us: u64::MAX,
-                    max_us: 0,
-                    status: Vec::new(),
-                });
-                self.index
-                    .insert(self.key.clone(), self.endpoints.len() - 1);
-                self.endpoints.len() - 1
+        let slot = recent_slot(r.method, r.name);
+        let cached = self.recent[slot];
+        let i = match self.endpoints.get(cached) {
+            Some(e) if is_key(&e.key, r.method, r.name) => cached,
+            _ => {
+                let i = self.endpoint_index(r)?;
+                self.recent[slot] = i;
+                i
             }
         };
         let e = &mut self.endpoints[i];
@@ -357,6 +361,44 @@ impl Scan {
             }
         }
         Ok(())
+    }
+
+    /// The endpoint of a row, created on its first row.
+    fn endpoint_index(&mut self, r: &RowData<'_>) -> std::result::Result<usize, RowError> {
+        self.key.clear();
+        self.key.extend_from_slice(r.method);
+        self.key.push(b' ');
+        self.key.extend_from_slice(r.name);
+        Ok(match self.index.get(self.key.as_slice()) {
+            Some(&i) => i,
+            None => {
+                let text = |b: &[u8], what: &str| {
+                    std::str::from_utf8(b)
+                        .map(str::to_string)
+                        .map_err(|_| RowError {
+                            column: None,
+                            message: format!("`{what}`: expected UTF-8 text"),
+                        })
+                };
+                let kind = text(r.method, "raw.method")?.to_ascii_uppercase();
+                let name = text(r.name, "name")?;
+                self.endpoints.push(EndpointAcc {
+                    key: self.key.clone(),
+                    kind,
+                    name,
+                    hist: new_exact_histogram(),
+                    requests: 0,
+                    failures: 0,
+                    sum_us: 0,
+                    min_us: u64::MAX,
+                    max_us: 0,
+                    status: Vec::new(),
+                });
+                self.index
+                    .insert(self.key.clone(), self.endpoints.len() - 1);
+                self.endpoints.len() - 1
+            }
+        })
     }
 
     /// Hand the per-second histograms of seconds below `limit` to the merger.
