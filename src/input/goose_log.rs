@@ -1234,118 +1234,26 @@ impl Columns {
 /// Bytes handed to a worker at a time.
 const JOB_BYTES: usize = 1 << 20;
 
-/// A run of whole records for a worker: either `buf[..len]`, read from the
-/// file, with the line number of its first byte (the buffer is reused from job
-/// to job and kept at its full size, so that refilling it does not zero it
-/// first), or the byte range `mapped` of the memory-mapped file.
+/// A run of whole records for a worker (`buf[..len]`), with the line number
+/// of its first byte. The buffer is reused from job to job and kept at its full
+/// size, so that refilling it does not zero it first.
 struct Job {
     buf: Vec<u8>,
     len: usize,
     first_line: u64,
-    mapped: Option<(usize, usize)>,
 }
 
 impl Job {
-    /// The records as a worker sees them (`map`: the mapped file, if it is).
-    fn view<'a>(&'a self, map: Option<&'a [u8]>) -> JobView<'a> {
-        match (self.mapped, map) {
-            (Some((start, end)), Some(map)) => JobView {
-                data: &map[start..end],
-                lines: Lines::InFile(map, start),
-            },
-            _ => JobView {
-                data: &self.buf[..self.len],
-                lines: Lines::From(self.first_line),
-            },
-        }
+    /// The records.
+    fn data(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 }
 
-/// The records of a job, and how to number their lines.
-struct JobView<'a> {
-    data: &'a [u8],
-    lines: Lines<'a>,
-}
-
-/// Where a job's line numbers come from (needed only for an error).
-enum Lines<'a> {
-    /// The line of the job's first byte.
-    From(u64),
-    /// The job starts at this byte of the whole mapped file, whose newlines
-    /// are counted when a line number is needed.
-    InFile(&'a [u8], usize),
-}
-
-/// Memory-map the file when it is a plain (not gzipped) non-empty regular file.
-fn map_file(path: &Path) -> Option<memmap2::Mmap> {
-    let mut file = std::fs::File::open(path).ok()?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() == 0 {
-        return None;
-    }
-    let mut magic = [0u8; 2];
-    if file.read(&mut magic).ok()? == 2 && magic == [0x1f, 0x8b] {
-        return None;
-    }
-    // SAFETY: the map is only read. Another process truncating the file while
-    // it is read would fault the reader (SIGBUS), as with any memory-mapped
-    // reader; Goose only appends to a log while it runs.
-    unsafe { memmap2::Mmap::map(&file) }.ok()
-}
-
-/// Byte multiple to which the done part of a mapped file is released (a
-/// multiple of any page size in use).
-const RELEASE_ALIGN: usize = 64 * 1024;
-
-/// Tracks which jobs of a mapped file are done and hands their pages back
-/// (`MADV_DONTNEED`) once everything before them is done too, so that the
-/// resident size stays a few jobs' worth whatever the file size.
-struct Release {
-    /// Done ranges beyond `done_to`, by start.
-    pending: BTreeMap<usize, usize>,
-    /// Everything below this is done.
-    done_to: usize,
-    /// Pages below this have been released.
-    released_to: usize,
-}
-
-impl Release {
-    fn new(start: usize) -> Self {
-        Release {
-            pending: BTreeMap::new(),
-            done_to: start,
-            released_to: 0,
-        }
-    }
-
-    fn done(&mut self, map: &memmap2::Mmap, (start, end): (usize, usize)) {
-        self.pending.insert(start, end);
-        while let Some(end) = self.pending.remove(&self.done_to) {
-            self.done_to = end;
-        }
-        let to = self.done_to / RELEASE_ALIGN * RELEASE_ALIGN;
-        if to > self.released_to {
-            // SAFETY: no worker reads below `done_to` any more; the pages are
-            // the file's, so a later read (there is none) would fetch the same
-            // bytes again. Failing to release only costs memory.
-            let _ = unsafe {
-                map.unchecked_advise_range(
-                    memmap2::UncheckedAdvice::DontNeed,
-                    self.released_to,
-                    to - self.released_to,
-                )
-            };
-            self.released_to = to;
-        }
-    }
-}
-
-/// A worker's answer to a job: the buffer (or mapped range) back, the seconds
-/// it closed, any error.
+/// A worker's answer to a job: the buffer back, the seconds it closed, any error.
 struct Done {
     worker: usize,
     buf: Vec<u8>,
-    mapped: Option<(usize, usize)>,
     closed: Vec<(u64, Histogram<u32>)>,
     closed_below: u64,
     error: Option<Error>,
@@ -1415,52 +1323,20 @@ fn read_until(
 /// turned into p50/p95 once every worker has moved past that second, so memory
 /// stays bounded: a few MB of buffers plus the per-endpoint histograms.
 fn scan(path: &Path, json_lines: bool, window_start_ms: Option<f64>) -> Result<Scan> {
-    scan_with(
-        path,
-        json_lines,
-        window_start_ms,
-        ScanOpts {
-            fast: true,
-            mmap: true,
-        },
-    )
+    scan_with(path, json_lines, window_start_ms, true)
 }
 
-/// How [`scan_with`] reads (both on by default; off for the tests that
-/// compare the paths).
-#[derive(Clone, Copy)]
-struct ScanOpts {
-    /// The CSV fast path ([`fast_split`]) before the general splitter.
-    fast: bool,
-    /// Memory-map a plain file rather than read it into buffers.
-    mmap: bool,
-}
-
-/// [`scan`], with the fast path and the memory map on or off.
+/// [`scan`], with the CSV fast path ([`fast_split`]) on or off.
 fn scan_with(
     path: &Path,
     json_lines: bool,
     window_start_ms: Option<f64>,
-    opts: ScanOpts,
+    fast: bool,
 ) -> Result<Scan> {
-    let fast = opts.fast;
-    let mmap = if opts.mmap { map_file(path) } else { None };
-    let map: Option<&[u8]> = mmap.as_deref();
     let mut chunks = Chunks::open(path)?;
     let mut line = 1u64;
-    let mut header_end = 0;
     let format = if json_lines {
         Format::Json
-    } else if let Some(map) = map {
-        let mut cells = Vec::new();
-        match split_record(map, true, &mut cells) {
-            Ok(Split::Record(used)) => {
-                header_end = used;
-                Format::Csv(Columns::from_header(path, &map[..used], &cells)?)
-            }
-            Ok(Split::NeedMore) => unreachable!("at the end of the file"),
-            Err(msg) => return Err(Error::parse(path, Some(1), None, msg)),
-        }
     } else {
         let mut cells = Vec::new();
         loop {
@@ -1486,11 +1362,7 @@ fn scan_with(
         }
     };
     let csv = matches!(format, Format::Csv(_));
-    let mut carry = if map.is_some() {
-        Vec::new()
-    } else {
-        chunks.data().to_vec()
-    };
+    let mut carry = chunks.data().to_vec();
     let mut eof = chunks.eof;
     let Chunks {
         mut reader,
@@ -1517,11 +1389,10 @@ fn scan_with(
                 let mut s_name = Vec::new();
                 let mut s_err = Vec::new();
                 for job in rx {
-                    let view = job.view(map);
                     let outcome = match format {
                         Format::Csv(c) => csv_job(
                             path,
-                            &view,
+                            &job,
                             c,
                             &mut acc,
                             &mut cells,
@@ -1529,14 +1400,13 @@ fn scan_with(
                             &mut s_err,
                             fast,
                         ),
-                        Format::Json => json_job(path, &view, &mut acc),
+                        Format::Json => json_job(path, &job, &mut acc),
                     };
                     let error = outcome.err();
                     let failed = error.is_some();
                     let done = Done {
                         worker,
                         buf: job.buf,
-                        mapped: job.mapped,
                         closed: std::mem::take(&mut acc.closed_out),
                         closed_below: acc.closed_below,
                         error,
@@ -1551,56 +1421,17 @@ fn scan_with(
         }
         drop(done_tx);
         let mut free: Vec<Vec<u8>> = Vec::new();
-        let mut release = Release::new(header_end);
-        let mut handle_done = |d: Done,
-                               free: &mut Vec<Vec<u8>>,
-                               merger: &mut SecondMerger,
-                               errors: &mut Vec<Error>| {
+        let handle_done = |d: Done,
+                           free: &mut Vec<Vec<u8>>,
+                           merger: &mut SecondMerger,
+                           errors: &mut Vec<Error>| {
             merger.take(d.worker, d.closed, d.closed_below);
-            match (d.mapped, &mmap) {
-                (Some(range), Some(mmap)) => release.done(mmap, range),
-                _ => free.push(d.buf),
-            }
+            free.push(d.buf);
             if let Some(e) = d.error {
                 errors.push(e);
             }
         };
         let mut next = 0;
-        if let Some(map) = map {
-            // Jobs are byte ranges of the map, cut on record boundaries.
-            let mut pos = header_end;
-            while pos < map.len() && errors.is_empty() {
-                let mut end = (pos + JOB_BYTES).min(map.len());
-                let split = loop {
-                    if end == map.len() {
-                        break end;
-                    }
-                    match record_boundary(&map[pos..end], csv) {
-                        Some(split) => break pos + split,
-                        // one record longer than a job: look further
-                        None => end = (end + JOB_BYTES).min(map.len()),
-                    }
-                };
-                while let Ok(d) = done_rx.try_recv() {
-                    handle_done(d, &mut free, &mut merger, &mut errors);
-                }
-                if let Some(p) = &progress {
-                    p.inc((split - pos) as u64);
-                }
-                let job = Job {
-                    buf: Vec::new(),
-                    len: 0,
-                    first_line: 0,
-                    mapped: Some((pos, split)),
-                };
-                if job_txs[next].send(job).is_err() {
-                    break;
-                }
-                next = (next + 1) % workers;
-                pos = split;
-            }
-            eof = true;
-        }
         let mut want = JOB_BYTES;
         while !(eof && carry.is_empty()) && errors.is_empty() {
             let mut buf = free.pop().unwrap_or_default();
@@ -1645,7 +1476,6 @@ fn scan_with(
                 buf,
                 len: split,
                 first_line,
-                mapped: None,
             };
             if job_txs[next].send(job).is_err() {
                 break;
@@ -1698,9 +1528,6 @@ fn scan_with(
         }
     }
     if acc.rows == 0 && acc.update_rows == 0 {
-        if let Some(map) = map {
-            line = 1 + memchr::memchr_iter(b'\n', map).count() as u64;
-        }
         return Err(Error::parse(
             path,
             Some(line),
@@ -1712,19 +1539,14 @@ fn scan_with(
 }
 
 /// 1-based line of byte `at` of a job.
-fn line_in(job: &JobView<'_>, at: usize) -> u64 {
-    match job.lines {
-        Lines::From(first) => first + memchr::memchr_iter(b'\n', &job.data[..at]).count() as u64,
-        Lines::InFile(file, start) => {
-            1 + memchr::memchr_iter(b'\n', &file[..start + at]).count() as u64
-        }
-    }
+fn line_in(job: &Job, at: usize) -> u64 {
+    job.first_line + memchr::memchr_iter(b'\n', &job.data()[..at]).count() as u64
 }
 
 #[allow(clippy::too_many_arguments)]
 fn csv_job(
     path: &Path,
-    job: &JobView<'_>,
+    job: &Job,
     c: &Columns,
     acc: &mut Scan,
     cells: &mut Vec<Cell>,
@@ -1732,7 +1554,7 @@ fn csv_job(
     s_err: &mut Vec<u8>,
     fast: bool,
 ) -> Result<()> {
-    let data = job.data;
+    let data = job.data();
     let mut blocks = Blocks::new(data);
     let mut p = 0;
     while p < data.len() {
@@ -1852,13 +1674,9 @@ struct JRaw<'a> {
     method: std::borrow::Cow<'a, str>,
 }
 
-fn json_job(path: &Path, job: &JobView<'_>, acc: &mut Scan) -> Result<()> {
-    let mut at = 0;
-    for text in job.data.split(|&b| b == b'\n') {
-        let start = at;
-        at += text.len() + 1;
-        // counted only for an error
-        let line = || line_in(job, start);
+fn json_job(path: &Path, job: &Job, acc: &mut Scan) -> Result<()> {
+    for (i, text) in job.data().split(|&b| b == b'\n').enumerate() {
+        let line = job.first_line + i as u64;
         let trimmed = text.trim_ascii();
         if trimmed.is_empty() {
             continue;
@@ -1869,7 +1687,7 @@ fn json_job(path: &Path, job: &JobView<'_>, acc: &mut Scan) -> Result<()> {
             } else {
                 format!("expected a Goose request-log JSON object: {e}")
             };
-            Error::parse(path, Some(line()), Some(e.column() as u64), what)
+            Error::parse(path, Some(line), Some(e.column() as u64), what)
         })?;
         if row.update {
             acc.update_rows += 1;
@@ -1888,7 +1706,7 @@ fn json_job(path: &Path, job: &JobView<'_>, acc: &mut Scan) -> Result<()> {
             user: row.user,
             error: row.error.as_bytes(),
         })
-        .map_err(|e| e.at(path, line()))?;
+        .map_err(|e| e.at(path, line))?;
     }
     Ok(())
 }
@@ -2126,8 +1944,8 @@ mod tests {
     /// Everything a scan yields, as text: the run (endpoints with their whole
     /// histograms and status counts, failures, per-second timeline) and the
     /// scan's own counters.
-    fn scan_text(path: &Path, window: Option<f64>, fast: bool, mmap: bool) -> String {
-        match scan_with(path, false, window, ScanOpts { fast, mmap }) {
+    fn scan_text(path: &Path, window: Option<f64>, fast: bool) -> String {
+        match scan_with(path, false, window, fast) {
             Ok(scan) => {
                 let counters = (
                     scan.rows,
@@ -2144,15 +1962,10 @@ mod tests {
 
     fn assert_fast_path_agrees(path: &Path) {
         for window in [None, Some(1500.0)] {
-            let general = scan_text(path, window, false, false);
+            let general = scan_text(path, window, false);
+            let fast = scan_text(path, window, true);
             assert!(!general.starts_with("error"), "{general}");
-            for (fast, mmap) in [(true, false), (false, true), (true, true)] {
-                let other = scan_text(path, window, fast, mmap);
-                assert!(
-                    general == other,
-                    "fast path {fast}, memory map {mmap}: not the general path's scan of {path:?}"
-                );
-            }
+            assert!(general == fast, "fast and general paths differ on {path:?}");
         }
     }
 
@@ -2247,14 +2060,12 @@ mod tests {
             raw("Get")
         );
         std::fs::write(&path, bad).unwrap();
-        let general = scan_text(&path, None, false, false);
+        let (general, fast) = (scan_text(&path, None, false), scan_text(&path, None, true));
         assert!(
             general.starts_with("error") && general.contains("line 3"),
             "{general}"
         );
-        for (fast, mmap) in [(true, false), (false, true), (true, true)] {
-            assert_eq!(general, scan_text(&path, None, fast, mmap));
-        }
+        assert_eq!(general, fast);
     }
 
     #[test]
