@@ -79,6 +79,13 @@ pub fn resource_analysis(
     let Some(path) = &input.path else {
         return Ok(None);
     };
+    if run.relative_times {
+        return Err(Error::Usage(format!(
+            "{}: the resource samples cannot be lined up with {}: a Goose request log holds only times since the test started; pass the run's report.json with it",
+            path.display(),
+            run.label
+        )));
+    }
     let series = read_with(
         path,
         &ResourceOptions {

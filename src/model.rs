@@ -46,6 +46,10 @@ pub struct Run {
     pub ended: Option<UnixSeconds>,
     /// Length of the test in seconds (known even when start and end are not).
     pub duration_s: Option<f64>,
+    /// True when the input has no clock and every time in the run (timeline,
+    /// failures' first/last seen) is seconds since the test started instead
+    /// of unix time (a Goose request log read alone).
+    pub relative_times: bool,
     /// Largest number of concurrent users seen.
     pub peak_users: Option<u64>,
     /// Per endpoint, sorted by (name, kind).
@@ -301,6 +305,7 @@ impl Run {
             started: None,
             ended: None,
             duration_s: None,
+            relative_times: false,
             peak_users: None,
             endpoints: Vec::new(),
             total: Endpoint {

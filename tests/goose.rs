@@ -565,3 +565,29 @@ fn a_request_log_alone_estimates_the_reports_measured_window() {
         "{text}"
     );
 }
+
+/// A request log alone has no clock: its times are shown as time into the
+/// test (never as 1970 dates), and resource samples, which need a clock to be
+/// lined up with the test, are refused with a message naming what to add.
+#[test]
+fn a_request_log_alone_has_no_clock_and_says_so() {
+    let dir = std::path::Path::new("fixtures/goose/monitoring-30u-reqlog-csv");
+    let out = assert_cmd::Command::cargo_bin("perfreport")
+        .unwrap()
+        .args(["render", "--stats"])
+        .arg(dir.join("requests.csv"))
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(!text.contains("1970"));
+    assert!(text.contains("into the test"));
+    assert_cmd::Command::cargo_bin("perfreport")
+        .unwrap()
+        .args(["gate", "--stats"])
+        .arg(dir.join("requests.csv"))
+        .arg("--resources")
+        .arg(dir.join("resources.csv"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("pass the run's report.json"));
+}

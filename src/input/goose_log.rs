@@ -559,6 +559,8 @@ impl Scan {
         let reset_counts = self.estimated_reset_counts();
         let mut run = Run::new(label_of(path), Tool::Goose);
         run.sources.push(path.to_path_buf());
+        // `combine` turns these into unix times when report.json is given
+        run.relative_times = true;
         let duration = self.max_elapsed_ms as f64 / 1000.0;
         run.duration_s = Some(duration);
 

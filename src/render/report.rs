@@ -250,7 +250,10 @@ fn build(spec: &ReportSpec) -> (tera::Context, Vec<String>) {
             .filter(|t| *t > 0.0)
             .fold(None, |a: Option<f64>, t| Some(a.map_or(t, |a| a.min(t))))
             .map(format::date)
-            .unwrap_or_else(|| "not recorded in the input (Locust's stats CSV carries no dates; pass the stats history or JSON beside it)".into())
+            .unwrap_or_else(|| match runs.first().map(|r| r.tool) {
+                Some(crate::model::Tool::Goose) => "not recorded in the input (a Goose request log holds only elapsed times; pass the run's report.json with it)".into(),
+                _ => "not recorded in the input (Locust's stats CSV carries no dates; pass the stats history or JSON beside it)".into(),
+            })
     });
     ctx.insert("test_date", &test_date);
     ctx.insert("tool", &tools.join(", "));
@@ -398,6 +401,15 @@ fn target_limit_text(t: &Target) -> String {
         s.push_str(" (warning)");
     }
     s
+}
+
+/// A time of a run: UTC, or seconds into the test when the input has no clock.
+fn when(run: &Run, t: f64) -> String {
+    if run.relative_times {
+        format!("{} into the test", format::duration(t))
+    } else {
+        format::time(t)
+    }
 }
 
 /// `API Response Time (p95) (140 ms vs < 200 ms)`.
@@ -1126,11 +1138,9 @@ fn errors(ctx: &mut tera::Context, runs: &[&Run]) {
     for r in runs {
         for f in &r.failures {
             let seen = match (f.first_seen, f.last_seen) {
-                (Some(a), Some(b)) => format!(
-                    ", first seen {}, last seen {}",
-                    format::time(a),
-                    format::time(b)
-                ),
+                (Some(a), Some(b)) => {
+                    format!(", first seen {}, last seen {}", when(r, a), when(r, b))
+                }
                 _ => String::new(),
             };
             patterns.push(format!(
