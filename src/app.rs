@@ -401,11 +401,6 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
     Ok(text)
 }
 
-/// Evaluate the targets on a run, and regressions against a baseline when given.
-pub fn gate(opts: &GateOptions) -> Result<Verdict> {
-    gate_run(opts).map(|g| g.verdict)
-}
-
 /// Evaluate the targets on a run and write the outputs asked for (`--junit`,
 /// `--json`, the GitHub job summary).
 pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {

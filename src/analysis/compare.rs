@@ -268,21 +268,6 @@ impl Default for Tolerance {
     }
 }
 
-/// The regressions of `after` against `baseline` beyond the tolerance.
-pub fn regressions(cmp: &Comparison, tol: &Tolerance) -> Vec<Change> {
-    cmp.changes
-        .iter()
-        .filter(|c| match (c.metric.as_str(), c.before, c.after, c.change) {
-            ("p95" | "p99", Some(b), Some(a), Some(ch)) => {
-                ch > tol.latency_fraction && a - b > tol.latency_ms
-            }
-            ("RPS", _, _, Some(ch)) => -ch > tol.rps_fraction,
-            _ => false,
-        })
-        .cloned()
-        .collect()
-}
-
 /// The regression checks as targets: one each for p95, p99 and RPS, so that
 /// every output of `gate` (table, JUnit, JSON, GitHub) shows them like any other
 /// target. "Worse by more than 10 % and by more than 5 ms" is the limit
