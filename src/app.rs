@@ -246,17 +246,13 @@ pub fn spec_from(opts: &RenderOptions) -> Result<(report::ReportSpec, Option<Con
         ));
     }
     let cfg = config::load(path)?;
-    let mut targets = targets::default_targets();
-    for (title, expr) in &cfg.targets {
-        if let Some(t) = targets.iter_mut().find(|t| t.expr.same_target(expr)) {
-            t.expr = expr.clone();
-        } else {
-            targets.push(Target {
-                title: title.clone(),
-                expr: expr.clone(),
-            });
-        }
-    }
+    let targets = targets::with_titled_overrides(
+        targets::default_targets(),
+        cfg.targets.iter().map(|(title, expr)| Target {
+            title: title.clone(),
+            expr: expr.clone(),
+        }),
+    );
     let targets = targets::with_overrides(targets, &targets::parse_all(&opts.targets)?);
     let mut scenarios = Vec::new();
     let mut focus_series = None;
@@ -366,17 +362,16 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
         chart_svg = Some((out.with_file_name(&name), svg));
         spec.chart = Some(name);
     }
-    if opts.strict {
-        let missing = report::missing_sections(&spec);
-        if !missing.is_empty() {
-            return Err(Error::Usage(format!(
-                "--strict: {} section(s) still lack data:\n  - {}",
-                missing.len(),
-                missing.join("\n  - ")
-            )));
-        }
+    // one pass over the data gives both the context and what it lacks
+    let (context, missing) = report::context_and_missing(&spec);
+    if opts.strict && !missing.is_empty() {
+        return Err(Error::Usage(format!(
+            "--strict: {} section(s) still lack data:\n  - {}",
+            missing.len(),
+            missing.join("\n  - ")
+        )));
     }
-    let markdown = report::render(&spec, opts.template.as_deref())?;
+    let markdown = render::render_markdown(&context, opts.template.as_deref())?;
     let format = opts.format.unwrap_or(match &opts.out {
         Some(p) if p.extension().is_some_and(|e| e == "html" || e == "htm") => ReportFormat::Html,
         _ => ReportFormat::Markdown,

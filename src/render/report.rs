@@ -221,6 +221,11 @@ pub fn missing_sections(spec: &ReportSpec) -> Vec<String> {
     build(spec).1
 }
 
+/// The context and the sections that lack data, from one pass over the runs.
+pub fn context_and_missing(spec: &ReportSpec) -> (tera::Context, Vec<String>) {
+    build(spec)
+}
+
 fn build(spec: &ReportSpec) -> (tera::Context, Vec<String>) {
     let mut missing: Vec<String> = Vec::new();
     let verdicts = verdicts(spec);

@@ -51,19 +51,31 @@ pub fn default_targets() -> Vec<Target> {
 
 /// Defaults with user targets applied: a user target replaces the default of
 /// the same metric and scope (keeping its row title); others are added.
-pub fn with_overrides(mut targets: Vec<Target>, overrides: &[TargetExpr]) -> Vec<Target> {
+pub fn with_overrides(targets: Vec<Target>, overrides: &[TargetExpr]) -> Vec<Target> {
+    with_titled_overrides(
+        targets,
+        overrides.iter().map(|o| Target {
+            title: o.text.clone(),
+            expr: o.clone(),
+        }),
+    )
+}
+
+/// [`with_overrides`] for targets that carry their own row title (a config's
+/// `[targets]` keys): a replaced default keeps its title, a replaced user
+/// target (titled by its text) takes the new title.
+pub fn with_titled_overrides(
+    mut targets: Vec<Target>,
+    overrides: impl IntoIterator<Item = Target>,
+) -> Vec<Target> {
     for o in overrides {
-        if let Some(t) = targets.iter_mut().find(|t| t.expr.same_target(o)) {
-            // a user target replaced by a later one takes its text as title too
+        if let Some(t) = targets.iter_mut().find(|t| t.expr.same_target(&o.expr)) {
             if t.title == t.expr.text {
-                t.title = o.text.clone();
+                t.title = o.title;
             }
-            t.expr = o.clone();
+            t.expr = o.expr;
         } else {
-            targets.push(Target {
-                title: o.text.clone(),
-                expr: o.clone(),
-            });
+            targets.push(o);
         }
     }
     targets
