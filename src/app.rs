@@ -7,9 +7,10 @@ use crate::error::{Error, Result};
 use crate::input;
 use crate::model::Run;
 use crate::output;
+use crate::output::files::{self, InputSet};
 use crate::render::{self, report};
 use crate::targets::{self, Target, Verdict};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Output format of `render`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,26 +198,6 @@ pub fn targets_from(exprs: &[String]) -> Result<Vec<Target>> {
     ))
 }
 
-fn all_paths(opts: &RenderOptions, cfg: Option<&Config>) -> Vec<PathBuf> {
-    let mut v = opts.stats.clone();
-    if let Some(c) = cfg {
-        v.push(c.path.clone());
-        let runs = c
-            .scenarios
-            .iter()
-            .map(|s| &s.inputs)
-            .chain(c.baseline.iter())
-            .chain(c.after.iter())
-            .chain(c.step.iter())
-            .chain(c.scalability.iter().map(|s| &s.inputs));
-        for r in runs {
-            v.extend(r.stats.iter().cloned());
-            v.extend(r.resources.iter().cloned());
-        }
-    }
-    v
-}
-
 fn resource_input(cfg: &Config, inputs: &RunInputs) -> ResourceInput {
     ResourceInput {
         path: inputs.resources.clone(),
@@ -225,15 +206,41 @@ fn resource_input(cfg: &Config, inputs: &RunInputs) -> ResourceInput {
     }
 }
 
-fn load_inputs(inputs: &RunInputs) -> Result<Run> {
-    input::load_run(&inputs.stats, inputs.label.as_deref())
+/// Load a run, recording every file it read (the stats, and the history,
+/// failures and exceptions found beside them) and its resource samples.
+fn load_inputs(inputs: &RunInputs, read: &mut InputSet) -> Result<Run> {
+    read.extend(&inputs.stats);
+    read.extend(&inputs.resources);
+    let run = input::load_run(&inputs.stats, inputs.label.as_deref())?;
+    read.extend(&run.sources);
+    Ok(run)
+}
+
+/// [`input::load_run`], recording every file the run was read from.
+fn load_recorded(paths: &[PathBuf], label: Option<&str>, read: &mut InputSet) -> Result<Run> {
+    read.extend(paths);
+    let run = input::load_run(paths, label)?;
+    read.extend(&run.sources);
+    Ok(run)
 }
 
 /// The spec of a report: one run from `--stats`, or everything a config names.
 pub fn spec_from(opts: &RenderOptions) -> Result<(report::ReportSpec, Option<Config>)> {
+    spec_recording(opts, &mut InputSet::new())
+}
+
+/// [`spec_from`], recording in `read` every file read on the way.
+fn spec_recording(
+    opts: &RenderOptions,
+    read: &mut InputSet,
+) -> Result<(report::ReportSpec, Option<Config>)> {
+    if let Some(t) = &opts.template {
+        read.add(t);
+    }
+    read.extend(&opts.resources.path);
     let Some(path) = &opts.config else {
         let targets = targets_from(&opts.targets)?;
-        let run = input::load_run(&opts.stats, opts.label.as_deref())?;
+        let run = load_recorded(&opts.stats, opts.label.as_deref(), read)?;
         let mut spec = report::ReportSpec::single(run, targets);
         if let Some(sc) = spec.scenarios.first_mut() {
             spec.focus_series = attach_resources(sc, &opts.resources)?;
@@ -245,6 +252,7 @@ pub fn spec_from(opts: &RenderOptions) -> Result<(report::ReportSpec, Option<Con
             "give either --config or --stats, not both: the config names the stats files of every run".into(),
         ));
     }
+    read.add(path);
     let cfg = config::load(path)?;
     let targets = targets::with_titled_overrides(
         targets::default_targets(),
@@ -257,7 +265,7 @@ pub fn spec_from(opts: &RenderOptions) -> Result<(report::ReportSpec, Option<Con
     let mut scenarios = Vec::new();
     let mut focus_series = None;
     for s in &cfg.scenarios {
-        let run = load_inputs(&s.inputs)?;
+        let run = load_inputs(&s.inputs, read)?;
         let mut sc = report::Scenario::from_run(run);
         sc.info = s.info.clone();
         let series = attach_resources(&mut sc, &resource_input(&cfg, &s.inputs))?;
@@ -276,7 +284,7 @@ pub fn spec_from(opts: &RenderOptions) -> Result<(report::ReportSpec, Option<Con
     }
     let comparison = match (&cfg.baseline, &cfg.after) {
         (Some(b), Some(a)) => {
-            let (b_run, a_run) = (load_inputs(b)?, load_inputs(a)?);
+            let (b_run, a_run) = (load_inputs(b, read)?, load_inputs(a, read)?);
             compare::check_comparable(&b_run, &a_run, opts.force)?;
             Some(compare::compare(
                 &b_run,
@@ -295,7 +303,11 @@ pub fn spec_from(opts: &RenderOptions) -> Result<(report::ReportSpec, Option<Con
             ));
         }
     };
-    let step = cfg.step.as_ref().map(load_inputs).transpose()?;
+    let step = cfg
+        .step
+        .as_ref()
+        .map(|s| load_inputs(s, read))
+        .transpose()?;
     let mut step_resources = None;
     if let (Some(run), Some(inputs)) = (&step, &cfg.step)
         && let Some((series, report)) = resource_analysis(run, &resource_input(&cfg, inputs))?
@@ -306,7 +318,7 @@ pub fn spec_from(opts: &RenderOptions) -> Result<(report::ReportSpec, Option<Con
     let mut scalability = Vec::new();
     for s in &cfg.scalability {
         scalability.push(report::ScalePoint {
-            run: load_inputs(&s.inputs)?,
+            run: load_inputs(&s.inputs, read)?,
             instances: s.instances,
             cores: s.cores,
         });
@@ -347,7 +359,8 @@ pub fn compare_runs(baseline: &Run, after: &Run, force: bool) -> Result<Comparis
 
 /// Render a report; returns the text (also written to `--out` when given).
 pub fn render(opts: &RenderOptions) -> Result<String> {
-    let (mut spec, cfg) = spec_from(opts)?;
+    let mut read = InputSet::new();
+    let (mut spec, cfg) = spec_recording(opts, &mut read)?;
     // The chart goes next to the report (REPORT.resources.svg), linked from it.
     let mut chart_svg = None;
     if let (Some(out), Some(series), Some((_, focus))) =
@@ -386,12 +399,15 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
         ),
     };
     if let Some(out) = &opts.out {
-        let paths = all_paths(opts, cfg.as_ref());
-        let inputs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-        if let Some((path, svg)) = &chart_svg {
-            render::write_atomic(path, svg.as_bytes(), &inputs)?;
+        // both checked before either is written: a refusal leaves nothing half-done
+        read.check_output(out, "--out")?;
+        if let Some((path, _)) = &chart_svg {
+            read.check_output(path, "--out (its chart)")?;
         }
-        render::write_atomic(out, text.as_bytes(), &inputs)?;
+        if let Some((path, svg)) = &chart_svg {
+            files::write_output(path, svg.as_bytes(), &read, "--out (its chart)")?;
+        }
+        files::write_output(out, text.as_bytes(), &read, "--out")?;
     }
     Ok(text)
 }
@@ -399,33 +415,58 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
 /// Evaluate the targets on a run and write the outputs asked for (`--junit`,
 /// `--json`, the GitHub job summary).
 pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
+    let mut read = InputSet::new();
     let (run, mut verdict) = match &opts.config {
-        Some(_) => gate_config(opts)?,
+        Some(_) => gate_config(opts, &mut read)?,
         None => {
             let targets = targets_from(&opts.targets)?;
-            let run = input::load_run(&opts.stats, None)?;
+            let run = load_recorded(&opts.stats, None, &mut read)?;
+            read.extend(&opts.resources.path);
             let res = resource_report(&run, &opts.resources)?.map(|r| r.figures());
             let verdict = targets::evaluate(&run, &targets, res.as_ref());
             (run, verdict)
         }
     };
     if !opts.baseline.is_empty() {
-        let baseline = input::load_run(&opts.baseline, None)?;
+        let baseline = load_recorded(&opts.baseline, None, &mut read)?;
         let cmp = compare_runs(&baseline, &run, opts.force)?;
         verdict
             .outcomes
             .extend(compare::regression_outcomes(&cmp, &opts.tolerance));
     }
     let context = output::GateContext::new(&run, &opts.stats, opts.require_all, opts.fail_on_warn);
-    let mut inputs: Vec<&std::path::Path> = opts.stats.iter().map(PathBuf::as_path).collect();
-    inputs.extend(run.sources.iter().map(PathBuf::as_path));
+    // every output checked (and rendered) before the first is written
+    let summary = opts.step_summary.as_ref().filter(|_| opts.github);
     if let Some(path) = &opts.junit {
-        let xml = output::junit::render(&verdict, &context)?;
-        render::write_atomic(path, xml.as_bytes(), &inputs)?;
+        read.check_output(path, "--junit")?;
     }
     if let Some(path) = &opts.json {
-        let json = output::json::render(&verdict, &context)?;
-        render::write_atomic(path, json.as_bytes(), &inputs)?;
+        read.check_output(path, "--json")?;
+    }
+    if let Some(path) = summary
+        && let Some(input) = read.same_as(path)
+    {
+        return Err(Error::Usage(format!(
+            "GITHUB_STEP_SUMMARY {}: this is the input file {}; refusing to append the job summary to an input",
+            path.display(),
+            input.display()
+        )));
+    }
+    let xml = opts
+        .junit
+        .as_ref()
+        .map(|_| output::junit::render(&verdict, &context))
+        .transpose()?;
+    let json = opts
+        .json
+        .as_ref()
+        .map(|_| output::json::render(&verdict, &context))
+        .transpose()?;
+    if let (Some(path), Some(xml)) = (&opts.junit, &xml) {
+        files::write_output(path, xml.as_bytes(), &read, "--junit")?;
+    }
+    if let (Some(path), Some(json)) = (&opts.json, &json) {
+        files::write_output(path, json.as_bytes(), &read, "--json")?;
     }
     let mut notes = Vec::new();
     let mut annotations = String::new();
@@ -453,13 +494,16 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
 /// Every scenario of a config against its targets, each outcome titled with
 /// its scenario, plus the regression checks of its `[after]` run against its
 /// `[baseline]`. The first scenario's run stands for the whole in the context.
-fn gate_config(opts: &GateOptions) -> Result<(Run, Verdict)> {
-    let (spec, cfg) = spec_from(&RenderOptions {
-        config: opts.config.clone(),
-        targets: opts.targets.clone(),
-        force: opts.force,
-        ..RenderOptions::default()
-    })?;
+fn gate_config(opts: &GateOptions, read: &mut InputSet) -> Result<(Run, Verdict)> {
+    let (spec, cfg) = spec_recording(
+        &RenderOptions {
+            config: opts.config.clone(),
+            targets: opts.targets.clone(),
+            force: opts.force,
+            ..RenderOptions::default()
+        },
+        read,
+    )?;
     let mut outcomes = Vec::new();
     for (s, v) in spec.scenarios.iter().zip(report::verdicts(&spec)) {
         let title = s.info.title.clone().unwrap_or_else(|| s.run.label.clone());
@@ -500,7 +544,10 @@ pub fn diff(opts: &DiffOptions) -> Result<Comparison> {
         Some(path) => {
             let cfg = config::load(path)?;
             match (&cfg.baseline, &cfg.after) {
-                (Some(b), Some(a)) => (load_inputs(b)?, load_inputs(a)?),
+                (Some(b), Some(a)) => {
+                    let mut read = InputSet::new();
+                    (load_inputs(b, &mut read)?, load_inputs(a, &mut read)?)
+                }
                 _ => {
                     return Err(Error::parse(
                         path,

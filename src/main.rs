@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use perfreport::app;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -198,7 +198,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("perfreport: {e}");
+            // names and paths come from files: no raw terminal escapes
+            eprintln!("perfreport: {}", terminal_text(&e.to_string()));
             ExitCode::from(2)
         }
     }
@@ -235,7 +236,11 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
                 resources: resources.into(),
             })?;
             if to_stdout {
-                write_stdout(&text);
+                if std::io::stdout().is_terminal() {
+                    write_stdout(&terminal_text(&text))?;
+                } else {
+                    write_stdout(&text)?;
+                }
             }
             Ok(0)
         }
@@ -275,11 +280,12 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
                 step_summary: perfreport::output::github::step_summary_path(),
             })?;
             let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            write_stdout(&format!("{}\n\n", gate.context.header()));
-            write_stdout(&perfreport::output::terminal_table(&gate.verdict, colour));
-            write_stdout(&gate.annotations);
+            write_stdout(&terminal_text(&format!("{}\n\n", gate.context.header())))?;
+            // the table escapes its cells itself, keeping its own colours
+            write_stdout(&perfreport::output::terminal_table(&gate.verdict, colour))?;
+            write_stdout(&terminal_text(&gate.annotations))?;
             for note in &gate.notes {
-                eprintln!("perfreport: {note}");
+                eprintln!("perfreport: {}", terminal_text(note));
             }
             Ok(gate.exit_code() as u8)
         }
@@ -334,14 +340,12 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
                 config,
                 force,
             })?;
-            write_stdout(&perfreport::analysis::compare::to_markdown(&cmp));
+            write_stdout(&terminal_text(
+                &perfreport::analysis::compare::to_markdown(&cmp),
+            ))?;
             Ok(0)
         }
     }
 }
 
-/// Write to stdout; a closed pipe (`| head`) is not an error.
-fn write_stdout(text: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-}
+use perfreport::output::{files::write_stdout, terminal_text};

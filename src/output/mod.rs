@@ -2,6 +2,7 @@
 //! verdict in [`json`], JUnit XML in [`junit`], and the GitHub Actions job
 //! summary and annotations in [`github`].
 
+pub mod files;
 pub mod github;
 pub mod json;
 pub mod junit;
@@ -97,6 +98,25 @@ impl GateContext {
             State::Met => false,
         }
     }
+}
+
+/// Text safe to print on a terminal: control characters (ESC, BEL, C1, ...)
+/// from names and messages are shown escaped (`\u{1b}`) rather than obeyed;
+/// newlines and tabs stay.
+pub fn terminal_text(s: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// `passed`, `failed` (exit 1) or `incomplete` (exit 3, `--require-all`).
@@ -206,10 +226,10 @@ pub fn terminal_table(verdict: &Verdict, colour: bool) -> String {
         .iter()
         .map(|o| {
             [
-                o.target.title.clone(),
-                scope_text(o),
-                o.measured_text.clone(),
-                limit_text(o),
+                terminal_text(&o.target.title).into_owned(),
+                terminal_text(&scope_text(o)).into_owned(),
+                terminal_text(&o.measured_text).into_owned(),
+                terminal_text(&limit_text(o)).into_owned(),
                 o.state.label().to_string(),
             ]
         })
@@ -249,7 +269,7 @@ pub fn terminal_table(verdict: &Verdict, colour: bool) -> String {
         out.push_str(&text);
         out.push_str(end);
         out.push('\n');
-        out.push_str(&format!("    {}\n", o.detail));
+        out.push_str(&format!("    {}\n", terminal_text(&o.detail)));
     }
     out.push_str(&format!("\n{}\n", Counts::of(verdict)));
     out

@@ -25,6 +25,9 @@ pub fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Re
             '|' => out.write_all(b"\\|")?,
             '\\' => out.write_all(b"\\\\")?,
             '*' => out.write_all(b"\\*")?,
+            // link and image syntax: `[x](javascript:...)`, `![x](https://...)`
+            '[' => out.write_all(b"\\[")?,
+            ']' => out.write_all(b"\\]")?,
             '\n' | '\r' => out.write_all(b" ")?,
             '<' if chars
                 .peek()
@@ -83,16 +86,71 @@ fn template_error(name: &str, e: tera::Error) -> Error {
     }
 }
 
-/// Markdown to a standalone HTML page. Raw HTML in the markdown is dropped, so
-/// nothing from the data can inject markup.
+/// The Content-Security-Policy of the HTML report: no scripts, nothing
+/// loaded from elsewhere; images only from the report's folder or inline.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+
+/// Whether a link target may stay a link: a relative path, an anchor, or
+/// http(s)/mailto. `javascript:`, `data:` and other schemes may not.
+fn safe_link(url: &str) -> bool {
+    match scheme(url) {
+        None => true,
+        Some(s) => matches!(s.as_str(), "http" | "https" | "mailto"),
+    }
+}
+
+/// Whether an image may be shown: only from the report's own folder or an
+/// inline `data:image/...`, never from a remote host (a tracking pixel).
+fn safe_image(url: &str) -> bool {
+    let t = url.trim();
+    match scheme(t) {
+        None => !t.starts_with("//") && !t.starts_with("\\\\") && !t.starts_with("/\\"),
+        Some(s) => s == "data" && t[5..].trim_start().to_ascii_lowercase().starts_with("image/"),
+    }
+}
+
+/// The URL's scheme, lower-cased, when it has one (`JaVaScript:` too).
+fn scheme(url: &str) -> Option<String> {
+    // browsers drop ASCII whitespace and controls inside a scheme
+    let cleaned: String = url
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace() && !c.is_control())
+        .collect();
+    let end = cleaned.find([':', '/', '?', '#'])?;
+    if cleaned[end..].starts_with(':') && end > 0 {
+        Some(cleaned[..end].to_ascii_lowercase())
+    } else {
+        None
+    }
+}
+
+/// Markdown to a standalone HTML page. Raw HTML in the markdown is shown as
+/// text, links to anything but http(s), mailto and relative paths lose their
+/// link, images from anywhere but the report's folder become their alt text,
+/// and a Content-Security-Policy forbids scripts and remote loads, so nothing
+/// from the data can inject markup.
 pub fn markdown_to_html(markdown: &str, title: &str) -> String {
-    use pulldown_cmark::{Event, Options, Parser, html};
-    let parser =
-        Parser::new_ext(markdown, Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS).map(|ev| {
-            match ev {
-                Event::Html(t) | Event::InlineHtml(t) => Event::Text(t),
-                other => other,
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
+    // links cannot nest, images can (in alt text): a stack per kind
+    let mut links: Vec<bool> = Vec::new();
+    let mut images: Vec<bool> = Vec::new();
+    let parser = Parser::new_ext(markdown, Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS)
+        .filter_map(|ev| match ev {
+            Event::Html(t) | Event::InlineHtml(t) => Some(Event::Text(t)),
+            Event::Start(Tag::Link { ref dest_url, .. }) => {
+                let keep = safe_link(dest_url);
+                links.push(keep);
+                keep.then_some(ev)
             }
+            Event::End(TagEnd::Link) => links.pop().unwrap_or(true).then_some(ev),
+            Event::Start(Tag::Image { ref dest_url, .. }) => {
+                let keep = safe_image(dest_url);
+                images.push(keep);
+                keep.then_some(ev)
+            }
+            Event::End(TagEnd::Image) => images.pop().unwrap_or(true).then_some(ev),
+            other => Some(other),
         });
     let mut body = String::new();
     html::push_html(&mut body, parser);
@@ -102,45 +160,24 @@ pub fn markdown_to_html(markdown: &str, title: &str) -> String {
             '<' => escaped_title.push_str("&lt;"),
             '>' => escaped_title.push_str("&gt;"),
             '&' => escaped_title.push_str("&amp;"),
+            '"' => escaped_title.push_str("&quot;"),
             c => escaped_title.push(c),
         }
     }
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{escaped_title}</title>\n<style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.2rem .5rem}}pre{{background:#f5f5f5;padding:.5rem}}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{CONTENT_SECURITY_POLICY}\">\n<meta name=\"referrer\" content=\"no-referrer\">\n<title>{escaped_title}</title>\n<style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.2rem .5rem}}pre{{background:#f5f5f5;padding:.5rem}}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
     )
 }
 
-/// Write a file atomically: a temporary file beside it, then a rename, so a
-/// reader never sees half a report and a failure leaves nothing behind.
-/// Refuses to write over any of `inputs`.
+/// Write a file atomically (see [`crate::output::files`]), refusing to
+/// write over any of `inputs` (compared by identity, not by name) or to
+/// rename over what is not a regular file.
 pub fn write_atomic(path: &Path, contents: &[u8], inputs: &[&Path]) -> Result<()> {
-    use std::io::Write;
-    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
-    if let Some(target) = canonical(path)
-        && inputs
-            .iter()
-            .any(|i| canonical(i).as_ref() == Some(&target))
-    {
-        return Err(Error::Usage(format!(
-            "{}: refusing to overwrite an input file",
-            path.display()
-        )));
+    let mut set = crate::output::files::InputSet::new();
+    for i in inputs {
+        set.add(i);
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".perfreport-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| Error::write(path, e))?;
-    tmp.write_all(contents).map_err(|e| Error::write(path, e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::write(path, e))?;
-    tmp.persist(path).map_err(|e| Error::write(path, e.error))?;
-    Ok(())
+    crate::output::files::write_output(path, contents, &set, "output")
 }
 
 #[cfg(test)]
@@ -155,6 +192,36 @@ mod tests {
             "&lt;script>alert(1)&lt;/script>"
         );
         assert_eq!(escape_markdown_string("p95 < 200ms"), "p95 < 200ms");
+    }
+
+    #[test]
+    fn data_cannot_make_links_or_images() {
+        let md = format!(
+            "| {} | {} |\n|---|---|\n",
+            escape_markdown_string("[x](javascript:alert(1))"),
+            escape_markdown_string("![x](https://example.com/t.png)")
+        );
+        let html = markdown_to_html(&md, "t");
+        assert!(!html.contains("<a "), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains("[x](javascript:alert(1))"), "{html}");
+    }
+
+    #[test]
+    fn html_keeps_only_safe_links_and_local_images() {
+        let md = "[a](JaVaScript:alert(1)) [a2](<java\tscript:alert(1)>) [b](https://example.com/) [c](other.md#x) \
+                  ![d](https://example.com/t.png) ![e](//example.com/t.png) ![f](chart.svg) \
+                  [g](data:text/html,x) ![h](data:image/png;base64,AAAA)";
+        let html = markdown_to_html(md, "t");
+        assert!(!html.to_ascii_lowercase().contains("href=\"java"), "{html}");
+        assert!(html.contains(">b</a>") && !html.contains(">a</a>"), "{html}");
+        assert!(html.contains(r#"<a href="https://example.com/">b</a>"#), "{html}");
+        assert!(html.contains(r#"<a href="other.md#x">c</a>"#), "{html}");
+        assert!(!html.contains(r#"src="https:"#) && !html.contains(r#"src="//"#), "{html}");
+        assert!(html.contains(r#"<img src="chart.svg""#), "{html}");
+        assert!(!html.contains("data:text"), "{html}");
+        assert!(html.contains(r#"<img src="data:image/png"#), "{html}");
+        assert!(html.contains("Content-Security-Policy"), "{html}");
     }
 
     #[test]
