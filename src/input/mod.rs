@@ -151,8 +151,8 @@ pub fn detect(path: &Path) -> Result<InputKind> {
         Some(1),
         None,
         format!(
-            "unrecognised header `{}`; expected a Locust stats CSV (Type,Name,Request Count,...), a Locust JSON, a Goose report.json or a Goose request log",
-            truncate(first_line, 80)
+            "unrecognised {}; expected a Locust stats CSV (Type,Name,Request Count,...), a Locust JSON, a Goose report.json or a Goose request log",
+            describe_header(first_line)
         ),
     ))
 }
@@ -171,6 +171,29 @@ pub(crate) fn label_from(path: &Path, generic: &[&str]) -> String {
         return dir.to_string();
     }
     stem.to_string()
+}
+
+/// The first line of an unrecognised file, for an error message: quoted
+/// when it looks like a CSV header (short, plain column names), otherwise
+/// only described, so that pointing perfreport at an arbitrary file (a
+/// password file, a key) never prints its contents.
+pub(crate) fn describe_header(line: &str) -> String {
+    let fields: Vec<&str> = line.split(',').map(|f| f.trim().trim_matches('"')).collect();
+    let plain = |f: &str| {
+        !f.is_empty()
+            && f.chars().count() <= 40
+            && f.chars()
+                .all(|c| c.is_ascii_alphanumeric() || " _-#%/().".contains(c))
+    };
+    if fields.len() >= 2 && fields.iter().all(|f| plain(f)) {
+        format!("header `{}`", truncate(line, 120))
+    } else {
+        format!(
+            "first line ({} characters, {} comma-separated field(s)), which is not a CSV header of a supported file",
+            line.chars().count(),
+            fields.len()
+        )
+    }
 }
 
 fn truncate(s: &str, n: usize) -> String {

@@ -148,8 +148,8 @@ pub fn read_with(path: &Path, opts: &ResourceOptions) -> Result<ResourceSeries> 
             Some(1),
             None,
             format!(
-                "unrecognised resource-sample header `{}`; expected a sampler CSV (timestamp,cpu_percent,rss_bytes,...), psrecord --log output, pidstat -h -r -u output or timestamped docker stats JSON lines",
-                first_line(&text).chars().take(80).collect::<String>()
+                "unrecognised resource-sample {}; expected a sampler CSV (timestamp,cpu_percent,rss_bytes,...), psrecord --log output, pidstat -h -r -u output or timestamped docker stats JSON lines",
+                crate::input::describe_header(first_line(&text))
             ),
         )
     })?;

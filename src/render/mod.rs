@@ -29,6 +29,10 @@ pub fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Re
             '[' => out.write_all(b"\\[")?,
             ']' => out.write_all(b"\\]")?,
             '\n' | '\r' => out.write_all(b" ")?,
+            // a terminal escape in a name is shown, not kept as a raw byte
+            c if c.is_control() && c != '\t' => {
+                write!(out, "\\{}", c.escape_unicode())?
+            }
             '<' if chars
                 .peek()
                 .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
