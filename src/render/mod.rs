@@ -31,7 +31,7 @@ pub fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Re
             '\n' | '\r' => out.write_all(b" ")?,
             // a terminal escape in a name is shown, not kept as a raw byte
             c if c.is_control() && c != '\t' => {
-                write!(out, "\\{}", c.escape_unicode())?
+                write!(out, "{}", c.escape_unicode())?
             }
             '<' if chars
                 .peek()
