@@ -57,7 +57,7 @@ pub fn render_markdown(context: &tera::Context, template: Option<&Path>) -> Resu
     let (name, source) = match template {
         Some(p) => (
             p.display().to_string(),
-            std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?,
+            crate::input::read_text(p)?,
         ),
         None => ("report.md".to_string(), REPORT_TEMPLATE.to_string()),
     };
