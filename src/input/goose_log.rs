@@ -824,7 +824,8 @@ fn grouped_path(name: &str) -> String {
         .map(|seg| {
             let digits = seg.bytes().filter(u8::is_ascii_digit).count();
             let hexish = seg.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
-            if !seg.is_empty() && digits > 0 && (digits == seg.len() || (hexish && seg.len() >= 8)) {
+            if !seg.is_empty() && digits > 0 && (digits == seg.len() || (hexish && seg.len() >= 8))
+            {
                 "{id}".to_string()
             } else {
                 seg.to_string()
@@ -842,7 +843,10 @@ fn grouping_hint<'a>(keys: impl Iterator<Item = &'a Vec<u8>>) -> String {
         let name = text.split_once(' ').map_or(&*text, |(_, n)| n);
         *patterns.entry(grouped_path(name)).or_default() += 1;
     }
-    let mut top: Vec<(String, u64)> = patterns.into_iter().filter(|(p, n)| *n > 1 && p.contains("{id}")).collect();
+    let mut top: Vec<(String, u64)> = patterns
+        .into_iter()
+        .filter(|(p, n)| *n > 1 && p.contains("{id}"))
+        .collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     if top.is_empty() {
         return " Name requests by their route in the load test (Goose: `.set_name(\"/item/{id}\")`) so that each route is one row.".into();

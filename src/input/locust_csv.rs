@@ -12,8 +12,8 @@ use crate::latency::{Distribution, Latency};
 use crate::model::{Endpoint, ExceptionGroup, FailureGroup, Run, TimelinePoint, Tool};
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A CSV file with its header mapped by name, for cell lookups with good errors.
 pub(crate) struct Table {

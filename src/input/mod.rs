@@ -11,8 +11,8 @@ pub mod resources;
 use crate::error::{Error, Result};
 use crate::model::Run;
 use std::io::Read;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What a file turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,7 +143,11 @@ pub(crate) fn too_big(path: &Path, decompressed: bool) -> Error {
         format!(
             "larger than the input size limit of {} bytes{} ({}); raise it with --max-input-size or {MAX_INPUT_ENV}",
             limit,
-            if decompressed { " once decompressed" } else { "" },
+            if decompressed {
+                " once decompressed"
+            } else {
+                ""
+            },
             show_size(limit)
         ),
     )
