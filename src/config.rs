@@ -239,7 +239,7 @@ fn did_you_mean(message: &str) -> String {
 
 /// Load and check a report file.
 pub fn load(path: &Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::input::read_text(path)?;
     let raw: RawConfig = toml::from_str(&text).map_err(|e| {
         let (line, col) = e
             .span()

@@ -19,6 +19,43 @@ const EXIT_CODES: &str = "Exit codes:
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Largest input read whole (stats CSV/JSON, report.json, resources, config, template),
+    /// counted after gzip decompression, e.g. 64M, 1G [env: PERFREPORT_MAX_INPUT_SIZE] [default: 64M]
+    #[arg(long, global = true, value_name = "SIZE")]
+    max_input_size: Option<String>,
+    /// Longest record of a streamed request log, e.g. 16M [env: PERFREPORT_MAX_LINE_LENGTH]
+    /// [default: 16M]
+    #[arg(long, global = true, value_name = "SIZE")]
+    max_line_length: Option<String>,
+}
+
+/// The input limits from the flags, else the environment, else the defaults.
+fn limits(cli: &Cli) -> perfreport::Result<perfreport::input::Limits> {
+    use perfreport::input::{MAX_INPUT_ENV, MAX_LINE_ENV, parse_size};
+    let one = |flag: &Option<String>, name: &str, env: &str, default: u64| {
+        let (text, from) = match flag {
+            Some(t) => (t.clone(), format!("--{name}")),
+            None => match std::env::var(env) {
+                Ok(t) => (t, env.to_string()),
+                Err(_) => return Ok(default),
+            },
+        };
+        parse_size(&text).map_err(|m| perfreport::Error::Usage(format!("{from}: {m}")))
+    };
+    Ok(perfreport::input::Limits {
+        max_input_bytes: one(
+            &cli.max_input_size,
+            "max-input-size",
+            MAX_INPUT_ENV,
+            perfreport::input::DEFAULT_MAX_INPUT_BYTES,
+        )?,
+        max_line_bytes: one(
+            &cli.max_line_length,
+            "max-line-length",
+            MAX_LINE_ENV,
+            perfreport::input::DEFAULT_MAX_LINE_BYTES,
+        )?,
+    })
 }
 
 #[derive(Subcommand)]
@@ -206,6 +243,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> perfreport::Result<u8> {
+    perfreport::input::set_limits(limits(&cli)?);
     match cli.command {
         Command::Render {
             stats,

@@ -56,6 +56,27 @@ const PROGRESS_BYTES: u64 = 100 * 1024 * 1024;
 /// Largest user index accepted (keeps the per-user table bounded).
 const MAX_USERS: u64 = 1_000_000;
 
+/// Distinct endpoint names (method + name) kept as their own row; the rest
+/// are collapsed into one [`OTHER_NAME`] row. Each name holds a latency
+/// histogram (tens of KB), so a log of unparameterised URLs (`/item/123`,
+/// `/item/124`, ...) would otherwise need memory per distinct URL. Which names
+/// keep a row depends on the order they first appear in the file.
+pub const MAX_NAMES: usize = 500;
+
+/// The name of the row that collects the names beyond [`MAX_NAMES`].
+pub const OTHER_NAME: &str = "(other names)";
+
+/// Collapsed names remembered (for the count and the grouping suggestion).
+const MAX_COLLAPSED_TRACKED: usize = 100_000;
+
+/// Latest `elapsed` accepted: 30 days in ms. The per-second timeline is sized
+/// by the largest `elapsed`, so a value read from the file must be bounded.
+pub const MAX_ELAPSED_MS: u64 = 30 * 24 * 3600 * 1000;
+
+/// Largest response time recorded in a histogram (1 hour, in µs); larger
+/// values count at this value (their exact sum and max are kept).
+const MAX_RECORDED_US: u64 = 3_600_000_000;
+
 /// Completions are counted per millisecond up to this point, so that the
 /// requests after Goose's metrics reset can be counted exactly without a
 /// second pass (ramp-ups longer than this are not estimated).
@@ -202,6 +223,12 @@ struct Scan {
     /// Endpoint last seen per [`recent_slot`] (a hit skips building and
     /// hashing the key; `usize::MAX`: none).
     recent: [usize; 64],
+    /// Index of the [`OTHER_NAME`] endpoint, once a name was collapsed.
+    other: Option<usize>,
+    /// Keys collapsed into `other` (up to [`MAX_COLLAPSED_TRACKED`]).
+    collapsed: std::collections::HashSet<Vec<u8>>,
+    /// Whether more names were collapsed than `collapsed` holds.
+    collapsed_overflow: bool,
 }
 
 /// A slot of `Scan::recent` for a row's method and name: a cheap mix of the
@@ -248,11 +275,23 @@ impl Scan {
             window_start_us: window_start_ms.map(|ms| (ms.max(0.0) * 1000.0).round() as u64),
             key: Vec::with_capacity(256),
             recent: [usize::MAX; 64],
+            other: None,
+            collapsed: std::collections::HashSet::new(),
+            collapsed_overflow: false,
         }
     }
 
     /// Record one (non-update) row.
     fn add(&mut self, r: &RowData<'_>) -> std::result::Result<(), RowError> {
+        if r.elapsed_ms > MAX_ELAPSED_MS {
+            return Err(RowError {
+                column: None,
+                message: format!(
+                    "`elapsed`: expected ms since the start of the test, at most {MAX_ELAPSED_MS} (30 days), found {}",
+                    r.elapsed_ms
+                ),
+            });
+        }
         self.rows += 1;
         self.max_elapsed_ms = self.max_elapsed_ms.max(r.elapsed_ms);
         let sec = r.elapsed_ms / 1000;
@@ -337,7 +376,8 @@ impl Scan {
         };
         let e = &mut self.endpoints[i];
         e.requests += 1;
-        e.hist.saturating_record(r.response_us);
+        // cannot fail: the value is below the bound and the histogram resizes
+        let _ = e.hist.record(r.response_us.min(MAX_RECORDED_US));
         e.sum_us = e.sum_us.saturating_add(r.response_us);
         e.min_us = e.min_us.min(r.response_us);
         e.max_us = e.max_us.max(r.response_us);
@@ -379,6 +419,11 @@ impl Scan {
         self.key.extend_from_slice(r.name);
         Ok(match self.index.get(self.key.as_slice()) {
             Some(&i) => i,
+            None if self.index.len() >= MAX_NAMES => {
+                let key = self.key.clone();
+                self.note_collapsed(key);
+                self.other_index()
+            }
             None => {
                 let text = |b: &[u8], what: &str| {
                     std::str::from_utf8(b)
@@ -394,7 +439,7 @@ impl Scan {
                     key: self.key.clone(),
                     kind,
                     name,
-                    hist: new_exact_histogram(),
+                    hist: new_endpoint_histogram(),
                     requests: 0,
                     failures: 0,
                     sum_us: 0,
@@ -407,6 +452,37 @@ impl Scan {
                 self.endpoints.len() - 1
             }
         })
+    }
+
+    /// The [`OTHER_NAME`] endpoint, created on first use.
+    fn other_index(&mut self) -> usize {
+        if let Some(i) = self.other {
+            return i;
+        }
+        self.endpoints.push(EndpointAcc {
+            // not a `method name` key: no row's key can equal it
+            key: Vec::new(),
+            kind: String::new(),
+            name: OTHER_NAME.to_string(),
+            hist: new_endpoint_histogram(),
+            requests: 0,
+            failures: 0,
+            sum_us: 0,
+            min_us: u64::MAX,
+            max_us: 0,
+            status: Vec::new(),
+        });
+        self.other = Some(self.endpoints.len() - 1);
+        self.endpoints.len() - 1
+    }
+
+    /// Remember a key collapsed into the other row.
+    fn note_collapsed(&mut self, key: Vec<u8>) {
+        if self.collapsed.len() < MAX_COLLAPSED_TRACKED {
+            self.collapsed.insert(key);
+        } else if !self.collapsed.contains(&key) {
+            self.collapsed_overflow = true;
+        }
     }
 
     /// Hand the per-second histograms of seconds below `limit` to the merger.
@@ -428,10 +504,32 @@ impl Scan {
     fn merge(&mut self, other: Scan) -> std::result::Result<(), RowError> {
         let mut map = vec![0usize; other.endpoints.len()];
         let mut others: Vec<Option<EndpointAcc>> = other.endpoints.into_iter().map(Some).collect();
-        for (key, &j) in &other.index {
+        for key in other.collapsed {
+            self.note_collapsed(key);
+        }
+        self.collapsed_overflow |= other.collapsed_overflow;
+        // the other worker's names in its order of first appearance, then its other row
+        let mut order: Vec<(usize, Option<&Vec<u8>>)> =
+            other.index.iter().map(|(k, &j)| (j, Some(k))).collect();
+        order.sort_unstable_by_key(|&(j, _)| j);
+        if let Some(j) = other.other {
+            order.push((j, None));
+        }
+        for (j, key) in order {
             let Some(e) = others[j].take() else { continue };
-            let i = match self.index.get(key.as_slice()) {
-                Some(&i) => {
+            let found = match key {
+                Some(k) => self.index.get(k.as_slice()).copied(),
+                None => Some(self.other_index()),
+            };
+            let found = match (found, key) {
+                (None, Some(k)) if self.index.len() >= MAX_NAMES => {
+                    self.note_collapsed(k.clone());
+                    Some(self.other_index())
+                }
+                (f, _) => f,
+            };
+            let i = match found {
+                Some(i) => {
                     let mine = &mut self.endpoints[i];
                     mine.hist.add(&e.hist).map_err(|err| RowError {
                         column: None,
@@ -449,7 +547,9 @@ impl Scan {
                 }
                 None => {
                     self.endpoints.push(e);
-                    self.index.insert(key.clone(), self.endpoints.len() - 1);
+                    if let Some(k) = key {
+                        self.index.insert(k.clone(), self.endpoints.len() - 1);
+                    }
                     self.endpoints.len() - 1
                 }
             };
@@ -599,6 +699,14 @@ impl Scan {
             .collect();
         run.peak_users = run.timeline.iter().filter_map(|p| p.users).max();
 
+        if self.other.is_some() {
+            let shown = self.collapsed.len();
+            run.provenance.push(format!(
+                "The log names more than {MAX_NAMES} distinct endpoints: {}{shown} names beyond the first {MAX_NAMES} seen are collapsed into one `{OTHER_NAME}` row.{}",
+                if self.collapsed_overflow { "over " } else { "" },
+                grouping_hint(self.collapsed.iter())
+            ));
+        }
         let rps_divisor = duration;
         let labels: Vec<(String, String)> = self
             .endpoints
@@ -698,6 +806,63 @@ fn label_of(path: &Path) -> String {
     super::label_from(path, &["requests", "request-log", "request_log"])
 }
 
+/// An endpoint's histogram: exact µs at 3 significant digits, like
+/// [`new_exact_histogram`], but starting small and growing to the largest
+/// value seen (a few KB for a fast endpoint instead of ~190 KB).
+fn new_endpoint_histogram() -> Histogram<u64> {
+    Histogram::new(3).unwrap_or_else(|_| new_exact_histogram())
+}
+
+/// A path with its numeric, hex and UUID-like segments replaced by `{id}`.
+fn grouped_path(name: &str) -> String {
+    let (path, query) = match name.split_once('?') {
+        Some((p, _)) => (p, "?..."),
+        None => (name, ""),
+    };
+    let segs: Vec<String> = path
+        .split('/')
+        .map(|seg| {
+            let digits = seg.bytes().filter(u8::is_ascii_digit).count();
+            let hexish = seg.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+            if !seg.is_empty() && digits > 0 && (digits == seg.len() || (hexish && seg.len() >= 8))
+            {
+                "{id}".to_string()
+            } else {
+                seg.to_string()
+            }
+        })
+        .collect();
+    format!("{}{query}", segs.join("/"))
+}
+
+/// A sentence suggesting how to group the collapsed names (`/item/{id}`).
+fn grouping_hint<'a>(keys: impl Iterator<Item = &'a Vec<u8>>) -> String {
+    let mut patterns: HashMap<String, u64> = HashMap::new();
+    for key in keys.take(10_000) {
+        let text = String::from_utf8_lossy(key);
+        let name = text.split_once(' ').map_or(&*text, |(_, n)| n);
+        *patterns.entry(grouped_path(name)).or_default() += 1;
+    }
+    let mut top: Vec<(String, u64)> = patterns
+        .into_iter()
+        .filter(|(p, n)| *n > 1 && p.contains("{id}"))
+        .collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    if top.is_empty() {
+        return " Name requests by their route in the load test (Goose: `.set_name(\"/item/{id}\")`) so that each route is one row.".into();
+    }
+    let shown: Vec<String> = top
+        .iter()
+        .take(3)
+        .map(|(p, n)| format!("`{p}` ({n} names)"))
+        .collect();
+    format!(
+        " They look like IDs in URLs: name the requests by route in the load test (Goose: `.set_name(\"{}\")`), e.g. {}.",
+        top[0].0,
+        shown.join(", ")
+    )
+}
+
 /// A per-second histogram: 2 significant digits (±1 % for a second's p50/p95), 13 KB.
 fn new_second_histogram() -> Histogram<u32> {
     Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("constant bounds are valid")
@@ -761,7 +926,7 @@ struct Chunks {
 
 impl Chunks {
     fn open(path: &Path) -> Result<Chunks> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = super::open_input(path)?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         let reader = super::open_maybe_gz(path, file)?;
         use std::io::IsTerminal;
@@ -799,6 +964,10 @@ impl Chunks {
             self.start = 0;
         }
         if self.end == self.buf.len() {
+            let max = super::limits().max_line_bytes;
+            if self.buf.len() as u64 >= max {
+                return Err(line_too_long(path, 1, max));
+            }
             let len = self.buf.len() * 2;
             self.buf.resize(len, 0);
         }
@@ -1459,7 +1628,11 @@ fn scan_with(
                 match record_boundary(&buf[..len], csv) {
                     Some(split) => split,
                     None => {
-                        // one record longer than a job: read on
+                        // one record longer than a job: read on, up to the limit
+                        let max = super::limits().max_line_bytes;
+                        if len as u64 > max {
+                            return Err(line_too_long(path, line, max));
+                        }
                         want = len + JOB_BYTES;
                         buf.truncate(len);
                         carry = buf;
@@ -1538,6 +1711,20 @@ fn scan_with(
         ));
     }
     Ok(acc)
+}
+
+/// The error for a record over [`super::Limits::max_line_bytes`].
+fn line_too_long(path: &Path, line: u64, max: u64) -> Error {
+    Error::parse(
+        path,
+        Some(line),
+        None,
+        format!(
+            "a record longer than the line-length limit of {max} bytes ({}); raise it with --max-line-length or {}",
+            super::show_size(max),
+            super::MAX_LINE_ENV
+        ),
+    )
 }
 
 /// 1-based line of byte `at` of a job.

@@ -10,46 +10,52 @@
 use crate::error::{Error, Result};
 use crate::latency::{Distribution, Latency};
 use crate::model::{Endpoint, ExceptionGroup, FailureGroup, Run, TimelinePoint, Tool};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A CSV file with its header mapped by name, for cell lookups with good errors.
 pub(crate) struct Table {
     path: PathBuf,
     columns: HashMap<String, usize>,
     headers: Vec<String>,
+    /// The whole file (read once, within the input size limit), for line numbers.
+    data: Arc<[u8]>,
+    /// (byte offset, 1-based line at that offset) of the last record, so that
+    /// each record's line is counted from the previous one: linear in the file.
+    cursor: Cell<(usize, u64)>,
 }
+
+/// The reader of a [`Table`]'s records (over the bytes read by [`Table::open`]).
+pub(crate) type Records = csv::Reader<std::io::Cursor<Arc<[u8]>>>;
 
 /// One record with its 1-based line number.
 pub(crate) struct Row<'a> {
     table: &'a Table,
     record: csv::StringRecord,
-    byte: u64,
+    line: u64,
 }
 
 /// The 1-based line of a record that starts at a byte offset. The csv crate's
 /// own line numbers are off by one on CRLF files (Locust writes CRLF): it ends
 /// a record at the CR and starts the next at the LF. So errors count newlines
-/// up to and including the record's first byte; this only runs when there is
-/// an error to report.
-pub(crate) fn line_at(path: &Path, byte: u64) -> Option<u64> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).ok()?;
-    let mut prefix = Vec::new();
-    file.take(byte + 1).read_to_end(&mut prefix).ok()?;
-    Some(prefix.iter().filter(|&&b| b == b'\n').count() as u64 + 1)
+/// up to and including the record's first byte.
+pub(crate) fn line_in(data: &[u8], byte: u64) -> u64 {
+    let end = (byte as usize).saturating_add(1).min(data.len());
+    memchr::memchr_iter(b'\n', &data[..end]).count() as u64 + 1
 }
 
 impl Table {
     /// Open a CSV file and read its header.
-    pub(crate) fn open(path: &Path) -> Result<(Table, csv::Reader<std::fs::File>)> {
+    pub(crate) fn open(path: &Path) -> Result<(Table, Records)> {
+        let data: Arc<[u8]> = super::read_all(path)?.into();
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
-            .from_path(path)
-            .map_err(|e| csv_error(path, e))?;
+            .from_reader(std::io::Cursor::new(data.clone()));
         let headers: Vec<String> = reader
             .headers()
-            .map_err(|e| csv_error(path, e))?
+            .map_err(|e| csv_error_in(path, &data, e))?
             .iter()
             .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
             .collect();
@@ -63,6 +69,8 @@ impl Table {
                 path: path.to_path_buf(),
                 columns,
                 headers,
+                data,
+                cursor: Cell::new((0, 1)),
             },
             reader,
         ))
@@ -85,25 +93,42 @@ impl Table {
         self.headers.len()
     }
 
+    /// The 1-based line of the record at `byte`, counted on from the previous
+    /// record (records come in file order).
+    fn line_at_byte(&self, byte: u64) -> u64 {
+        let (from, line) = self.cursor.get();
+        let at = (byte as usize).min(self.data.len());
+        if at < from {
+            return line_in(&self.data, byte);
+        }
+        // newlines before the record's first byte, then the record's first
+        // byte itself when it is the LF of a CRLF (see `line_in`)
+        let counted = memchr::memchr_iter(b'\n', &self.data[from..at]).count() as u64;
+        let line_here = line + counted;
+        self.cursor.set((at, line_here));
+        line_here + u64::from(self.data.get(at) == Some(&b'\n'))
+    }
+
     /// Every record, with line numbers.
     pub(crate) fn rows<'a>(
         &'a self,
-        reader: &'a mut csv::Reader<std::fs::File>,
+        reader: &'a mut Records,
     ) -> impl Iterator<Item = Result<Row<'a>>> + 'a {
         reader.records().map(move |r| {
-            let record = r.map_err(|e| csv_error(&self.path, e))?;
+            let record = r.map_err(|e| csv_error_in(&self.path, &self.data, e))?;
             let byte = record.position().map(|p| p.byte()).unwrap_or(0);
             Ok(Row {
                 table: self,
+                line: self.line_at_byte(byte),
                 record,
-                byte,
             })
         })
     }
 }
 
-pub(crate) fn csv_error(path: &Path, e: csv::Error) -> Error {
-    let line = e.position().and_then(|p| line_at(path, p.byte()));
+/// A csv error on a file whose bytes are at hand.
+pub(crate) fn csv_error_in(path: &Path, data: &[u8], e: csv::Error) -> Error {
+    let line = e.position().map(|p| line_in(data, p.byte()));
     match e.kind() {
         csv::ErrorKind::Io(_) => {
             let csv::ErrorKind::Io(io) = e.into_kind() else {
@@ -180,7 +205,7 @@ impl Row<'_> {
 
     /// 1-based line number.
     pub(crate) fn line(&self) -> u64 {
-        line_at(&self.table.path, self.byte).unwrap_or(0)
+        self.line
     }
 }
 

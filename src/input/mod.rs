@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::Run;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What a file turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,9 +44,160 @@ pub enum InputKind {
 /// How many bytes of a file are looked at to recognise it.
 const SNIFF_BYTES: usize = 64 * 1024;
 
+/// Default of [`Limits::max_input_bytes`]: 64 MiB. Real Goose reports and
+/// Locust JSON/CSV files are kilobytes, a day of 1 Hz resource samples a few
+/// MB; the cap keeps a gzip bomb or `/dev/zero`-like input well under 256 MB
+/// of memory (a whole document is held in memory while parsed).
+pub const DEFAULT_MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Default of [`Limits::max_line_bytes`]: 16 MiB for one record of a
+/// streamed request log (a Goose row with its `raw` cell is under 1 KB).
+pub const DEFAULT_MAX_LINE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Environment variable that sets [`Limits::max_input_bytes`] (like `--max-input-size`).
+pub const MAX_INPUT_ENV: &str = "PERFREPORT_MAX_INPUT_SIZE";
+
+/// Environment variable that sets [`Limits::max_line_bytes`] (like `--max-line-length`).
+pub const MAX_LINE_ENV: &str = "PERFREPORT_MAX_LINE_LENGTH";
+
+/// Size limits on what is read from input files, so that memory stays bounded
+/// whatever the input (`--max-input-size`, `--max-line-length`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file read whole (stats CSVs, JSON documents, resource samples,
+    /// config, template), counted after gzip decompression.
+    pub max_input_bytes: u64,
+    /// Longest record of a streamed request log, in bytes.
+    pub max_line_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+        }
+    }
+}
+
+static MAX_INPUT_BYTES: AtomicU64 = AtomicU64::new(DEFAULT_MAX_INPUT_BYTES);
+static MAX_LINE_BYTES: AtomicU64 = AtomicU64::new(DEFAULT_MAX_LINE_BYTES);
+
+/// Set the limits used by every reader of this process (the CLI sets them once
+/// from its flags before reading anything).
+pub fn set_limits(limits: Limits) {
+    MAX_INPUT_BYTES.store(limits.max_input_bytes.max(1), Ordering::Relaxed);
+    MAX_LINE_BYTES.store(limits.max_line_bytes.max(1), Ordering::Relaxed);
+}
+
+/// The limits in force.
+pub fn limits() -> Limits {
+    Limits {
+        max_input_bytes: MAX_INPUT_BYTES.load(Ordering::Relaxed),
+        max_line_bytes: MAX_LINE_BYTES.load(Ordering::Relaxed),
+    }
+}
+
+/// Parse a size such as `64M`, `2GiB`, `500k` or `1048576` (bytes; k/M/G/T are
+/// powers of 1024, an optional `B`/`iB` is ignored).
+pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    let lower = lower
+        .strip_suffix("ib")
+        .or_else(|| lower.strip_suffix('b'))
+        .unwrap_or(&lower);
+    let (num, shift) = match lower.chars().last() {
+        Some('k') => (&lower[..lower.len() - 1], 10),
+        Some('m') => (&lower[..lower.len() - 1], 20),
+        Some('g') => (&lower[..lower.len() - 1], 30),
+        Some('t') => (&lower[..lower.len() - 1], 40),
+        _ => (lower, 0),
+    };
+    let n: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a size such as 64M, 2G or 1048576, found `{t}`"))?;
+    n.checked_mul(1u64 << shift)
+        .filter(|&v| v > 0)
+        .ok_or_else(|| format!("expected a positive size below 16 EiB, found `{t}`"))
+}
+
+/// Show a byte count the way `--max-input-size` accepts it.
+pub fn show_size(bytes: u64) -> String {
+    for (shift, unit) in [(40, "T"), (30, "G"), (20, "M"), (10, "k")] {
+        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return format!("{}{unit}", bytes >> shift);
+        }
+    }
+    bytes.to_string()
+}
+
+/// The error for an input over [`Limits::max_input_bytes`].
+pub(crate) fn too_big(path: &Path, decompressed: bool) -> Error {
+    let limit = limits().max_input_bytes;
+    Error::parse(
+        path,
+        None,
+        None,
+        format!(
+            "larger than the input size limit of {} bytes{} ({}); raise it with --max-input-size or {MAX_INPUT_ENV}",
+            limit,
+            if decompressed {
+                " once decompressed"
+            } else {
+                ""
+            },
+            show_size(limit)
+        ),
+    )
+}
+
+/// Open an input file, refusing what is not a regular file. A FIFO would block
+/// (or be consumed by the first of the two reads that recognise and then read
+/// a file), and a device such as `/dev/zero` never ends.
+pub(crate) fn open_input(path: &Path) -> Result<std::fs::File> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    check_regular(path, &meta)?;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    // the path may have been swapped between the check and the open
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    check_regular(path, &meta)?;
+    Ok(file)
+}
+
+fn check_regular(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let ft = meta.file_type();
+    if ft.is_file() {
+        return Ok(());
+    }
+    let what = if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    };
+    Err(Error::parse(
+        path,
+        None,
+        None,
+        format!(
+            "is {what}; expected a regular file (inputs are read twice, to recognise them and to read them, and must have a size)"
+        ),
+    ))
+}
+
 /// Read up to [`SNIFF_BYTES`] of a file, decompressing gzip.
 pub(crate) fn sniff(path: &Path) -> Result<Vec<u8>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = open_input(path)?;
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     let mut reader = open_maybe_gz(path, file)?;
     reader
@@ -70,14 +222,40 @@ pub(crate) fn open_maybe_gz(path: &Path, mut file: std::fs::File) -> Result<Box<
     }
 }
 
-/// Read a whole (possibly gzipped) file into memory.
+/// Read a whole (possibly gzipped) file into memory, up to
+/// [`Limits::max_input_bytes`] (after decompression).
 pub(crate) fn read_all(path: &Path) -> Result<Vec<u8>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut buf = Vec::new();
-    open_maybe_gz(path, file)?
+    let file = open_input(path)?;
+    let limit = limits().max_input_bytes;
+    let on_disk = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if on_disk > limit {
+        return Err(too_big(path, false));
+    }
+    let mut reader = open_maybe_gz(path, file)?;
+    let mut buf = Vec::with_capacity(on_disk.min(limit) as usize);
+    reader
+        .by_ref()
+        .take(limit)
         .read_to_end(&mut buf)
         .map_err(|e| Error::io(path, e))?;
+    if buf.len() as u64 == limit {
+        let mut one = [0u8; 1];
+        if reader.read(&mut one).map_err(|e| Error::io(path, e))? > 0 {
+            return Err(too_big(path, true));
+        }
+    }
     Ok(buf)
+}
+
+/// Read a whole (possibly gzipped) UTF-8 text file, within the limits.
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    let bytes = read_all(path)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        Error::parse(path, Some(line), None, "expected UTF-8 text")
+    })
 }
 
 /// Recognise a file by its content.

@@ -244,7 +244,11 @@ pub fn terminal_table(verdict: &Verdict, colour: bool) -> String {
         cells
             .iter()
             .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
+            // padded by hand: `{:<w$}` panics for widths over 65,535
+            .map(|(c, w)| {
+                let pad = w.saturating_sub(c.chars().count());
+                format!("{c}{}", " ".repeat(pad))
+            })
             .collect::<Vec<_>>()
             .join("  ")
             .trim_end()

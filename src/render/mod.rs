@@ -62,10 +62,7 @@ pub fn render_markdown(context: &tera::Context, template: Option<&Path>) -> Resu
     tera.set_escape_fn(escape_markdown);
     tera.autoescape_on([".md"]);
     let (name, source) = match template {
-        Some(p) => (
-            p.display().to_string(),
-            std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?,
-        ),
+        Some(p) => (p.display().to_string(), crate::input::read_text(p)?),
         None => ("report.md".to_string(), REPORT_TEMPLATE.to_string()),
     };
     // Registered under a `.md` name so that autoescaping (markdown flavour) applies.
