@@ -175,7 +175,7 @@ fn json_error(path: &Path, e: serde_json::Error) -> Error {
          Goose writes it only at the end of the run)"
             .to_string()
     } else {
-        format!("expected a Goose report.json object: {e}")
+        format!("expected a Goose report.json object: {}", super::json_message(&e))
     };
     Error::parse(path, Some(e.line() as u64), Some(e.column() as u64), what)
 }

@@ -80,6 +80,17 @@ pub(crate) fn read_all(path: &Path) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// serde_json's message without its own " at line L column C": the error
+/// already carries the position, in the file's numbering (a JSON-lines reader
+/// parses one line at a time, so serde's line would always be 1).
+pub(crate) fn json_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) if text[i..].contains(" column ") => text[..i].to_string(),
+        _ => text,
+    }
+}
+
 /// Recognise a file by its content.
 pub fn detect(path: &Path) -> Result<InputKind> {
     let head = sniff(path)?;
@@ -99,11 +110,17 @@ pub fn detect(path: &Path) -> Result<InputKind> {
         return Ok(InputKind::LocustJson);
     }
     if trimmed.starts_with('{') {
-        if first_line.starts_with("{\"elapsed\"") || first_line.contains("\"scenario_index\"") {
+        // By content, not by line count: a report compacted onto one line
+        // (`jq -c`) still names `goose_version` / `raw_metrics` near its start,
+        // which no request-log row does.
+        if first_line.starts_with("{\"elapsed\"") {
             return Ok(InputKind::GooseRequestLogJson);
         }
         if trimmed.contains("\"raw_metrics\"") || trimmed.contains("\"goose_version\"") {
             return Ok(InputKind::GooseReport);
+        }
+        if first_line.contains("\"scenario_index\"") {
+            return Ok(InputKind::GooseRequestLogJson);
         }
         if trimmed.contains("\"resultType\"") {
             return Ok(InputKind::Resources);

@@ -99,7 +99,8 @@ impl GateContext {
     }
 }
 
-/// `passed`, `failed` (exit 1) or `incomplete` (exit 3, `--require-all`).
+/// `passed`, `failed` (exit 1) or `incomplete` (exit 3: nothing measured, or
+/// `--require-all` and something not measured).
 pub fn overall_text(exit_code: i32) -> &'static str {
     match exit_code {
         0 => "passed",
