@@ -259,18 +259,23 @@ fn entry_error(
             // skip the opening quote; escapes would shift the column, so only
             // point inside a string that is written exactly as parsed
             let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("");
-            let offset = if inner == expr {
-                1 + expr
+            if inner == expr {
+                let offset = 1 + expr
                     .char_indices()
                     .nth(position)
-                    .map_or(expr.len(), |(i, _)| i)
+                    .map_or(expr.len(), |(i, _)| i);
+                (
+                    format!(
+                        "[{table}] `{key}` = `{expr}`: {message} at character {}",
+                        position + 1
+                    ),
+                    offset,
+                )
             } else {
-                0
-            };
-            (
-                format!("[{table}] `{key}` = `{expr}`: {message} at character {}", position + 1),
-                offset,
-            )
+                // a group's scope is parsed wrapped in braces, or the string
+                // has escapes: the character count would not match the file
+                (format!("[{table}] `{key}` = {raw}: {message}"), 0)
+            }
         }
         other => (format!("[{table}] `{key}`: {other}"), 0),
     };

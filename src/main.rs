@@ -58,7 +58,7 @@ enum Command {
         #[command(flatten)]
         resources: ResourceArgs,
     },
-    /// Evaluate the targets and exit 0 (met), 1 (missed), 2 (bad input) or 3 (unmeasured, with --require-all).
+    /// Evaluate the targets and exit 0 (met), 1 (missed), 2 (bad input) or 3 (nothing measured, or unmeasured with --require-all).
     #[command(after_help = EXIT_CODES)]
     Gate {
         /// A stats input, as for render.

@@ -253,5 +253,8 @@ pub fn terminal_table(verdict: &Verdict, colour: bool) -> String {
         out.push_str(&format!("    {}\n", o.detail));
     }
     out.push_str(&format!("\n{}\n", Counts::of(verdict)));
+    if verdict.measured_nothing() {
+        out.push_str("nothing could be measured: the gate does not pass (exit 3)\n");
+    }
     out
 }
