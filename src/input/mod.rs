@@ -224,6 +224,35 @@ fn not_a_stats_file(path: &Path, kind: InputKind) -> Error {
     Error::wrong_kind(path, msg)
 }
 
+/// Locust writes the stats CSV every second and the JSON at shutdown, so the
+/// JSON counts at least what the CSV does, per request: a CSV ahead of its
+/// JSON is another run's file.
+fn check_csv_not_ahead_of_json(csv_path: &Path, csv: &Run, json_path: &Path, json: &Run) -> Result<()> {
+    for e in &csv.endpoints {
+        let later = json
+            .endpoints
+            .iter()
+            .find(|j| j.kind == e.kind && j.name == e.name);
+        let (requests, failures) = later.map_or((0, 0), |j| (j.requests, j.failures));
+        if e.requests > requests || e.failures > failures {
+            return Err(Error::parse(
+                csv_path,
+                None,
+                None,
+                format!(
+                    "`{} {}` has {} requests / {} failures here but {requests} / {failures} in {}, which Locust writes later, at shutdown: the CSV and the JSON are not from the same run",
+                    e.kind,
+                    e.name,
+                    e.requests,
+                    e.failures,
+                    json_path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Load one run from the `--stats` files given for it (Locust CSV and/or JSON,
 /// Goose report and/or request log). `label` overrides the name taken from the
 /// file prefix.
@@ -266,7 +295,12 @@ pub fn load_run(paths: &[PathBuf], label: Option<&str>) -> Result<Run> {
             .map(|(p, _)| locust_json::read(p))
             .transpose()?;
         match (csv_run, json_run) {
-            (Some(c), Some(j)) => locust_json::combine(c, j),
+            (Some(c), Some(j)) => {
+                let csv_path = &locust_csv.as_ref().expect("read above").0;
+                let json_path = &locust_json.as_ref().expect("read above").0;
+                check_csv_not_ahead_of_json(csv_path, &c, json_path, &j)?;
+                locust_json::combine(c, j)
+            }
             (Some(c), None) => c,
             (None, Some(j)) => j,
             (None, None) => unreachable!("locust is true"),
