@@ -449,7 +449,8 @@ mod tests {
 
     #[test]
     fn bad_targets_and_groups_name_the_file_line_and_column() {
-        let text = "system = \"x\"\n\n[targets]\n\"API p95\" = \"p95<200ms\"\n\"Bad\" = \"p95<<200ms\"\n";
+        let text =
+            "system = \"x\"\n\n[targets]\n\"API p95\" = \"p95<200ms\"\n\"Bad\" = \"p95<<200ms\"\n";
         let err = load_text(text).unwrap_err().to_string();
         assert!(err.contains("perfreport.toml"), "{err}");
         // `"Bad" = "p95<<200ms"`: the parser stops at the second `<`, the 5th

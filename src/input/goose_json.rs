@@ -175,7 +175,10 @@ fn json_error(path: &Path, e: serde_json::Error) -> Error {
          Goose writes it only at the end of the run)"
             .to_string()
     } else {
-        format!("expected a Goose report.json object: {}", super::json_message(&e))
+        format!(
+            "expected a Goose report.json object: {}",
+            super::json_message(&e)
+        )
     };
     Error::parse(path, Some(e.line() as u64), Some(e.column() as u64), what)
 }
@@ -575,7 +578,9 @@ fn latency_from_buckets(path: &Path, bytes: &[u8], key: &str, t: &GTiming) -> Re
         .maximum_time_us
         .ok_or_else(|| missing("maximum_time_us"))?;
     let sum_us = t.total_time_us.ok_or_else(|| missing("total_time_us"))?;
-    check_timing(path, bytes, key, t.counter, &buckets, min_us, max_us, sum_us)?;
+    check_timing(
+        path, bytes, key, t.counter, &buckets, min_us, max_us, sum_us,
+    )?;
     Ok(Latency {
         count: t.counter,
         sum_ms: Some(sum_us as f64 / 1000.0),

@@ -208,7 +208,9 @@ impl Row<'_> {
 pub(crate) fn check_final_newline(path: &Path) -> Result<()> {
     use std::io::{Read, Seek, SeekFrom};
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let len = file.seek(SeekFrom::End(0)).map_err(|e| Error::io(path, e))?;
+    let len = file
+        .seek(SeekFrom::End(0))
+        .map_err(|e| Error::io(path, e))?;
     if len == 0 {
         return Ok(());
     }
@@ -263,7 +265,14 @@ struct RowFacts {
 /// (a bucket key is the time rounded to its bucket, so it lies within half a
 /// bucket width of the times in it).
 fn check_row(path: &Path, what: &str, r: &RowFacts) -> Result<()> {
-    let bad = |msg: String| Err(Error::parse(path, Some(r.line), None, format!("{what}: {msg}")));
+    let bad = |msg: String| {
+        Err(Error::parse(
+            path,
+            Some(r.line),
+            None,
+            format!("{what}: {msg}"),
+        ))
+    };
     if r.failures > r.requests {
         return bad(format!(
             "Failure Count {} exceeds Request Count {}",
@@ -306,7 +315,9 @@ fn check_row(path: &Path, what: &str, r: &RowFacts) -> Result<()> {
     }
     if let (Some(min), Some(max)) = (r.min_ms, r.max_ms) {
         if min > max {
-            return bad(format!("Min Response Time {min} exceeds Max Response Time {max}"));
+            return bad(format!(
+                "Min Response Time {min} exceeds Max Response Time {max}"
+            ));
         }
         // the average is exact; allow for float rounding of the sum only
         if let Some(avg) = r.avg_ms {
@@ -318,7 +329,10 @@ fn check_row(path: &Path, what: &str, r: &RowFacts) -> Result<()> {
             }
         }
         for (_, v, header) in &r.pcts {
-            let (lo, hi) = (min - bucket_width_ms(min) / 2.0, max + bucket_width_ms(max) / 2.0);
+            let (lo, hi) = (
+                min - bucket_width_ms(min) / 2.0,
+                max + bucket_width_ms(max) / 2.0,
+            );
             if *v < lo || *v > hi {
                 return bad(format!(
                     "`{header}` = {v} ms lies outside the row's Min {min} / Max {max} ms (Locust's buckets round by at most half a bucket)"
@@ -367,7 +381,10 @@ fn check_aggregated(path: &Path, rows: &[RowFacts], total: &RowFacts) -> Result<
     }
     let timed: Vec<&RowFacts> = rows.iter().filter(|r| r.requests > 0).collect();
     if !timed.is_empty() {
-        let min = timed.iter().filter_map(|r| r.min_ms).fold(f64::INFINITY, f64::min);
+        let min = timed
+            .iter()
+            .filter_map(|r| r.min_ms)
+            .fold(f64::INFINITY, f64::min);
         let max = timed
             .iter()
             .filter_map(|r| r.max_ms)
@@ -376,13 +393,17 @@ fn check_aggregated(path: &Path, rows: &[RowFacts], total: &RowFacts) -> Result<
             && min.is_finite()
             && m != min
         {
-            return bad(format!("Min Response Time {m} but the rows' smallest is {min}"));
+            return bad(format!(
+                "Min Response Time {m} but the rows' smallest is {min}"
+            ));
         }
         if let Some(m) = total.max_ms
             && max.is_finite()
             && m != max
         {
-            return bad(format!("Max Response Time {m} but the rows' largest is {max}"));
+            return bad(format!(
+                "Max Response Time {m} but the rows' largest is {max}"
+            ));
         }
     }
     let Some(duration) = total
@@ -659,7 +680,9 @@ fn check_failures_match(failures_path: &Path, stats_path: &Path, run: &Run) -> R
         *sums.entry((f.kind.as_str(), f.name.as_str())).or_default() += f.occurrences;
     }
     for e in &run.endpoints {
-        let logged = sums.remove(&(e.kind.as_str(), e.name.as_str())).unwrap_or(0);
+        let logged = sums
+            .remove(&(e.kind.as_str(), e.name.as_str()))
+            .unwrap_or(0);
         if logged != e.failures {
             return Err(Error::parse(
                 failures_path,
@@ -817,7 +840,7 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
             // one second of requests, far below the ramp-up's total (a count
             // that dips by a little is rows out of order, not a reset)
             if let Some((pn, pf, pline)) = prev_counts
-                && (n < pn || (f < pf && n >= pn))
+                && (n < pn || f < pf)
             {
                 let first_reset = reset.is_none() && n < pn && n * 2 < pn;
                 if !first_reset {

@@ -41,7 +41,10 @@ fn json_error(path: &Path, e: serde_json::Error) -> Error {
     let what = if e.is_eof() {
         "the JSON ends early (truncated file?)".to_string()
     } else {
-        format!("expected a Locust --json list of stats entries: {}", super::json_message(&e))
+        format!(
+            "expected a Locust --json list of stats entries: {}",
+            super::json_message(&e)
+        )
     };
     Error::parse(path, Some(e.line() as u64), Some(e.column() as u64), what)
 }

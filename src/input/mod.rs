@@ -227,7 +227,12 @@ fn not_a_stats_file(path: &Path, kind: InputKind) -> Error {
 /// Locust writes the stats CSV every second and the JSON at shutdown, so the
 /// JSON counts at least what the CSV does, per request: a CSV ahead of its
 /// JSON is another run's file.
-fn check_csv_not_ahead_of_json(csv_path: &Path, csv: &Run, json_path: &Path, json: &Run) -> Result<()> {
+fn check_csv_not_ahead_of_json(
+    csv_path: &Path,
+    csv: &Run,
+    json_path: &Path,
+    json: &Run,
+) -> Result<()> {
     for e in &csv.endpoints {
         let later = json
             .endpoints
