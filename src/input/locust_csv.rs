@@ -173,7 +173,16 @@ impl Row<'_> {
     pub(crate) fn count(&self, col: usize) -> Result<u64> {
         let v = self.f64(col)?;
         if v < 0.0 || v.fract() != 0.0 {
-            return Err(self.number_error(col, self.text(col)));
+            return Err(Error::parse(
+                &self.table.path,
+                Some(self.line()),
+                Some(col as u64 + 1),
+                format!(
+                    "`{}`: expected a whole count of 0 or more, found `{}`",
+                    self.table.header(col),
+                    self.text(col)
+                ),
+            ));
         }
         Ok(v as u64)
     }
