@@ -835,6 +835,27 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
                 None => Ok(None),
             }
         };
+        for c in [
+            table.column(&["Requests/s"]),
+            table.column(&["Failures/s"]),
+            p50,
+            p95,
+            p99,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(v) = row.opt_f64(c)?
+                && v < 0.0
+            {
+                return Err(Error::parse(
+                    path,
+                    Some(row.line()),
+                    Some(c as u64 + 1),
+                    format!("`{}` is negative ({v})", table.header(c)),
+                ));
+            }
+        }
         if let (Some(n), Some(f)) = (total_requests, total_failures) {
             if f > n {
                 return Err(Error::parse(
