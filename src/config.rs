@@ -63,9 +63,9 @@ struct RawConfig {
     next_review: Option<String>,
     cpu_cores: Option<u32>,
     #[serde(default)]
-    targets: BTreeMap<String, String>,
+    targets: BTreeMap<String, toml::Spanned<String>>,
     #[serde(default)]
-    groups: BTreeMap<String, String>,
+    groups: BTreeMap<String, toml::Spanned<String>>,
     #[serde(default, rename = "scenario")]
     scenarios: Vec<RawScenario>,
     baseline: Option<RawRun>,
@@ -237,6 +237,52 @@ fn did_you_mean(message: &str) -> String {
     }
 }
 
+/// A `[targets]` or `[groups]` value that does not parse, placed at its line
+/// and column in the config file. The column points into the string at the
+/// character the expression parser stopped at, when the string has no escapes.
+fn entry_error(
+    path: &Path,
+    text: &str,
+    table: &str,
+    key: &str,
+    value: &toml::Spanned<String>,
+    e: Error,
+) -> Error {
+    let span = value.span();
+    let raw = text.get(span.clone()).unwrap_or("");
+    let (message, offset) = match e {
+        Error::Target {
+            expr,
+            position,
+            message,
+        } => {
+            // skip the opening quote; escapes would shift the column, so only
+            // point inside a string that is written exactly as parsed
+            let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("");
+            if inner == expr {
+                let offset = 1 + expr
+                    .char_indices()
+                    .nth(position)
+                    .map_or(expr.len(), |(i, _)| i);
+                (
+                    format!(
+                        "[{table}] `{key}` = `{expr}`: {message} at character {}",
+                        position + 1
+                    ),
+                    offset,
+                )
+            } else {
+                // a group's scope is parsed wrapped in braces, or the string
+                // has escapes: the character count would not match the file
+                (format!("[{table}] `{key}` = {raw}: {message}"), 0)
+            }
+        }
+        other => (format!("[{table}] `{key}`: {other}"), 0),
+    };
+    let (line, col) = line_col(text, span.start + offset);
+    Error::parse(path, Some(line), Some(col), message)
+}
+
 /// Load and check a report file.
 pub fn load(path: &Path) -> Result<Config> {
     let text = crate::input::read_text(path)?;
@@ -255,12 +301,16 @@ pub fn load(path: &Path) -> Result<Config> {
         resources: resources.as_deref().map(resolve),
     };
     let mut targets = Vec::new();
-    for (title, text) in raw.targets {
-        targets.push((title, expr::parse(&text)?));
+    for (title, value) in raw.targets {
+        let parsed = expr::parse(value.get_ref())
+            .map_err(|e| entry_error(path, &text, "targets", &title, &value, e))?;
+        targets.push((title, parsed));
     }
     let mut groups = Vec::new();
-    for (name, text) in raw.groups {
-        groups.push((name, expr::parse_scope(&text)?));
+    for (name, value) in raw.groups {
+        let parsed = expr::parse_scope(value.get_ref())
+            .map_err(|e| entry_error(path, &text, "groups", &name, &value, e))?;
+        groups.push((name, parsed));
     }
     for section in raw.notes.keys() {
         if !crate::render::report::NOTE_SECTIONS.contains(&section.as_str()) {
@@ -395,6 +445,24 @@ mod tests {
             .to_string();
         assert!(err.contains("line 2"), "{err}");
         assert!(err.contains("did you mean `scalability`?"), "{err}");
+    }
+
+    #[test]
+    fn bad_targets_and_groups_name_the_file_line_and_column() {
+        let text =
+            "system = \"x\"\n\n[targets]\n\"API p95\" = \"p95<200ms\"\n\"Bad\" = \"p95<<200ms\"\n";
+        let err = load_text(text).unwrap_err().to_string();
+        assert!(err.contains("perfreport.toml"), "{err}");
+        // `"Bad" = "p95<<200ms"`: the parser stops at the second `<`, the 5th
+        // character of the string, which starts in column 10 after its quote
+        assert!(err.contains("line 5, column 14"), "{err}");
+        assert!(err.contains("[targets] `Bad`"), "{err}");
+
+        let text = "[groups]\ndatabase = \"type:DB\"\nbroken = \"colour:red\"\n";
+        let err = load_text(text).unwrap_err().to_string();
+        assert!(err.contains("perfreport.toml"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("[groups] `broken`"), "{err}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ const EXIT_CODES: &str = "Exit codes:
   0  every measured target met (warnings allowed); for render: report written
   1  a target (or regression check) missed, or a warning with --fail-on warn
   2  bad usage or unreadable input
-  3  --require-all and something was not measured";
+  3  no target could be measured, or --require-all and something was not measured";
 
 /// Turn Locust and Goose load-test output into a CI verdict and a filled load-testing report.
 #[derive(Parser)]
@@ -95,7 +95,7 @@ enum Command {
         #[command(flatten)]
         resources: ResourceArgs,
     },
-    /// Evaluate the targets and exit 0 (met), 1 (missed), 2 (bad input) or 3 (unmeasured, with --require-all).
+    /// Evaluate the targets and exit 0 (met), 1 (missed), 2 (bad input) or 3 (nothing measured, or unmeasured with --require-all).
     #[command(after_help = EXIT_CODES)]
     Gate {
         /// A stats input, as for render.

@@ -175,7 +175,10 @@ fn json_error(path: &Path, e: serde_json::Error) -> Error {
          Goose writes it only at the end of the run)"
             .to_string()
     } else {
-        format!("expected a Goose report.json object: {e}")
+        format!(
+            "expected a Goose report.json object: {}",
+            super::json_message(&e)
+        )
     };
     Error::parse(path, Some(e.line() as u64), Some(e.column() as u64), what)
 }
@@ -380,6 +383,28 @@ pub fn read(path: &Path) -> Result<Run> {
             *status_counts.entry(code).or_insert(0) += n;
         }
         let requests = r.success_count + r.fail_count;
+        let coded: u64 = status_counts.values().sum();
+        if !status_counts.is_empty() && coded != requests {
+            return Err(Error::parse(
+                path,
+                line_of(&bytes, &format!("\"{key}\"")),
+                None,
+                format!(
+                    "`{key}`: status_code_counts add up to {coded}, but success_count + fail_count is {requests}"
+                ),
+            ));
+        }
+        if r.raw_data.counter > requests {
+            return Err(Error::parse(
+                path,
+                line_of(&bytes, &format!("\"{key}\"")),
+                None,
+                format!(
+                    "`{key}`: raw_data.counter {} exceeds success_count + fail_count = {requests}",
+                    r.raw_data.counter
+                ),
+            ));
+        }
         run.endpoints.push(Endpoint {
             kind,
             name: r.path.clone(),
@@ -402,7 +427,7 @@ pub fn read(path: &Path) -> Result<Run> {
         total.latency.dist = columns(row);
     }
     run.total = total;
-    cross_check(&report, &mut run);
+    cross_check(path, &bytes, &report, &run)?;
 
     // Failures.
     run.failures = match (&report.errors, &m.errors) {
@@ -553,6 +578,9 @@ fn latency_from_buckets(path: &Path, bytes: &[u8], key: &str, t: &GTiming) -> Re
         .maximum_time_us
         .ok_or_else(|| missing("maximum_time_us"))?;
     let sum_us = t.total_time_us.ok_or_else(|| missing("total_time_us"))?;
+    check_timing(
+        path, bytes, key, t.counter, &buckets, min_us, max_us, sum_us,
+    )?;
     Ok(Latency {
         count: t.counter,
         sum_ms: Some(sum_us as f64 / 1000.0),
@@ -564,6 +592,64 @@ fn latency_from_buckets(path: &Path, bytes: &[u8], key: &str, t: &GTiming) -> Re
             Distribution::None
         },
     })
+}
+
+/// Goose records every time once in `times_us` and in the exact µs summary:
+/// the buckets hold `counter` times, the lowest bucket is the floor of the
+/// minimum, no bucket starts above the maximum, and the mean lies between.
+#[allow(clippy::too_many_arguments)]
+fn check_timing(
+    path: &Path,
+    bytes: &[u8],
+    key: &str,
+    counter: u64,
+    buckets: &BTreeMap<u64, u64>,
+    min_us: u64,
+    max_us: u64,
+    sum_us: u64,
+) -> Result<()> {
+    let bad = |msg: String| {
+        Err(Error::parse(
+            path,
+            line_of(bytes, &format!("\"{key}\"")),
+            None,
+            format!("`{key}` raw_data: {msg}"),
+        ))
+    };
+    let in_buckets: u64 = buckets.values().sum();
+    if in_buckets != counter {
+        return bad(format!(
+            "`counter` is {counter} but the times_us buckets hold {in_buckets} times"
+        ));
+    }
+    if counter == 0 {
+        return Ok(());
+    }
+    if min_us > max_us {
+        return bad(format!(
+            "minimum_time_us {min_us} exceeds maximum_time_us {max_us}"
+        ));
+    }
+    const ABSURD_US: u64 = 86_400_000_000;
+    if max_us > ABSURD_US {
+        return bad(format!(
+            "maximum_time_us is {max_us}, more than a day: not a response time"
+        ));
+    }
+    let lowest = buckets.keys().next().copied().unwrap_or(0);
+    let highest = buckets.keys().next_back().copied().unwrap_or(0);
+    if lowest > min_us || highest > max_us {
+        return bad(format!(
+            "times_us buckets span {lowest}..{highest} µs, outside minimum_time_us {min_us} / maximum_time_us {max_us} (a bucket key is the floor of the times in it)"
+        ));
+    }
+    let mean = sum_us as f64 / counter as f64;
+    if mean < min_us as f64 || mean > max_us as f64 {
+        return bad(format!(
+            "total_time_us / counter = {mean:.0} µs is outside [{min_us}, {max_us}]"
+        ));
+    }
+    Ok(())
 }
 
 /// 0.18 timing data: whole-ms summary, percentiles from the report's own table.
@@ -612,9 +698,11 @@ fn columns(row: &GResponseRow) -> Distribution {
     ])
 }
 
-/// Compare the counts used with Goose's own request table; say so when they differ.
-fn cross_check(report: &GReport, run: &mut Run) {
-    let mut notes = Vec::new();
+/// Goose writes its request table (`raw_request_metrics`) from the same
+/// metrics as `raw_metrics`, in the same moment: counts that differ mean an
+/// edited or spliced file.
+fn cross_check(path: &Path, bytes: &[u8], report: &GReport, run: &Run) -> Result<()> {
+    let line = line_of(bytes, "\"raw_request_metrics\"");
     for row in &report.raw_request_metrics {
         let (requests, failures, label) = if row.method.is_empty() && row.name == "Aggregated" {
             (
@@ -630,27 +718,31 @@ fn cross_check(report: &GReport, run: &mut Run) {
             {
                 Some(e) => (e.requests, e.failures, e.label()),
                 None => {
-                    notes.push(format!(
-                        "`{} {}` is in Goose's request table but not in raw_metrics.requests",
-                        row.method, row.name
+                    return Err(Error::parse(
+                        path,
+                        line,
+                        None,
+                        format!(
+                            "`{} {}` is in Goose's request table (raw_request_metrics) but not in raw_metrics.requests",
+                            row.method, row.name
+                        ),
                     ));
-                    continue;
                 }
             }
         };
         if requests != row.number_of_requests || failures != row.number_of_failures {
-            notes.push(format!(
-                "{label}: {requests} requests / {failures} failures from raw_metrics, {} / {} in Goose's table",
-                row.number_of_requests, row.number_of_failures
+            return Err(Error::parse(
+                path,
+                line,
+                None,
+                format!(
+                    "{label}: raw_metrics counts {requests} requests / {failures} failures, Goose's own request table (raw_request_metrics) {} / {}: the report contradicts itself",
+                    row.number_of_requests, row.number_of_failures
+                ),
             ));
         }
     }
-    if !notes.is_empty() {
-        run.provenance.push(format!(
-            "Counts differ from Goose's own request table (raw_request_metrics): {}.",
-            notes.join("; ")
-        ));
-    }
+    Ok(())
 }
 
 /// Sum the `data[]` arrays of the series of a `graphs` entry: either one series

@@ -1874,7 +1874,10 @@ fn json_job(path: &Path, job: &Job, acc: &mut Scan) -> Result<()> {
             let what = if e.is_eof() {
                 "the JSON object ends early (truncated line?)".to_string()
             } else {
-                format!("expected a Goose request-log JSON object: {e}")
+                format!(
+                    "expected a Goose request-log JSON object: {}",
+                    super::json_message(&e)
+                )
             };
             Error::parse(path, Some(line), Some(e.column() as u64), what)
         })?;

@@ -198,7 +198,16 @@ impl Row<'_> {
     pub(crate) fn count(&self, col: usize) -> Result<u64> {
         let v = self.f64(col)?;
         if v < 0.0 || v.fract() != 0.0 {
-            return Err(self.number_error(col, self.text(col)));
+            return Err(Error::parse(
+                &self.table.path,
+                Some(self.line()),
+                Some(col as u64 + 1),
+                format!(
+                    "`{}`: expected a whole count of 0 or more, found `{}`",
+                    self.table.header(col),
+                    self.text(col)
+                ),
+            ));
         }
         Ok(v as u64)
     }
@@ -207,6 +216,259 @@ impl Row<'_> {
     pub(crate) fn line(&self) -> u64 {
         self.line
     }
+}
+
+impl Row<'_> {
+    /// A Locust row has as many cells as the header: `csv.writer` quotes any
+    /// comma inside a name, so a shorter row is a file cut mid-row.
+    pub(crate) fn check_width(&self) -> Result<()> {
+        let (found, expected) = (self.record.len(), self.table.width());
+        if found != expected {
+            return Err(Error::parse(
+                &self.table.path,
+                Some(self.line()),
+                None,
+                format!(
+                    "expected {expected} cells as in the header, found {found} (a row cut short: truncated file?)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Locust's `csv.writer` ends every row, the last one included, with CRLF; a
+/// file without a final newline was cut mid-row.
+pub(crate) fn check_final_newline(path: &Path) -> Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file
+        .seek(SeekFrom::End(0))
+        .map_err(|e| Error::io(path, e))?;
+    if len == 0 {
+        return Ok(());
+    }
+    file.seek(SeekFrom::Start(len - 1))
+        .map_err(|e| Error::io(path, e))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last).map_err(|e| Error::io(path, e))?;
+    if last[0] != b'\n' {
+        return Err(Error::parse(
+            path,
+            line_at(path, len - 1),
+            None,
+            "the last row does not end with a newline: the file was cut mid-row (truncated?); Locust ends every row with CRLF",
+        ));
+    }
+    Ok(())
+}
+
+/// Locust's bucket width at a response time (`bucket_response_time`): 1 ms
+/// below 100 ms, 10 ms below 1 s, 100 ms below 10 s, then 1 s.
+pub(crate) fn bucket_width_ms(t: f64) -> f64 {
+    if t < 100.0 {
+        1.0
+    } else if t < 1000.0 {
+        10.0
+    } else if t < 10_000.0 {
+        100.0
+    } else {
+        1000.0
+    }
+}
+
+/// No response time a load test records is a day long; such a value is a
+/// corrupt cell (or a unit mix-up), not a slow request.
+pub(crate) const ABSURD_RESPONSE_MS: f64 = 86_400_000.0;
+
+/// What one stats row says, kept for the consistency checks.
+struct RowFacts {
+    line: u64,
+    requests: u64,
+    failures: u64,
+    min_ms: Option<f64>,
+    max_ms: Option<f64>,
+    avg_ms: Option<f64>,
+    pcts: Vec<(f64, f64, String)>,
+    rps: Option<f64>,
+    fail_rps: Option<f64>,
+}
+
+/// Check one row against itself: failures within requests, times in order,
+/// percentiles non-decreasing and inside [min, max] widened by half a bucket
+/// (a bucket key is the time rounded to its bucket, so it lies within half a
+/// bucket width of the times in it).
+fn check_row(path: &Path, what: &str, r: &RowFacts) -> Result<()> {
+    let bad = |msg: String| {
+        Err(Error::parse(
+            path,
+            Some(r.line),
+            None,
+            format!("{what}: {msg}"),
+        ))
+    };
+    if r.failures > r.requests {
+        return bad(format!(
+            "Failure Count {} exceeds Request Count {}",
+            r.failures, r.requests
+        ));
+    }
+    for (label, v) in [
+        ("Min Response Time", r.min_ms),
+        ("Max Response Time", r.max_ms),
+        ("Average Response Time", r.avg_ms),
+        ("Requests/s", r.rps),
+        ("Failures/s", r.fail_rps),
+    ] {
+        if let Some(v) = v
+            && v < 0.0
+        {
+            return bad(format!("`{label}` is negative ({v})"));
+        }
+    }
+    for (label, v) in [
+        ("Min Response Time", r.min_ms),
+        ("Max Response Time", r.max_ms),
+        ("Average Response Time", r.avg_ms),
+    ] {
+        if let Some(v) = v
+            && v > ABSURD_RESPONSE_MS
+        {
+            return bad(format!(
+                "`{label}` is {v} ms, more than a day: not a response time"
+            ));
+        }
+    }
+    for (_, v, header) in &r.pcts {
+        if *v < 0.0 || *v > ABSURD_RESPONSE_MS {
+            return bad(format!("`{header}` is {v} ms: not a response time"));
+        }
+    }
+    if r.requests == 0 {
+        return Ok(());
+    }
+    if let (Some(min), Some(max)) = (r.min_ms, r.max_ms) {
+        if min > max {
+            return bad(format!(
+                "Min Response Time {min} exceeds Max Response Time {max}"
+            ));
+        }
+        // the average is exact; allow for float rounding of the sum only
+        if let Some(avg) = r.avg_ms {
+            let slack = 1e-9 * max.max(1.0);
+            if avg < min - slack || avg > max + slack {
+                return bad(format!(
+                    "Average Response Time {avg} is outside [Min {min}, Max {max}]"
+                ));
+            }
+        }
+        for (_, v, header) in &r.pcts {
+            let (lo, hi) = (
+                min - bucket_width_ms(min) / 2.0,
+                max + bucket_width_ms(max) / 2.0,
+            );
+            if *v < lo || *v > hi {
+                return bad(format!(
+                    "`{header}` = {v} ms lies outside the row's Min {min} / Max {max} ms (Locust's buckets round by at most half a bucket)"
+                ));
+            }
+        }
+    }
+    for pair in r.pcts.windows(2) {
+        let ((_, a, ha), (_, b, hb)) = (&pair[0], &pair[1]);
+        if b < a {
+            return bad(format!(
+                "percentiles decrease: `{ha}` = {a} ms but `{hb}` = {b} ms"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The Aggregated row is Locust's own entry that logs every request, written in
+/// the same tick as the endpoint rows: its counts are the rows' sums, its min
+/// and max the rows' extremes, exactly. Every Requests/s (and Failures/s) has
+/// one global denominator (test start to last request), so each row's count
+/// over its rate is the same duration.
+fn check_aggregated(path: &Path, rows: &[RowFacts], total: &RowFacts) -> Result<()> {
+    let bad = |msg: String| {
+        Err(Error::parse(
+            path,
+            Some(total.line),
+            None,
+            format!("the Aggregated row disagrees with the rows above it: {msg}"),
+        ))
+    };
+    let requests: u64 = rows.iter().map(|r| r.requests).sum();
+    if requests != total.requests {
+        return bad(format!(
+            "Request Count {} but the rows sum to {requests}",
+            total.requests
+        ));
+    }
+    let failures: u64 = rows.iter().map(|r| r.failures).sum();
+    if failures != total.failures {
+        return bad(format!(
+            "Failure Count {} but the rows sum to {failures}",
+            total.failures
+        ));
+    }
+    let timed: Vec<&RowFacts> = rows.iter().filter(|r| r.requests > 0).collect();
+    if !timed.is_empty() {
+        let min = timed
+            .iter()
+            .filter_map(|r| r.min_ms)
+            .fold(f64::INFINITY, f64::min);
+        let max = timed
+            .iter()
+            .filter_map(|r| r.max_ms)
+            .fold(f64::NEG_INFINITY, f64::max);
+        if let Some(m) = total.min_ms
+            && min.is_finite()
+            && m != min
+        {
+            return bad(format!(
+                "Min Response Time {m} but the rows' smallest is {min}"
+            ));
+        }
+        if let Some(m) = total.max_ms
+            && max.is_finite()
+            && m != max
+        {
+            return bad(format!(
+                "Max Response Time {m} but the rows' largest is {max}"
+            ));
+        }
+    }
+    let Some(duration) = total
+        .rps
+        .filter(|r| *r > 0.0)
+        .map(|r| total.requests as f64 / r)
+    else {
+        return Ok(());
+    };
+    for r in rows.iter().chain(std::iter::once(total)) {
+        for (label, count, rate) in [
+            ("Requests/s", r.requests, r.rps),
+            ("Failures/s", r.failures, r.fail_rps),
+        ] {
+            let Some(rate) = rate else { continue };
+            let expected = count as f64 / duration;
+            // Python prints floats exactly (shortest round trip); 1e-6 leaves
+            // room for older versions' formatting and nothing else
+            if (rate - expected).abs() > 1e-6 * expected.max(rate).max(1e-9) {
+                return Err(Error::parse(
+                    path,
+                    Some(r.line),
+                    None,
+                    format!(
+                        "`{label}` = {rate} does not match the count {count} over the run's {duration:.3} s ({expected:.6}) that the Aggregated row implies: every Locust rate shares one duration"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The prefix of a Locust CSV set: `dir/run_stats.csv` -> (`dir`, `run`).
@@ -275,11 +537,14 @@ pub fn read(path: &Path) -> Result<Run> {
     let mut run = Run::new(label_of(path), Tool::Locust);
     run.sources.push(path.to_path_buf());
     let (table, mut reader) = Table::open(path)?;
+    check_final_newline(path)?;
     let pcts = percentile_columns(&table);
     let mut rows = Vec::new();
+    let mut facts = Vec::new();
     let mut saw_none_type = false;
     for row in table.rows(&mut reader) {
         let row = row?;
+        row.check_width()?;
         let c_type = row.required(&["Type", "Method"])?;
         let c_name = row.required(&["Name"])?;
         let c_req = row.required(&["Request Count", "# requests"])?;
@@ -301,11 +566,25 @@ pub fn read(path: &Path) -> Result<Run> {
         };
         let avg = opt(c_avg)?;
         let mut columns = Vec::new();
+        let mut pct_facts = Vec::new();
         for &(p, c) in &pcts {
             if let Some(v) = row.opt_f64(c)? {
                 columns.push((p, v));
+                pct_facts.push((p, v, table.header(c).to_string()));
             }
         }
+        pct_facts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        facts.push(RowFacts {
+            line: row.line(),
+            requests,
+            failures,
+            min_ms: opt(c_min)?,
+            max_ms: opt(c_max)?,
+            avg_ms: avg,
+            pcts: pct_facts,
+            rps: opt(c_rps)?,
+            fail_rps: opt(table.column(&["Failures/s"]))?,
+        });
         let timed = requests > 0;
         let latency = Latency {
             count: requests,
@@ -346,18 +625,31 @@ pub fn read(path: &Path) -> Result<Run> {
     let is_total = |e: &Endpoint| {
         (e.kind.is_empty() || e.kind == "None") && (e.name == "Aggregated" || e.name == "Total")
     };
-    let last_is_total = rows.last().is_some_and(|(_, e)| is_total(e));
-    if last_is_total {
-        let (_, mut total) = rows.pop().expect("checked non-empty");
-        total.kind.clear();
-        run.total = total;
-    } else {
-        run.total = aggregate(rows.iter().map(|(_, e)| e));
-        run.provenance.push(
-            "The stats CSV has no Aggregated row; totals were summed from the endpoint rows."
-                .into(),
-        );
+    for ((_, e), f) in rows.iter().zip(&facts) {
+        let what = if is_total(e) {
+            "Aggregated".to_string()
+        } else {
+            format!("`{} {}`", e.kind, e.name)
+        };
+        check_row(path, &what, f)?;
     }
+    // Every Locust version writes the Aggregated row last (1.0.x with Type
+    // `None`, 0.x as `Total`); without it the file was cut between rows.
+    let last_is_total = rows.last().is_some_and(|(_, e)| is_total(e));
+    if !last_is_total {
+        let (line, _) = rows.last().expect("checked non-empty");
+        return Err(Error::parse(
+            path,
+            Some(*line),
+            None,
+            "expected the Aggregated row (empty Type, Name `Aggregated`) last, found an endpoint row: the file was cut before its end (truncated?)",
+        ));
+    }
+    let total_facts = facts.pop().expect("one fact per row");
+    check_aggregated(path, &facts, &total_facts)?;
+    let (_, mut total) = rows.pop().expect("checked non-empty");
+    total.kind.clear();
+    run.total = total;
     run.endpoints = rows.into_iter().map(|(_, e)| e).collect();
     run.endpoints
         .sort_by(|a, b| (&a.name, &a.kind).cmp(&(&b.name, &b.kind)));
@@ -369,9 +661,25 @@ pub fn read(path: &Path) -> Result<Run> {
     if let Some(h) = &sib.history {
         read_history(h, &mut run)?;
         run.sources.push(h.clone());
+        // the history's last tick is written with (or before) the stats CSV
+        if let Some(logged) = run.timeline.last().and_then(|p| p.total_requests)
+            && logged > run.total.requests
+        {
+            return Err(Error::parse(
+                h,
+                None,
+                None,
+                format!(
+                    "the history's last row counts {logged} requests, more than the {} of {}: the files are not from the same run",
+                    run.total.requests,
+                    path.display()
+                ),
+            ));
+        }
     }
     if let Some(f) = &sib.failures {
         run.failures = read_failures(f)?;
+        check_failures_match(f, path, &run)?;
         run.sources.push(f.clone());
         if run.tool_version.is_none() {
             let (t, _) = Table::open(f)?;
@@ -396,6 +704,46 @@ pub fn read(path: &Path) -> Result<Run> {
     }
     extend_past_missing_history_tail(&mut run);
     Ok(run)
+}
+
+/// The failures CSV is written in the same tick as the stats CSV: the
+/// occurrences of each (method, name) sum to that row's Failure Count.
+fn check_failures_match(failures_path: &Path, stats_path: &Path, run: &Run) -> Result<()> {
+    let mut sums: HashMap<(&str, &str), u64> = HashMap::new();
+    for f in &run.failures {
+        *sums.entry((f.kind.as_str(), f.name.as_str())).or_default() += f.occurrences;
+    }
+    for e in &run.endpoints {
+        let logged = sums
+            .remove(&(e.kind.as_str(), e.name.as_str()))
+            .unwrap_or(0);
+        if logged != e.failures {
+            return Err(Error::parse(
+                failures_path,
+                None,
+                None,
+                format!(
+                    "the failures of `{} {}` add up to {logged}, but {} counts {} (same snapshot: they must agree)",
+                    e.kind,
+                    e.name,
+                    stats_path.display(),
+                    e.failures
+                ),
+            ));
+        }
+    }
+    if let Some(((kind, name), n)) = sums.into_iter().find(|(_, n)| *n > 0) {
+        return Err(Error::parse(
+            failures_path,
+            None,
+            None,
+            format!(
+                "{n} failures of `{kind} {name}`, a request {} does not list",
+                stats_path.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Locust 1.x and 2.8 never flush the history file at shutdown, so its last
@@ -455,6 +803,10 @@ pub(crate) fn aggregate<'a>(endpoints: impl Iterator<Item = &'a Endpoint> + Clon
 /// Read `PREFIX_stats_history.csv` into the run's timeline (Aggregated rows).
 pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
     let (table, mut reader) = Table::open(path)?;
+    check_final_newline(path)?;
+    let mut prev_ts: Option<(f64, u64)> = None;
+    let mut prev_counts: Option<(u64, u64, u64)> = None;
+    let mut reset: Option<u64> = None;
     let pcts = percentile_columns(&table);
     let p50 = pcts.iter().find(|(p, _)| *p == 50.0).map(|x| x.1);
     let p95 = pcts.iter().find(|(p, _)| *p == 95.0).map(|x| x.1);
@@ -463,11 +815,28 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
     let mut full_history = false;
     for row in table.rows(&mut reader) {
         let row = row?;
+        row.check_width()?;
         let c_ts = row.required(&["Timestamp"])?;
         let c_name = row.required(&["Name"])?;
         let c_type = row.required(&["Type"])?;
         let kind = row.text(c_type);
         let name = row.text(c_name);
+        let ts = row.f64(c_ts)?;
+        // Locust appends a tick per second; a clock step may repeat a second
+        // but never go back by one
+        if let Some((before, line)) = prev_ts
+            && ts < before
+        {
+            return Err(Error::parse(
+                path,
+                Some(row.line()),
+                None,
+                format!(
+                    "the history runs backwards: Timestamp {ts} is earlier than {before} on line {line}"
+                ),
+            ));
+        }
+        prev_ts = Some((ts, row.line()));
         let is_total = (kind.is_empty() || kind == "None") && name == "Aggregated";
         if !is_total {
             full_history = true;
@@ -491,8 +860,70 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
                 None => Ok(None),
             }
         };
+        for c in [
+            table.column(&["Requests/s"]),
+            table.column(&["Failures/s"]),
+            p50,
+            p95,
+            p99,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(v) = row.opt_f64(c)?
+                && v < 0.0
+            {
+                return Err(Error::parse(
+                    path,
+                    Some(row.line()),
+                    Some(c as u64 + 1),
+                    format!("`{}` is negative ({v})", table.header(c)),
+                ));
+            }
+        }
+        if let (Some(n), Some(f)) = (total_requests, total_failures) {
+            if f > n {
+                return Err(Error::parse(
+                    path,
+                    Some(row.line()),
+                    None,
+                    format!("Total Failure Count {f} exceeds Total Request Count {n}"),
+                ));
+            }
+            // cumulative counts only grow, except once when `--reset-stats`
+            // zeroes them as the ramp-up ends: the next tick then counts about
+            // one second of requests, far below the ramp-up's total (a count
+            // that dips by a little is rows out of order, not a reset)
+            if let Some((pn, pf, pline)) = prev_counts
+                && (n < pn || f < pf)
+            {
+                let first_reset = reset.is_none() && n < pn && n * 2 < pn;
+                if !first_reset {
+                    let (what, a, b) = if n < pn {
+                        ("Total Request Count", pn, n)
+                    } else {
+                        ("Total Failure Count", pf, f)
+                    };
+                    return Err(Error::parse(
+                        path,
+                        Some(row.line()),
+                        None,
+                        format!(
+                            "the cumulative {what} goes backwards, from {a} on line {pline} to {b}{}",
+                            if reset.is_some() {
+                                " (a second reset: Locust's --reset-stats resets once)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ));
+                }
+                reset = Some(row.line());
+            }
+            prev_counts = Some((n, f, row.line()));
+        }
         points.push(TimelinePoint {
-            t: row.f64(c_ts)?,
+            t: ts,
             users,
             rps: opt(table.column(&["Requests/s"]))?,
             failures_per_s: opt(table.column(&["Failures/s"]))?,
@@ -536,6 +967,11 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
     }
     run.peak_users = points.iter().filter_map(|p| p.users).max();
     run.timeline = points;
+    if let Some(line) = reset {
+        run.provenance.push(format!(
+            "The stats history's cumulative counts restart at line {line} (Locust --reset-stats at the end of ramp-up)."
+        ));
+    }
     Ok(())
 }
 
@@ -617,11 +1053,13 @@ pub fn read_failures(path: &Path) -> Result<Vec<FailureGroup>> {
             "expected a Locust failures header (Method,Name,Error,Occurrences[,First Seen,Last Seen])",
         ));
     }
+    check_final_newline(path)?;
     let first = table.column(&["First Seen"]);
     let last = table.column(&["Last Seen"]);
     let mut out = Vec::new();
     for row in table.rows(&mut reader) {
         let row = row?;
+        row.check_width()?;
         let c_method = row.required(&["Method"])?;
         let c_name = row.required(&["Name"])?;
         let c_err = row.required(&["Error"])?;
@@ -655,9 +1093,11 @@ pub fn read_failures(path: &Path) -> Result<Vec<FailureGroup>> {
 /// Read `PREFIX_exceptions.csv`.
 pub fn read_exceptions(path: &Path) -> Result<Vec<ExceptionGroup>> {
     let (table, mut reader) = Table::open(path)?;
+    check_final_newline(path)?;
     let mut out = Vec::new();
     for row in table.rows(&mut reader) {
         let row = row?;
+        row.check_width()?;
         let c_count = row.required(&["Count"])?;
         let get = |names: &[&str]| {
             table

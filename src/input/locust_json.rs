@@ -41,7 +41,10 @@ fn json_error(path: &Path, e: serde_json::Error) -> Error {
     let what = if e.is_eof() {
         "the JSON ends early (truncated file?)".to_string()
     } else {
-        format!("expected a Locust --json list of stats entries: {e}")
+        format!(
+            "expected a Locust --json list of stats entries: {}",
+            super::json_message(&e)
+        )
     };
     Error::parse(path, Some(e.line() as u64), Some(e.column() as u64), what)
 }
@@ -69,6 +72,9 @@ pub fn read(path: &Path) -> Result<Run> {
         .iter()
         .filter_map(|e| e.last_request_timestamp)
         .fold(f64::NEG_INFINITY, f64::max);
+    for (i, e) in entries.iter().enumerate() {
+        check_entry(path, &bytes, i, e)?;
+    }
     let window = (ended - started).max(f64::MIN_POSITIVE);
     let mut per_second: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
     for e in &entries {
@@ -148,6 +154,120 @@ pub fn read(path: &Path) -> Result<Run> {
         merge_history_users(&mut run, &from_history);
     }
     Ok(run)
+}
+
+/// The line of the `index`-th entry's `"num_requests"` key (one per entry;
+/// a name holding that text has its quotes escaped, so it does not match).
+fn entry_line(bytes: &[u8], index: usize) -> Option<u64> {
+    let needle = b"\"num_requests\"";
+    let at = memchr::memmem::find_iter(bytes, needle)
+        .filter(|&at| at == 0 || bytes[at - 1] != b'\\')
+        .nth(index)?;
+    Some(1 + memchr::memchr_iter(b'\n', &bytes[..at]).count() as u64)
+}
+
+/// An entry is one Locust `StatsEntry`: its histogram holds every timed
+/// request, its per-second counts every request and failure, and its bucket
+/// keys lie within half a bucket of its exact min and max.
+fn check_entry(path: &Path, bytes: &[u8], index: usize, e: &LEntry) -> Result<()> {
+    let bad = |msg: String| {
+        Err(Error::parse(
+            path,
+            entry_line(bytes, index),
+            None,
+            format!("entry {} (`{} {}`): {msg}", index + 1, e.method, e.name),
+        ))
+    };
+    if e.num_failures > e.num_requests {
+        return bad(format!(
+            "num_failures {} exceeds num_requests {}",
+            e.num_failures, e.num_requests
+        ));
+    }
+    if e.num_none_requests > e.num_requests {
+        return bad(format!(
+            "num_none_requests {} exceeds num_requests {}",
+            e.num_none_requests, e.num_requests
+        ));
+    }
+    let timed = e.num_requests - e.num_none_requests;
+    let in_histogram: u64 = e.response_times.values().sum();
+    if in_histogram != timed {
+        return bad(format!(
+            "the response_times histogram holds {in_histogram} requests, but num_requests - num_none_requests is {timed}"
+        ));
+    }
+    if !e.num_reqs_per_sec.is_empty() {
+        let per_second: u64 = e.num_reqs_per_sec.values().sum();
+        if per_second != e.num_requests {
+            return bad(format!(
+                "num_reqs_per_sec adds up to {per_second}, but num_requests is {}",
+                e.num_requests
+            ));
+        }
+        let failed: u64 = e.num_fail_per_sec.values().sum();
+        if failed != e.num_failures {
+            return bad(format!(
+                "num_fail_per_sec adds up to {failed}, but num_failures is {}",
+                e.num_failures
+            ));
+        }
+    }
+    let absurd = super::locust_csv::ABSURD_RESPONSE_MS;
+    for (label, v) in [
+        ("total_response_time", Some(e.total_response_time)),
+        ("max_response_time", Some(e.max_response_time)),
+        ("min_response_time", e.min_response_time),
+    ] {
+        if let Some(v) = v
+            && (!v.is_finite() || v < 0.0)
+        {
+            return bad(format!("`{label}` is {v}: not a response time"));
+        }
+    }
+    if e.max_response_time > absurd {
+        return bad(format!(
+            "max_response_time is {} ms, more than a day: not a response time",
+            e.max_response_time
+        ));
+    }
+    if let Some(last) = e.last_request_timestamp
+        && last < e.start_time
+    {
+        return bad(format!(
+            "last_request_timestamp {last} is before start_time {}",
+            e.start_time
+        ));
+    }
+    if timed == 0 {
+        return Ok(());
+    }
+    let (Some(min), max) = (e.min_response_time, e.max_response_time) else {
+        return Ok(());
+    };
+    if min > max {
+        return bad(format!(
+            "min_response_time {min} exceeds max_response_time {max}"
+        ));
+    }
+    let avg = e.total_response_time / timed as f64;
+    let slack = 1e-9 * max.max(1.0);
+    if avg < min - slack || avg > max + slack {
+        return bad(format!(
+            "the average total_response_time / requests = {avg} ms is outside [min {min}, max {max}]"
+        ));
+    }
+    let width = super::locust_csv::bucket_width_ms;
+    for k in e.response_times.keys() {
+        if let Ok(b) = k.parse::<f64>()
+            && (b < min - width(min) / 2.0 || b > max + width(max) / 2.0)
+        {
+            return bad(format!(
+                "response_times bucket {k} ms lies outside [min {min}, max {max}] (Locust rounds by at most half a bucket)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Put the history's user counts on the JSON's per-second points, and keep the

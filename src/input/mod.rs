@@ -258,6 +258,17 @@ pub(crate) fn read_text(path: &Path) -> Result<String> {
     })
 }
 
+/// serde_json's message without its own " at line L column C": the error
+/// already carries the position, in the file's numbering (a JSON-lines reader
+/// parses one line at a time, so serde's line would always be 1).
+pub(crate) fn json_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) if text[i..].contains(" column ") => text[..i].to_string(),
+        _ => text,
+    }
+}
+
 /// Recognise a file by its content.
 pub fn detect(path: &Path) -> Result<InputKind> {
     let head = sniff(path)?;
@@ -277,11 +288,17 @@ pub fn detect(path: &Path) -> Result<InputKind> {
         return Ok(InputKind::LocustJson);
     }
     if trimmed.starts_with('{') {
-        if first_line.starts_with("{\"elapsed\"") || first_line.contains("\"scenario_index\"") {
+        // By content, not by line count: a report compacted onto one line
+        // (`jq -c`) still names `goose_version` / `raw_metrics` near its start,
+        // which no request-log row does.
+        if first_line.starts_with("{\"elapsed\"") {
             return Ok(InputKind::GooseRequestLogJson);
         }
         if trimmed.contains("\"raw_metrics\"") || trimmed.contains("\"goose_version\"") {
             return Ok(InputKind::GooseReport);
+        }
+        if first_line.contains("\"scenario_index\"") {
+            return Ok(InputKind::GooseRequestLogJson);
         }
         if trimmed.contains("\"resultType\"") {
             return Ok(InputKind::Resources);
@@ -408,6 +425,40 @@ fn not_a_stats_file(path: &Path, kind: InputKind) -> Error {
     Error::wrong_kind(path, msg)
 }
 
+/// Locust writes the stats CSV every second and the JSON at shutdown, so the
+/// JSON counts at least what the CSV does, per request: a CSV ahead of its
+/// JSON is another run's file.
+fn check_csv_not_ahead_of_json(
+    csv_path: &Path,
+    csv: &Run,
+    json_path: &Path,
+    json: &Run,
+) -> Result<()> {
+    for e in &csv.endpoints {
+        let later = json
+            .endpoints
+            .iter()
+            .find(|j| j.kind == e.kind && j.name == e.name);
+        let (requests, failures) = later.map_or((0, 0), |j| (j.requests, j.failures));
+        if e.requests > requests || e.failures > failures {
+            return Err(Error::parse(
+                csv_path,
+                None,
+                None,
+                format!(
+                    "`{} {}` has {} requests / {} failures here but {requests} / {failures} in {}, which Locust writes later, at shutdown: the CSV and the JSON are not from the same run",
+                    e.kind,
+                    e.name,
+                    e.requests,
+                    e.failures,
+                    json_path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Load one run from the `--stats` files given for it (Locust CSV and/or JSON,
 /// Goose report and/or request log). `label` overrides the name taken from the
 /// file prefix.
@@ -450,7 +501,12 @@ pub fn load_run(paths: &[PathBuf], label: Option<&str>) -> Result<Run> {
             .map(|(p, _)| locust_json::read(p))
             .transpose()?;
         match (csv_run, json_run) {
-            (Some(c), Some(j)) => locust_json::combine(c, j),
+            (Some(c), Some(j)) => {
+                let csv_path = &locust_csv.as_ref().expect("read above").0;
+                let json_path = &locust_json.as_ref().expect("read above").0;
+                check_csv_not_ahead_of_json(csv_path, &c, json_path, &j)?;
+                locust_json::combine(c, j)
+            }
             (Some(c), None) => c,
             (None, Some(j)) => j,
             (None, None) => unreachable!("locust is true"),

@@ -823,7 +823,10 @@ fn read_docker(path: &Path, text: &str, series: &mut ResourceSeries) -> Result<(
         let d: DockerStats = serde_json::from_str(json.trim_start()).map_err(|e| {
             bad(
                 Some(json_col + e.column().saturating_sub(1) as u64),
-                format!("expected a docker stats JSON object: {e}"),
+                format!(
+                    "expected a docker stats JSON object: {}",
+                    super::json_message(&e)
+                ),
             )
         })?;
         check_order(path, line_no, prev, t)?;

@@ -119,7 +119,8 @@ pub fn terminal_text(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// `passed`, `failed` (exit 1) or `incomplete` (exit 3, `--require-all`).
+/// `passed`, `failed` (exit 1) or `incomplete` (exit 3: nothing measured, or
+/// `--require-all` and something not measured).
 pub fn overall_text(exit_code: i32) -> &'static str {
     match exit_code {
         0 => "passed",
@@ -276,5 +277,8 @@ pub fn terminal_table(verdict: &Verdict, colour: bool) -> String {
         out.push_str(&format!("    {}\n", terminal_text(&o.detail)));
     }
     out.push_str(&format!("\n{}\n", Counts::of(verdict)));
+    if verdict.measured_nothing() {
+        out.push_str("nothing could be measured: the gate does not pass (exit 3)\n");
+    }
     out
 }

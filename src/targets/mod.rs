@@ -155,16 +155,23 @@ pub struct Verdict {
 
 impl Verdict {
     /// Exit code: 1 if a target missed (or warned with `fail_on_warn`), else 3
-    /// if `require_all` and something was not measured, else 0.
+    /// if nothing at all was measured, or `require_all` and something was not
+    /// measured, else 0.
     pub fn exit_code(&self, require_all: bool, fail_on_warn: bool) -> i32 {
         let any = |s: State| self.outcomes.iter().any(|o| o.state == s);
         if any(State::Missed) || (fail_on_warn && any(State::Warned)) {
             1
-        } else if require_all && any(State::NotMeasured) {
+        } else if (require_all && any(State::NotMeasured)) || self.measured_nothing() {
             3
         } else {
             0
         }
+    }
+
+    /// No target could be measured (or there was none): "I measured nothing"
+    /// is never a pass.
+    pub fn measured_nothing(&self) -> bool {
+        self.outcomes.iter().all(|o| o.state == State::NotMeasured)
     }
 
     /// Outcomes with failures first (missed, warned, not measured, met).
