@@ -239,28 +239,16 @@ impl Row<'_> {
 
 /// Locust's `csv.writer` ends every row, the last one included, with CRLF; a
 /// file without a final newline was cut mid-row.
-pub(crate) fn check_final_newline(path: &Path) -> Result<()> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let len = file
-        .seek(SeekFrom::End(0))
-        .map_err(|e| Error::io(path, e))?;
-    if len == 0 {
-        return Ok(());
-    }
-    file.seek(SeekFrom::Start(len - 1))
-        .map_err(|e| Error::io(path, e))?;
-    let mut last = [0u8; 1];
-    file.read_exact(&mut last).map_err(|e| Error::io(path, e))?;
-    if last[0] != b'\n' {
-        return Err(Error::parse(
-            path,
-            line_at(path, len - 1),
+pub(crate) fn check_final_newline(table: &Table) -> Result<()> {
+    match table.data.last() {
+        None | Some(b'\n') => Ok(()),
+        Some(_) => Err(Error::parse(
+            &table.path,
+            Some(line_in(&table.data, table.data.len() as u64 - 1)),
             None,
             "the last row does not end with a newline: the file was cut mid-row (truncated?); Locust ends every row with CRLF",
-        ));
+        )),
     }
-    Ok(())
 }
 
 /// Locust's bucket width at a response time (`bucket_response_time`): 1 ms
@@ -537,7 +525,7 @@ pub fn read(path: &Path) -> Result<Run> {
     let mut run = Run::new(label_of(path), Tool::Locust);
     run.sources.push(path.to_path_buf());
     let (table, mut reader) = Table::open(path)?;
-    check_final_newline(path)?;
+    check_final_newline(&table)?;
     let pcts = percentile_columns(&table);
     let mut rows = Vec::new();
     let mut facts = Vec::new();
@@ -803,7 +791,7 @@ pub(crate) fn aggregate<'a>(endpoints: impl Iterator<Item = &'a Endpoint> + Clon
 /// Read `PREFIX_stats_history.csv` into the run's timeline (Aggregated rows).
 pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
     let (table, mut reader) = Table::open(path)?;
-    check_final_newline(path)?;
+    check_final_newline(&table)?;
     let mut prev_ts: Option<(f64, u64)> = None;
     let mut prev_counts: Option<(u64, u64, u64)> = None;
     let mut reset: Option<u64> = None;
@@ -1053,7 +1041,7 @@ pub fn read_failures(path: &Path) -> Result<Vec<FailureGroup>> {
             "expected a Locust failures header (Method,Name,Error,Occurrences[,First Seen,Last Seen])",
         ));
     }
-    check_final_newline(path)?;
+    check_final_newline(&table)?;
     let first = table.column(&["First Seen"]);
     let last = table.column(&["Last Seen"]);
     let mut out = Vec::new();
@@ -1093,7 +1081,7 @@ pub fn read_failures(path: &Path) -> Result<Vec<FailureGroup>> {
 /// Read `PREFIX_exceptions.csv`.
 pub fn read_exceptions(path: &Path) -> Result<Vec<ExceptionGroup>> {
     let (table, mut reader) = Table::open(path)?;
-    check_final_newline(path)?;
+    check_final_newline(&table)?;
     let mut out = Vec::new();
     for row in table.rows(&mut reader) {
         let row = row?;
