@@ -588,3 +588,48 @@ fn catalogue_rows_of_outputs() {
     }
     assert!(ran >= 3);
 }
+
+#[test]
+fn a_target_longer_than_65535_characters_does_not_panic() {
+    let (_t, d) = run_copy();
+    let target = format!("p95{{name:{}}}<1ms", "a".repeat(70_000));
+    let out = bin()
+        .args(["gate", "--stats"])
+        .arg(stats(&d))
+        .arg("--target")
+        .arg(&target)
+        .arg("--json")
+        .arg(d.join("v.json"))
+        .output()
+        .unwrap();
+    // no endpoint is named a...a: the target is not measured, the rest decide
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        stderr_of(&out)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("v.json")).unwrap()).unwrap();
+    assert_eq!(json["exit_code"], out.status.code().unwrap());
+}
+
+#[test]
+fn out_dev_stdout_appends_to_what_stdout_is_and_never_replaces_it() {
+    let (_t, d) = run_copy();
+    let log = d.join("log.txt");
+    std::fs::write(&log, "earlier line\n").unwrap();
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("exec \"$0\" render --stats \"$1\" --out /dev/stdout >> \"$2\"")
+        .arg(assert_cmd::cargo::cargo_bin("perfreport"))
+        .arg(stats(&d))
+        .arg(&log)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.starts_with("earlier line\n"), "{text}");
+    assert!(text.contains("/api/v1/config/audit"));
+    let m = std::fs::symlink_metadata("/dev/stdout").unwrap();
+    assert!(m.file_type().is_symlink() || m.file_type().is_char_device());
+}
