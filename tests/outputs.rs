@@ -633,3 +633,54 @@ fn out_dev_stdout_appends_to_what_stdout_is_and_never_replaces_it() {
     let m = std::fs::symlink_metadata("/dev/stdout").unwrap();
     assert!(m.file_type().is_symlink() || m.file_type().is_char_device());
 }
+
+#[test]
+fn a_chart_that_would_replace_an_input_stops_the_report_too() {
+    let (_t, d) = run_copy();
+    // the chart of rep.md is rep.resources.svg, here the samples themselves
+    let samples = d.join("rep.resources.svg");
+    std::fs::rename(d.join("resources.csv"), &samples).unwrap();
+    let before = snapshot(&d);
+    let out = bin()
+        .args(["render", "--stats"])
+        .arg(stats(&d))
+        .arg("--resources")
+        .arg(&samples)
+        .arg("--out")
+        .arg(d.join("rep.md"))
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("rep.resources.svg"), "{err}");
+    assert_eq!(snapshot(&d), before, "something was written");
+}
+
+#[test]
+fn gate_json_and_junit_onto_one_file_is_refused() {
+    let (_t, d) = run_copy();
+    let v = d.join("v.out");
+    let out = bin()
+        .args(["gate", "--stats"])
+        .arg(stats(&d))
+        .arg("--json")
+        .arg(&v)
+        .arg("--junit")
+        .arg(&v)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(!v.exists());
+}
+
+#[test]
+fn an_escape_byte_in_a_file_name_is_shown_escaped_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("x\x1b]0;pwned\x07_stats.csv");
+    std::fs::write(&bad, "").unwrap();
+    let out = bin().args(["gate", "--stats"]).arg(&bad).output().unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
+    assert!(err.contains("x\\u{1b}]0;pwned\\u{7}_stats.csv"), "{err}");
+}
