@@ -443,6 +443,17 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
     if let Some(path) = &opts.json {
         read.check_output(path, "--json")?;
     }
+    if let (Some(j), Some(x)) = (&opts.json, &opts.junit) {
+        let mut first = InputSet::new();
+        first.add(x);
+        if j == x || first.same_as(j).is_some() {
+            return Err(Error::Usage(format!(
+                "--json {} and --junit {} are the same file; give each its own",
+                j.display(),
+                x.display()
+            )));
+        }
+    }
     if let Some(path) = summary
         && let Some(input) = read.same_as(path)
     {

@@ -378,9 +378,9 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
                 config,
                 force,
             })?;
-            write_stdout(&terminal_text(
-                &perfreport::analysis::compare::to_markdown(&cmp),
-            ))?;
+            write_stdout(&terminal_text(&perfreport::analysis::compare::to_markdown(
+                &cmp,
+            )))?;
             Ok(0)
         }
     }

@@ -326,7 +326,9 @@ fn out_onto_a_dangling_symlink_or_a_directory_is_refused() {
 fn render_under_umask(umask: &str, d: &Path, out: &Path) {
     let status = std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!("umask {umask} && exec \"$0\" render --stats \"$1\" --out \"$2\""))
+        .arg(format!(
+            "umask {umask} && exec \"$0\" render --stats \"$1\" --out \"$2\""
+        ))
         .arg(assert_cmd::cargo::cargo_bin("perfreport"))
         .arg(stats(d))
         .arg(out)
@@ -418,7 +420,12 @@ fn out_onto_a_full_device_is_an_error() {
 /// itself (column Name), so the test does not trust perfreport to read them.
 fn hostile_names() -> Vec<String> {
     let mut r = csv::Reader::from_path("fixtures/bad/hostile_markdown_names_stats.csv").unwrap();
-    let col = r.headers().unwrap().iter().position(|h| h == "Name").unwrap();
+    let col = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "Name")
+        .unwrap();
     r.records()
         .map(|rec| rec.unwrap()[col].to_string())
         .take(4)
@@ -445,7 +452,10 @@ fn html_of_hostile_names_has_no_live_link_remote_image_or_escape_byte() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let html = std::fs::read_to_string(&html_path).unwrap();
     let lower = html.to_ascii_lowercase();
-    assert!(!lower.contains("<a href=\"javascript"), "live javascript link");
+    assert!(
+        !lower.contains("<a href=\"javascript"),
+        "live javascript link"
+    );
     assert!(!lower.contains("href=\"javascript"));
     for tag in lower.split("<img").skip(1) {
         let src = tag.split('>').next().unwrap();
@@ -460,7 +470,10 @@ fn html_of_hostile_names_has_no_live_link_remote_image_or_escape_byte() {
     assert!(html.contains("default-src 'none'"));
     // the names are still there, as text
     assert!(html.contains("[x](javascript:alert(1))"), "name lost");
-    assert!(html.contains("![x](https://example.com/t.png)"), "name lost");
+    assert!(
+        html.contains("![x](https://example.com/t.png)"),
+        "name lost"
+    );
 }
 
 #[test]
@@ -477,7 +490,7 @@ fn markdown_of_hostile_names_keeps_them_text() {
     let md = String::from_utf8(out.stdout).unwrap();
     assert!(!md.contains("[x](javascript:"), "live markdown link");
     assert!(!md.contains("![x](https://"), "live markdown image");
-    assert!(md.contains("\\[x\\](javascript:alert(1))"));
+    assert!(md.contains("[x\\](javascript:alert(1))"));
     assert!(!md.contains('\x1b'));
 }
 
@@ -574,4 +587,100 @@ fn catalogue_rows_of_outputs() {
         ran += 1;
     }
     assert!(ran >= 3);
+}
+
+#[test]
+fn a_target_longer_than_65535_characters_does_not_panic() {
+    let (_t, d) = run_copy();
+    let target = format!("p95{{name:{}}}<1ms", "a".repeat(70_000));
+    let out = bin()
+        .args(["gate", "--stats"])
+        .arg(stats(&d))
+        .arg("--target")
+        .arg(&target)
+        .arg("--json")
+        .arg(d.join("v.json"))
+        .output()
+        .unwrap();
+    // no endpoint is named a...a: the target is not measured, the rest decide
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        stderr_of(&out)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("v.json")).unwrap()).unwrap();
+    assert_eq!(json["exit_code"], out.status.code().unwrap());
+}
+
+#[test]
+fn out_dev_stdout_appends_to_what_stdout_is_and_never_replaces_it() {
+    let (_t, d) = run_copy();
+    let log = d.join("log.txt");
+    std::fs::write(&log, "earlier line\n").unwrap();
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("exec \"$0\" render --stats \"$1\" --out /dev/stdout >> \"$2\"")
+        .arg(assert_cmd::cargo::cargo_bin("perfreport"))
+        .arg(stats(&d))
+        .arg(&log)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.starts_with("earlier line\n"), "{text}");
+    assert!(text.contains("/api/v1/config/audit"));
+    let m = std::fs::symlink_metadata("/dev/stdout").unwrap();
+    assert!(m.file_type().is_symlink() || m.file_type().is_char_device());
+}
+
+#[test]
+fn a_chart_that_would_replace_an_input_stops_the_report_too() {
+    let (_t, d) = run_copy();
+    // the chart of rep.md is rep.resources.svg, here the samples themselves
+    let samples = d.join("rep.resources.svg");
+    std::fs::rename(d.join("resources.csv"), &samples).unwrap();
+    let before = snapshot(&d);
+    let out = bin()
+        .args(["render", "--stats"])
+        .arg(stats(&d))
+        .arg("--resources")
+        .arg(&samples)
+        .arg("--out")
+        .arg(d.join("rep.md"))
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("rep.resources.svg"), "{err}");
+    assert_eq!(snapshot(&d), before, "something was written");
+}
+
+#[test]
+fn gate_json_and_junit_onto_one_file_is_refused() {
+    let (_t, d) = run_copy();
+    let v = d.join("v.out");
+    let out = bin()
+        .args(["gate", "--stats"])
+        .arg(stats(&d))
+        .arg("--json")
+        .arg(&v)
+        .arg("--junit")
+        .arg(&v)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(!v.exists());
+}
+
+#[test]
+fn an_escape_byte_in_a_file_name_is_shown_escaped_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("x\x1b]0;pwned\x07_stats.csv");
+    std::fs::write(&bad, "").unwrap();
+    let out = bin().args(["gate", "--stats"]).arg(&bad).output().unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
+    assert!(err.contains("x\\u{1b}]0;pwned\\u{7}_stats.csv"), "{err}");
 }

@@ -373,7 +373,10 @@ pub(crate) fn label_from(path: &Path, generic: &[&str]) -> String {
 /// only described, so that pointing perfreport at an arbitrary file (a
 /// password file, a key) never prints its contents.
 pub(crate) fn describe_header(line: &str) -> String {
-    let fields: Vec<&str> = line.split(',').map(|f| f.trim().trim_matches('"')).collect();
+    let fields: Vec<&str> = line
+        .split(',')
+        .map(|f| f.trim().trim_matches('"'))
+        .collect();
     let plain = |f: &str| {
         !f.is_empty()
             && f.chars().count() <= 40

@@ -86,6 +86,18 @@ enum Target {
     Regular(PathBuf, u32),
     /// A character device or FIFO: written through.
     Stream,
+    /// `/dev/stdout` or `/dev/stderr`: written to the already open stream,
+    /// so `>> log` appends and `> file` is not renamed over.
+    Std(i32),
+}
+
+/// The standard stream a path names (`/dev/stdout`, `/dev/fd/1`, ...).
+fn std_stream(path: &Path) -> Option<i32> {
+    match path.to_str()? {
+        "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1" => Some(1),
+        "/dev/stderr" | "/dev/fd/2" | "/proc/self/fd/2" => Some(2),
+        _ => None,
+    }
 }
 
 fn classify(path: &Path, flag: &str) -> Result<Target> {
@@ -95,6 +107,9 @@ fn classify(path: &Path, flag: &str) -> Result<Target> {
             path.display()
         )))
     };
+    if let Some(fd) = std_stream(path) {
+        return Ok(Target::Std(fd));
+    }
     let link = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -141,6 +156,13 @@ pub fn write_output(path: &Path, contents: &[u8], inputs: &InputSet, flag: &str)
         Target::New(p) => write_atomic_at(&p, path, contents, None),
         Target::Regular(p, mode) => write_atomic_at(&p, path, contents, Some(mode)),
         Target::Stream => write_through(path, contents, flag),
+        Target::Std(1) => write_stdout(&String::from_utf8_lossy(contents)),
+        Target::Std(_) => {
+            let mut err = std::io::stderr().lock();
+            err.write_all(contents)
+                .and_then(|_| err.flush())
+                .map_err(|e| Error::write(path, e))
+        }
     }
 }
 

@@ -219,6 +219,21 @@ pub fn limit_text(o: &Outcome) -> String {
     format!("{} {}", e.op.symbol(), after_op)
 }
 
+/// Longest cell of the terminal table; longer texts (a huge `--target`) are
+/// cut with `…` (the JSON and JUnit outputs keep them whole).
+const MAX_TERMINAL_CELL_CHARS: usize = 200;
+
+fn table_cell(s: &str) -> String {
+    let s = terminal_text(s);
+    if s.chars().count() > MAX_TERMINAL_CELL_CHARS {
+        let mut c: String = s.chars().take(MAX_TERMINAL_CELL_CHARS - 1).collect();
+        c.push('…');
+        c
+    } else {
+        s.into_owned()
+    }
+}
+
 /// The terminal table: target, scope, measured, limit, state; failures first.
 pub fn terminal_table(verdict: &Verdict, colour: bool) -> String {
     let header = ["target", "scope", "measured", "limit", "state"];
@@ -227,10 +242,10 @@ pub fn terminal_table(verdict: &Verdict, colour: bool) -> String {
         .iter()
         .map(|o| {
             [
-                terminal_text(&o.target.title).into_owned(),
-                terminal_text(&scope_text(o)).into_owned(),
-                terminal_text(&o.measured_text).into_owned(),
-                terminal_text(&limit_text(o)).into_owned(),
+                table_cell(&o.target.title),
+                table_cell(&scope_text(o)),
+                table_cell(&o.measured_text),
+                table_cell(&limit_text(o)),
                 o.state.label().to_string(),
             ]
         })
@@ -281,4 +296,26 @@ pub fn terminal_table(verdict: &Verdict, colour: bool) -> String {
         out.push_str("nothing could be measured: the gate does not pass (exit 3)\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_text_escapes_controls_but_keeps_newlines() {
+        assert_eq!(
+            terminal_text("a\x1b[31mb\x07\n\tc"),
+            "a\\u{1b}[31mb\\u{7}\n\tc"
+        );
+        assert_eq!(terminal_text("\u{9b}31m"), "\\u{9b}31m");
+    }
+
+    #[test]
+    fn table_cells_are_cut() {
+        let long = "x".repeat(70_000);
+        let cell = table_cell(&long);
+        assert_eq!(cell.chars().count(), MAX_TERMINAL_CELL_CHARS);
+        assert!(cell.ends_with('…'));
+    }
 }

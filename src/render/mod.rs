@@ -14,25 +14,29 @@ use std::path::Path;
 /// The built-in report template (the reference report's structure).
 pub const REPORT_TEMPLATE: &str = include_str!("../../templates/report.md.tera");
 
-/// Escape text for markdown: table pipes, tag openers and emphasis marks.
+/// Escape text for markdown: table pipes, tag openers, emphasis marks, the
+/// `](` of links and images, and control characters (shown as `\u{1b}`).
 /// Backticks are left alone: a code span cannot break a table (GFM handles `\|`
 /// inside it) and HTML output escapes its content.
 /// `<` is escaped only where it could open a tag, so `p95 < 200ms` stays legible.
 pub fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let definition_end = definition_label_end(input);
     let mut chars = input.chars().peekable();
+    let mut i = 0;
     while let Some(c) = chars.next() {
+        i += 1;
         match c {
             '|' => out.write_all(b"\\|")?,
             '\\' => out.write_all(b"\\\\")?,
             '*' => out.write_all(b"\\*")?,
-            // link and image syntax: `[x](javascript:...)`, `![x](https://...)`
-            '[' => out.write_all(b"\\[")?,
-            ']' => out.write_all(b"\\]")?,
+            // an inline link or image (`[x](javascript:...)`, `![x](https://...)`)
+            // needs `](`; a Locust name such as `/request [tv]` stays as written
+            ']' if chars.peek() == Some(&'(') => out.write_all(b"\\]")?,
+            // a definition `[x]: url` at the start (reference links need one)
+            ']' if i == definition_end => out.write_all(b"\\]")?,
             '\n' | '\r' => out.write_all(b" ")?,
             // a terminal escape in a name is shown, not kept as a raw byte
-            c if c.is_control() && c != '\t' => {
-                write!(out, "{}", c.escape_unicode())?
-            }
+            c if c.is_control() && c != '\t' => write!(out, "{}", c.escape_unicode())?,
             '<' if chars
                 .peek()
                 .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
@@ -46,6 +50,31 @@ pub fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Re
         }
     }
     Ok(())
+}
+
+/// The 1-based char position of the `]` of `[label]:` when the text starts
+/// with one (it could define a link target), else 0.
+fn definition_label_end(input: &str) -> usize {
+    let lead = input.chars().take_while(|c| *c == ' ').count();
+    let mut it = input.chars().skip(lead);
+    if it.next() != Some('[') {
+        return 0;
+    }
+    for (k, c) in it.enumerate() {
+        match c {
+            '[' => return 0,
+            ']' => {
+                let end = lead + k + 2;
+                return if input.chars().nth(end) == Some(':') {
+                    end
+                } else {
+                    0
+                };
+            }
+            _ => {}
+        }
+    }
+    0
 }
 
 /// [`escape_markdown`] into a `String`.
@@ -89,8 +118,7 @@ fn template_error(name: &str, e: tera::Error) -> Error {
 
 /// The Content-Security-Policy of the HTML report: no scripts, nothing
 /// loaded from elsewhere; images only from the report's folder or inline.
-pub const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
 
 /// Whether a link target may stay a link: a relative path, an anchor, or
 /// http(s)/mailto. `javascript:`, `data:` and other schemes may not.
@@ -107,7 +135,13 @@ fn safe_image(url: &str) -> bool {
     let t = url.trim();
     match scheme(t) {
         None => !t.starts_with("//") && !t.starts_with("\\\\") && !t.starts_with("/\\"),
-        Some(s) => s == "data" && t[5..].trim_start().to_ascii_lowercase().starts_with("image/"),
+        Some(s) => {
+            s == "data"
+                && t[5..]
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("image/")
+        }
     }
 }
 
@@ -193,6 +227,10 @@ mod tests {
             "&lt;script>alert(1)&lt;/script>"
         );
         assert_eq!(escape_markdown_string("p95 < 200ms"), "p95 < 200ms");
+        assert_eq!(escape_markdown_string("[a](b) [c]"), "[a\\](b) [c]");
+        assert_eq!(escape_markdown_string(" [a]: http://x"), " [a\\]: http://x");
+        assert_eq!(escape_markdown_string("[a] b [c]: d"), "[a] b [c]: d");
+        assert_eq!(escape_markdown_string("a\x1bb"), "a\\u{1b}b");
     }
 
     #[test]
@@ -215,10 +253,19 @@ mod tests {
                   [g](data:text/html,x) ![h](data:image/png;base64,AAAA)";
         let html = markdown_to_html(md, "t");
         assert!(!html.to_ascii_lowercase().contains("href=\"java"), "{html}");
-        assert!(html.contains(">b</a>") && !html.contains(">a</a>"), "{html}");
-        assert!(html.contains(r#"<a href="https://example.com/">b</a>"#), "{html}");
+        assert!(
+            html.contains(">b</a>") && !html.contains(">a</a>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<a href="https://example.com/">b</a>"#),
+            "{html}"
+        );
         assert!(html.contains(r#"<a href="other.md#x">c</a>"#), "{html}");
-        assert!(!html.contains(r#"src="https:"#) && !html.contains(r#"src="//"#), "{html}");
+        assert!(
+            !html.contains(r#"src="https:"#) && !html.contains(r#"src="//"#),
+            "{html}"
+        );
         assert!(html.contains(r#"<img src="chart.svg""#), "{html}");
         assert!(!html.contains("data:text"), "{html}");
         assert!(html.contains(r#"<img src="data:image/png"#), "{html}");
