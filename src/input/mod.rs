@@ -126,7 +126,7 @@ pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
 /// Show a byte count the way `--max-input-size` accepts it.
 pub fn show_size(bytes: u64) -> String {
     for (shift, unit) in [(40, "T"), (30, "G"), (20, "M"), (10, "k")] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{}{unit}", bytes >> shift);
         }
     }
