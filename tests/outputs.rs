@@ -554,41 +554,6 @@ fn an_unrecognised_file_is_described_not_printed() {
     assert!(!err.contains("S3cret") && !err.contains("root:"), "{err}");
 }
 
-/// The rows of `fixtures/bad/CATALOGUE.tsv` this area added (`out_*`).
-#[test]
-fn catalogue_rows_of_outputs() {
-    let table = std::fs::read_to_string("fixtures/bad/CATALOGUE.tsv").unwrap();
-    let mut ran = 0;
-    for line in table.lines().skip(1) {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let [case, args, exit, message] = cols[..] else {
-            panic!("bad row {line}");
-        };
-        if !case.starts_with("out_") {
-            continue;
-        }
-        let tmp = tempfile::tempdir().unwrap();
-        let args: Vec<String> = args
-            .split(' ')
-            .map(|a| a.replace("{tmp}", &tmp.path().to_string_lossy()))
-            .collect();
-        let out = bin().args(&args).output().unwrap();
-        let all = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(exit.parse().unwrap()),
-            "{case}: {all}"
-        );
-        assert!(all.contains(message), "{case}: `{message}` not in {all}");
-        ran += 1;
-    }
-    assert!(ran >= 3);
-}
-
 #[test]
 fn a_target_longer_than_65535_characters_does_not_panic() {
     let (_t, d) = run_copy();

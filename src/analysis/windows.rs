@@ -38,6 +38,9 @@ fn percentile_lookback_s(run: &Run) -> f64 {
     }
 }
 
+/// Most windows a windowed target is evaluated over (a day in 1 s windows is 86,400).
+const MAX_WINDOWS: usize = 1_000_000;
+
 /// The windows of `over` seconds laid over the steady phase (see the module docs).
 pub fn windows(steady: Window, over: f64) -> Vec<Window> {
     let length = steady.seconds();
@@ -88,6 +91,14 @@ pub fn evaluate_windowed(run: &Run, target: &Target) -> Outcome {
         Metric::Percentile(_) => percentile_lookback_s(run),
         _ => 0.0,
     };
+    // windows are laid one by one; a steady phase read from an absurd
+    // timestamp must not allocate or scan without bound
+    if over > 0.0 && steady.seconds() / over > MAX_WINDOWS as f64 {
+        return not(format!(
+            "the steady phase ({:.0} s) holds more than {MAX_WINDOWS} windows of {over} s; check the input's timestamps",
+            steady.seconds()
+        ));
+    }
     let laid = windows(steady, over);
     let mut values: Vec<(Window, f64)> = Vec::new();
     for w in &laid {

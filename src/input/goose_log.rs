@@ -69,9 +69,10 @@ pub const OTHER_NAME: &str = "(other names)";
 /// Collapsed names remembered (for the count and the grouping suggestion).
 const MAX_COLLAPSED_TRACKED: usize = 100_000;
 
-/// Latest `elapsed` accepted: 30 days in ms. The per-second timeline is sized
-/// by the largest `elapsed`, so a value read from the file must be bounded.
-pub const MAX_ELAPSED_MS: u64 = 30 * 24 * 3600 * 1000;
+/// Latest `elapsed` accepted: 7 days in ms. The per-second timeline is sized
+/// by the largest `elapsed` (about 100 bytes a second, 60 MB for 7 days), so a
+/// value read from the file must be bounded.
+pub const MAX_ELAPSED_MS: u64 = 7 * 24 * 3600 * 1000;
 
 /// Largest response time recorded in a histogram (1 hour, in µs); larger
 /// values count at this value (their exact sum and max are kept).
@@ -287,7 +288,7 @@ impl Scan {
             return Err(RowError {
                 column: None,
                 message: format!(
-                    "`elapsed`: expected ms since the start of the test, at most {MAX_ELAPSED_MS} (30 days), found {}",
+                    "`elapsed`: expected ms since the start of the test, at most {MAX_ELAPSED_MS} (7 days), found {}",
                     r.elapsed_ms
                 ),
             });
@@ -2076,6 +2077,21 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn id_segments_are_grouped_for_the_hint() {
+        assert_eq!(grouped_path("/item/123"), "/item/{id}");
+        assert_eq!(
+            grouped_path("/u/550e8400-e29b-41d4-a716-446655440000/x?q=1"),
+            "/u/{id}/x?..."
+        );
+        assert_eq!(grouped_path("/api/v1/items"), "/api/v1/items");
+        assert_eq!(grouped_path("/v2/deadbeef99"), "/v2/{id}");
+        let keys: Vec<Vec<u8>> = (0..5)
+            .map(|i| format!("GET /item/{i}").into_bytes())
+            .collect();
+        assert!(grouping_hint(keys.iter()).contains("`/item/{id}` (5 names)"));
     }
 
     #[test]

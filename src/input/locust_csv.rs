@@ -38,12 +38,22 @@ pub(crate) struct Row<'a> {
 }
 
 /// The 1-based line of a record that starts at a byte offset. The csv crate's
-/// own line numbers are off by one on CRLF files (Locust writes CRLF): it ends
-/// a record at the CR and starts the next at the LF. So errors count newlines
-/// up to and including the record's first byte.
+/// record positions can point at line endings before the record: on CRLF
+/// files (Locust writes CRLF) it ends a record at the CR and starts the next at
+/// the LF, and blank lines are skipped. So the record's line is that of its
+/// first byte that is not a line ending.
 pub(crate) fn line_in(data: &[u8], byte: u64) -> u64 {
-    let end = (byte as usize).saturating_add(1).min(data.len());
-    memchr::memchr_iter(b'\n', &data[..end]).count() as u64 + 1
+    let at = first_content(data, byte);
+    memchr::memchr_iter(b'\n', &data[..at]).count() as u64 + 1
+}
+
+/// The first byte at or after `byte` that is not CR or LF (or the end).
+fn first_content(data: &[u8], byte: u64) -> usize {
+    let mut at = (byte as usize).min(data.len());
+    while matches!(data.get(at), Some(b'\r' | b'\n')) {
+        at += 1;
+    }
+    at
 }
 
 impl Table {
@@ -97,16 +107,13 @@ impl Table {
     /// record (records come in file order).
     fn line_at_byte(&self, byte: u64) -> u64 {
         let (from, line) = self.cursor.get();
-        let at = (byte as usize).min(self.data.len());
+        let at = first_content(&self.data, byte);
         if at < from {
             return line_in(&self.data, byte);
         }
-        // newlines before the record's first byte, then the record's first
-        // byte itself when it is the LF of a CRLF (see `line_in`)
-        let counted = memchr::memchr_iter(b'\n', &self.data[from..at]).count() as u64;
-        let line_here = line + counted;
-        self.cursor.set((at, line_here));
-        line_here + u64::from(self.data.get(at) == Some(&b'\n'))
+        let line = line + memchr::memchr_iter(b'\n', &self.data[from..at]).count() as u64;
+        self.cursor.set((at, line));
+        line
     }
 
     /// Every record, with line numbers.
@@ -788,6 +795,9 @@ pub(crate) fn aggregate<'a>(endpoints: impl Iterator<Item = &'a Endpoint> + Clon
     }
 }
 
+/// Longest run accepted (7 days, as for a Goose request log's `elapsed`).
+const MAX_RUN_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+
 /// Read `PREFIX_stats_history.csv` into the run's timeline (Aggregated rows).
 pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
     let (table, mut reader) = Table::open(path)?;
@@ -909,6 +919,20 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
                 reset = Some(row.line());
             }
             prev_counts = Some((n, f, row.line()));
+        }
+        // the timeline and windows are laid second by second from these
+        if let Some(first) = points.first().map(|p: &TimelinePoint| p.t)
+            && (ts - first).abs() > MAX_RUN_SECONDS
+        {
+            return Err(Error::parse(
+                path,
+                Some(row.line()),
+                Some(c_ts as u64 + 1),
+                format!(
+                    "`Timestamp`: {ts} is {:.0} s from the first row's {first}; a run spans at most {MAX_RUN_SECONDS} s (7 days)",
+                    (ts - first).abs()
+                ),
+            ));
         }
         points.push(TimelinePoint {
             t: ts,
@@ -1107,6 +1131,23 @@ pub fn read_exceptions(path: &Path) -> Result<Vec<ExceptionGroup>> {
 #[cfg(test)]
 mod tests {
     use super::status_from_error;
+
+    #[test]
+    fn record_lines_are_counted_on_from_the_previous_record() {
+        // CRLF, a quoted newline inside a cell, and a blank line
+        let text = "Type,Name,Request Count\r\nGET,/a,1\r\nGET,\"/b\nc\",2\r\n\r\nGET,/d,3\r\n";
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.csv");
+        std::fs::write(&p, text).unwrap();
+        let (table, mut reader) = super::Table::open(&p).unwrap();
+        let lines: Vec<u64> = table.rows(&mut reader).map(|r| r.unwrap().line()).collect();
+        // independently: the line each record starts on, by counting newlines
+        let starts: Vec<u64> = ["GET,/a", "GET,\"/b", "GET,/d"]
+            .iter()
+            .map(|m| text[..text.find(m).unwrap()].matches('\n').count() as u64 + 1)
+            .collect();
+        assert_eq!(lines, starts);
+    }
 
     #[test]
     fn status_codes_come_out_of_every_error_style() {

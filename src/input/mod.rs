@@ -126,7 +126,7 @@ pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
 /// Show a byte count the way `--max-input-size` accepts it.
 pub fn show_size(bytes: u64) -> String {
     for (shift, unit) in [(40, "T"), (30, "G"), (20, "M"), (10, "k")] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{}{unit}", bytes >> shift);
         }
     }
@@ -134,8 +134,7 @@ pub fn show_size(bytes: u64) -> String {
 }
 
 /// The error for an input over [`Limits::max_input_bytes`].
-pub(crate) fn too_big(path: &Path, decompressed: bool) -> Error {
-    let limit = limits().max_input_bytes;
+pub(crate) fn too_big(path: &Path, limit: u64, decompressed: bool) -> Error {
     Error::parse(
         path,
         None,
@@ -225,11 +224,15 @@ pub(crate) fn open_maybe_gz(path: &Path, mut file: std::fs::File) -> Result<Box<
 /// Read a whole (possibly gzipped) file into memory, up to
 /// [`Limits::max_input_bytes`] (after decompression).
 pub(crate) fn read_all(path: &Path) -> Result<Vec<u8>> {
+    read_within(path, limits().max_input_bytes)
+}
+
+/// [`read_all`] with an explicit limit in bytes.
+fn read_within(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let file = open_input(path)?;
-    let limit = limits().max_input_bytes;
     let on_disk = file.metadata().map(|m| m.len()).unwrap_or(0);
     if on_disk > limit {
-        return Err(too_big(path, false));
+        return Err(too_big(path, limit, false));
     }
     let mut reader = open_maybe_gz(path, file)?;
     let mut buf = Vec::with_capacity(on_disk.min(limit) as usize);
@@ -241,7 +244,7 @@ pub(crate) fn read_all(path: &Path) -> Result<Vec<u8>> {
     if buf.len() as u64 == limit {
         let mut one = [0u8; 1];
         if reader.read(&mut one).map_err(|e| Error::io(path, e))? > 0 {
-            return Err(too_big(path, true));
+            return Err(too_big(path, limit, true));
         }
     }
     Ok(buf)
@@ -538,4 +541,41 @@ pub fn load_run(paths: &[PathBuf], label: Option<&str>) -> Result<Run> {
         run.label = l.to_string();
     }
     Ok(run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("500k"), Ok(500 << 10));
+        assert_eq!(parse_size("1tb"), Ok(1 << 40));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12Q").is_err());
+        assert!(parse_size("99999999999T").is_err());
+        assert_eq!(show_size(64 << 20), "64M");
+        assert_eq!(show_size(1000), "1000");
+    }
+
+    #[test]
+    fn a_gzip_that_inflates_past_the_limit_is_refused_and_one_within_is_read() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.json.gz");
+        let mut enc = flate2::write::GzEncoder::new(
+            std::fs::File::create(&p).unwrap(),
+            flate2::Compression::fast(),
+        );
+        enc.write_all(&vec![b' '; 3000]).unwrap();
+        enc.finish().unwrap();
+        let err = read_within(&p, 2999).unwrap_err().to_string();
+        let ok = read_within(&p, 3000).map(|b| b.len());
+        assert!(err.contains("once decompressed"), "{err}");
+        assert!(err.contains("--max-input-size"), "{err}");
+        assert_eq!(ok.unwrap(), 3000);
+    }
 }
