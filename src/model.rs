@@ -78,6 +78,9 @@ pub struct Run {
     pub ended_by: Option<String>,
     /// Resource samples of the server under test, when supplied.
     pub resources: Option<ResourceSeries>,
+    /// What the average request rate (`total.rps`) divides by, once, as a
+    /// phrase (`requests ÷ (last request − test start), Locust's Requests/s`).
+    pub rps_basis: Option<String>,
 }
 
 /// Requests of one endpoint (or all of them).
@@ -322,6 +325,7 @@ impl Run {
             tool_scenarios: Vec::new(),
             ended_by: None,
             resources: None,
+            rps_basis: None,
         }
     }
 }

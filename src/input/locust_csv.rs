@@ -363,6 +363,11 @@ pub fn read(path: &Path) -> Result<Run> {
     // alone gives the run's length, more exactly than the history's ticks.
     if let Some(rps) = run.total.rps.filter(|r| *r > 0.0) {
         run.duration_s = Some(run.total.requests as f64 / rps);
+        run.rps_basis = Some(format!(
+            "Locust's own Requests/s from the stats CSV: {} requests ÷ {:.1} s (last request − test start), as of the CSV's last write",
+            run.total.requests,
+            run.total.requests as f64 / rps
+        ));
         if sib.history.is_none() {
             run.provenance.push(
                 "No stats history beside the CSV: the duration comes from Request Count / Requests/s; start and end times are unknown.".into(),

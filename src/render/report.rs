@@ -626,7 +626,10 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
         format!(
             "Requests/second: {}",
             t.rps
-                .map(|r| format!("{r:.2}"))
+                .map(|r| match &run.rps_basis {
+                    Some(b) => format!("{r:.2} on average ({b})"),
+                    None => format!("{r:.2} on average"),
+                })
                 .unwrap_or_else(|| "n/a".into())
         ),
     ];
