@@ -60,10 +60,7 @@ fn evaluate(stats: &str, exprs: &[&str]) -> Vec<Outcome> {
         targets::parse_all(&exprs.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
     let ts: Vec<targets::Target> = parsed
         .into_iter()
-        .map(|e| targets::Target {
-            title: e.text.clone(),
-            expr: e,
-        })
+        .map(|e| targets::Target::new(e.text.clone(), e))
         .collect();
     targets::evaluate(&run, &ts, None).outcomes
 }

@@ -173,6 +173,8 @@ pub fn scope_text(o: &Outcome) -> String {
     let s = o.target.expr.scope.to_string();
     if o.target.expr.metric.is_resource() {
         "server".into()
+    } else if o.target.is_api() && s.is_empty() {
+        "HTTP requests".into()
     } else if s.is_empty() {
         "all requests".into()
     } else {

@@ -688,6 +688,12 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
     if !missed.is_empty() {
         analysis.push(format!("Targets missed: {}.", missed.join("; ")));
     }
+    if let Some(o) = verdict.outcomes.iter().find(|o| o.target.is_api()) {
+        analysis.push(format!(
+            "The API Response Time targets cover {}.",
+            crate::targets::coverage_phrase(run, &o.target)
+        ));
+    }
     let mut by_p95: Vec<(&Endpoint, f64)> = run
         .endpoints
         .iter()
