@@ -60,6 +60,10 @@ struct GScenarioRow {
 #[derive(Deserialize)]
 struct GTransactionRow {
     is_scenario: bool,
+    /// `scenario.transaction` index (`3.1`); empty on scenario rows and on
+    /// the closing Aggregated row.
+    #[serde(default)]
+    transaction: String,
     name: String,
     #[serde(default)]
     number_of_requests: u64,
@@ -275,6 +279,10 @@ fn scenarios_of(report: &GReport) -> Vec<crate::model::ToolScenario> {
     for row in report.transaction_metrics.iter().flatten() {
         if row.is_scenario {
             current = out.iter().position(|s| s.name == row.name);
+        } else if row.transaction.is_empty() {
+            // the table's closing Aggregated row sums every scenario: it is
+            // no transaction of the last one
+            current = None;
         } else if let Some(i) = current
             && row.number_of_requests > 0
         {
