@@ -297,6 +297,17 @@ pub fn failures_by_status(failures: &[FailureGroup]) -> BTreeMap<Option<u16>, u6
 }
 
 impl Run {
+    /// Failures counted in the totals but missing from the failure groups: a
+    /// Locust JSON counts up to shutdown, while its failures CSV is the stats
+    /// CSV's snapshot, written up to ~1 s earlier. 0 when there are no groups.
+    pub fn unlisted_failures(&self) -> u64 {
+        if self.failures.is_empty() {
+            return 0;
+        }
+        let listed: u64 = self.failures.iter().map(|f| f.occurrences).sum();
+        self.total.failures.saturating_sub(listed)
+    }
+
     /// An empty run of a tool, to be filled by a reader.
     pub fn new(label: impl Into<String>, tool: Tool) -> Self {
         Run {

@@ -142,6 +142,17 @@ pub fn read(path: &Path) -> Result<Run> {
         run.exceptions = super::locust_csv::read_exceptions(x)?;
         run.sources.push(x.clone());
     }
+    let unlisted = run.unlisted_failures();
+    if unlisted > 0
+        && let Some(f) = &sib.failures
+    {
+        run.provenance.push(format!(
+            "The failure breakdown ({}) is the stats CSV's snapshot, written up to ~1 s before the JSON: it lists {} of the JSON's {} failures; the other {unlisted} came after its last write.",
+            f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            run.total.failures - unlisted,
+            run.total.failures,
+        ));
+    }
     if let Some(h) = &sib.history {
         let mut from_history = Run::new(String::new(), Tool::Locust);
         super::locust_csv::read_history(h, &mut from_history)?;

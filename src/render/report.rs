@@ -716,15 +716,27 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
         ));
     }
     if let Some(f) = run.failures.first() {
-        let total_fail: u64 = run.failures.iter().map(|f| f.occurrences).sum();
+        // one denominator for every failure figure: the run's own count
+        let listed: u64 = run.failures.iter().map(|f| f.occurrences).sum();
+        let total_fail = t.failures.max(listed);
+        let unlisted = run.unlisted_failures();
         analysis.push(format!(
-            "Failures are dominated by {} {}: {} ({} of {} failures, {}).",
+            "Failures are dominated by {} {}: {} ({} of {} failures, {}){}.",
             f.kind,
             f.name,
             error_label(f.status, &f.error),
             format::count(f.occurrences),
             format::count(total_fail),
-            format::fraction(f.occurrences as f64 / total_fail.max(1) as f64)
+            format::fraction(f.occurrences as f64 / total_fail.max(1) as f64),
+            if unlisted > 0 {
+                format!(
+                    "; {} of the {} failures are not in the failure breakdown, an older snapshot",
+                    format::count(unlisted),
+                    format::count(total_fail)
+                )
+            } else {
+                String::new()
+            }
         ));
     } else if t.failures > 0 {
         analysis.push(format!(
@@ -1100,6 +1112,7 @@ fn errors(ctx: &mut tera::Context, runs: &[&Run]) {
     // status -> count, preferring status counts (Goose) over parsed error texts (Locust)
     let mut by_code: BTreeMap<Option<u16>, u64> = BTreeMap::new();
     let mut by_code_failures_only = true;
+    let mut unlisted = 0;
     for r in runs {
         let has_counts = r.endpoints.iter().any(|e| !e.status_counts.is_empty());
         if has_counts {
@@ -1117,6 +1130,7 @@ fn errors(ctx: &mut tera::Context, runs: &[&Run]) {
             if r.failures.is_empty() && r.total.failures > 0 {
                 by_code_failures_only = false;
             }
+            unlisted += r.unlisted_failures();
         }
     }
     let pct = |n: u64| format!("{:.2}%", n as f64 * 100.0 / total_requests.max(1) as f64);
@@ -1144,6 +1158,14 @@ fn errors(ctx: &mut tera::Context, runs: &[&Run]) {
                 Some(c) => c.to_string(),
                 None => "n/a".into(),
             },
+        });
+    }
+    if unlisted > 0 {
+        rows.push(ErrorRow {
+            label: "Not in the failure breakdown (after the failures CSV's last write)".into(),
+            count: format::count(unlisted),
+            percentage: pct(unlisted),
+            code: "unknown".into(),
         });
     }
     ctx.insert("error_rows", &rows);

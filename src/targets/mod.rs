@@ -410,10 +410,13 @@ fn evaluate_one(run: &Run, target: &Target, res: Option<&ResourceFigures>) -> Ou
     let (latency, source) = if whole_run {
         (run.total.latency.clone(), "all requests".to_string())
     } else if target.is_api() {
-        (
-            Latency::merge(endpoints.iter().map(|e| &e.latency)),
-            coverage_phrase(run, target),
-        )
+        // nothing left out: the tool's own total (exact even from the CSV)
+        let latency = if endpoints.len() == run.endpoints.len() {
+            run.total.latency.clone()
+        } else {
+            Latency::merge(endpoints.iter().map(|e| &e.latency))
+        };
+        (latency, coverage_phrase(run, target))
     } else if endpoints.len() == 1 {
         (
             endpoints[0].latency.clone(),
@@ -425,20 +428,23 @@ fn evaluate_one(run: &Run, target: &Target, res: Option<&ResourceFigures>) -> Ou
             format!("{} endpoints merged", endpoints.len()),
         )
     };
-    let requests: u64 = if whole_run {
+    let requests: u64 = if whole_run || endpoints.len() == run.endpoints.len() {
         run.total.requests
     } else {
         endpoints.iter().map(|e| e.requests).sum()
     };
     match e.metric {
         Metric::Percentile(p) => match latency.percentile(p) {
-            Percentile::Value(v) => measured(
-                target,
-                v,
-                format::ms(v),
-                format!("{source}; {}", latency.precision_note()),
-                Some(latency.count),
-            ),
+            Percentile::Value(v) => {
+                let out = measured(
+                    target,
+                    v,
+                    format::ms(v),
+                    format!("{source}; {}", latency.precision_note()),
+                    Some(latency.count),
+                );
+                borderline(out, &latency, v)
+            }
             Percentile::Between(lo, hi) => {
                 let holds_lo = e.op.holds(lo, e.limit);
                 let holds_hi = e.op.holds(hi, e.limit);
@@ -604,6 +610,29 @@ fn failures_with_status(
             .map(|f| f.occurrences)
             .sum(),
     )
+}
+
+/// A percentile the tool only knows to its bucket: when the bucket straddles
+/// the limit, the true value may lie on either side of it. The verdict is the
+/// conservative one (missed, or warned for a `warn:` target) and says so.
+fn borderline(mut out: Outcome, latency: &Latency, value: f64) -> Outcome {
+    let Some((lo, hi)) = crate::latency::bucket_range(&latency.dist, value) else {
+        return out;
+    };
+    let e = &out.target.expr;
+    if e.op.holds(lo, e.limit) == e.op.holds(hi, e.limit) {
+        return out;
+    }
+    out.state = if e.warn { State::Warned } else { State::Missed };
+    out.measured_text = format!("{} (borderline)", format::ms(value));
+    out.detail = format!(
+        "borderline: Locust's {} stands for any time from {} to {}, a bucket that straddles the limit, so the verdict is the conservative one; {}",
+        format::ms(value),
+        format::ms(lo),
+        format::ms(hi),
+        out.detail
+    );
+    out
 }
 
 fn trim_pct(p: f64) -> String {
