@@ -81,6 +81,10 @@ pub struct Run {
     /// What the average request rate (`total.rps`) divides by, once, as a
     /// phrase (`requests ÷ (last request − test start), Locust's Requests/s`).
     pub rps_basis: Option<String>,
+    /// Why the run stopped before its planned end, when the tool says so (a
+    /// Goose threshold that aborted it, a cancel): a verdict on a shortened
+    /// run must say it.
+    pub stopped_early: Option<String>,
 }
 
 /// Requests of one endpoint (or all of them).
@@ -337,6 +341,7 @@ impl Run {
             ended_by: None,
             resources: None,
             rps_basis: None,
+            stopped_early: None,
         }
     }
 }

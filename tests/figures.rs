@@ -359,3 +359,138 @@ fn failure_figures_come_from_one_source_or_say_which_is_older() {
         );
     }
 }
+
+fn render(args: &[&str]) -> String {
+    let out = perfreport().arg("render").args(args).assert().success();
+    String::from_utf8_lossy(&out.get_output().stdout).to_string()
+}
+
+/// Item 13: "met wherever measured" never stands beside a missed target.
+/// mixed_baseline_u50_90s misses p99 < 500 ms (its CSV's Aggregated 99%) and
+/// meets p95 < 200 ms (its 95%).
+#[test]
+fn met_targets_beside_a_miss_are_not_called_met_wherever_measured() {
+    let path = "fixtures/locust/mixed_baseline_u50_90s/mixed_baseline_u50_90s_stats.csv";
+    let agg = records(Path::new(path))
+        .into_iter()
+        .find(|r| r["Name"] == "Aggregated")
+        .unwrap();
+    let (p95, p99): (f64, f64) = (agg["95%"].parse().unwrap(), agg["99%"].parse().unwrap());
+    assert!(p95 < 195.0 && p99 > 505.0, "the fixture: one met, one missed");
+    let text = render(&["--stats", path]);
+    assert!(!text.contains("Met wherever measured"), "{text}");
+    assert!(text.contains("The other measured targets were met"), "{text}");
+    assert!(!text.contains("Every measured target was met"), "{text}");
+}
+
+/// Item 13: a 404 is reported as what was observed, not as a guess at the
+/// cause. contentrequest_u40_60s's failures CSV has only 404s on its POST rows.
+#[test]
+fn a_404_is_described_as_observed() {
+    let dir = "fixtures/locust/contentrequest_u40_60s";
+    let failures = records(&Path::new(dir).join("contentrequest_u40_60s_failures.csv"));
+    assert!(failures.iter().any(|r| r["Error"].contains("404")));
+    let text = render(&["--stats", &format!("{dir}/contentrequest_u40_60s_stats.csv")]);
+    assert!(!text.contains("not implemented"), "{text}");
+    assert!(text.contains("returned 404 Not Found for all"), "{text}");
+}
+
+/// Item 13: a Goose request log is not called a stats history (only Locust
+/// writes one).
+#[test]
+fn a_goose_request_log_is_not_called_a_stats_history() {
+    let log = "fixtures/goose/monitoring-30u-reqlog-csv/requests.csv";
+    let text = render(&["--stats", log]);
+    assert!(!text.contains("stats history"), "{text}");
+    let out = perfreport()
+        .args(["gate", "--stats", log, "--target", "rps>=1"])
+        .assert();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(!stdout.contains("stats history"), "{stdout}");
+}
+
+/// Item 13: "X MiB of the Y MiB growth was still held" never has X > Y. On
+/// step_leak_25-50-100_90s more than the growth under load was held after it.
+#[test]
+fn retained_memory_is_not_a_part_larger_than_the_whole() {
+    let dir = "fixtures/locust/step_leak_25-50-100_90s";
+    let text = render(&[
+        "--stats",
+        &format!("{dir}/step_leak_25-50-100_90s_stats.csv"),
+        "--resources",
+        &format!("{dir}/resources.csv"),
+    ]);
+    let re = regex_lite(&text);
+    for (held, growth) in re {
+        assert!(held <= growth, "{held} MiB of the {growth} MiB growth: {text}");
+    }
+    assert!(text.contains("Memory leak suspected"), "{text}");
+}
+
+/// Every "X MiB of the Y MiB growth" in a text.
+fn regex_lite(text: &str) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices(" MiB growth") {
+        let before = &text[..i];
+        let Some(of) = before.rfind(" MiB of the ") else {
+            continue;
+        };
+        let growth: f64 = before[of + " MiB of the ".len()..].parse().unwrap_or(f64::NAN);
+        let start = before[..of].rfind(' ').map_or(0, |s| s + 1);
+        if let Ok(held) = before[start..of].parse::<f64>() {
+            out.push((held, growth));
+        }
+    }
+    out
+}
+
+/// Item 13: a Goose run that a threshold stopped says so in the gate's
+/// output and in the verdict JSON (the derived report of
+/// fixtures/goose/derived: configaudit-30u with the run record of an aborted
+/// run). The real run, which completed, says nothing of the kind.
+#[test]
+fn a_run_stopped_by_a_threshold_says_so_in_the_gate_and_the_json() {
+    let path = "fixtures/goose/derived/report_stopped_by_threshold.json";
+    let raw: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let rule = raw["raw_metrics"]["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["aborted"] == true)
+        .unwrap();
+    let expected = format!(
+        "the run stopped early: Goose's threshold `{}` failed (observed {}) and stopped the run early, after {} s of measurement",
+        rule["rule"].as_str().unwrap(),
+        rule["observed"].as_str().unwrap(),
+        raw["raw_metrics"]["duration"]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("verdict.json");
+    let out = perfreport()
+        .args(["gate", "--stats", path, "--json"])
+        .arg(&json)
+        .assert();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains(&expected), "{stdout}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(
+        v["run"]["stopped_early"]
+            .as_str()
+            .unwrap()
+            .contains(rule["rule"].as_str().unwrap()),
+        "{v}"
+    );
+    // the real, completed run
+    let json2 = dir.path().join("verdict2.json");
+    perfreport()
+        .args(["gate", "--stats", "fixtures/goose/configaudit-30u/report.json", "--json"])
+        .arg(&json2)
+        .assert();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json2).unwrap()).unwrap();
+    assert!(v["run"]["stopped_early"].is_null(), "{v}");
+    let text = render(&["--stats", path]);
+    assert!(text.contains("The run stopped early"), "{text}");
+}

@@ -438,12 +438,30 @@ pub fn read(path: &Path) -> Result<Run> {
                 passed: t.passed,
             });
             if t.aborted {
-                run.provenance.push(format!(
-                    "Goose's threshold `{}` failed (observed {}) and stopped the run early.",
-                    t.rule, t.observed
-                ));
+                let text = format!(
+                    "Goose's threshold `{}` failed (observed {}) and stopped the run early, after {} s of measurement",
+                    t.rule, t.observed, m.duration
+                );
+                run.provenance.push(format!("{text}."));
+                run.stopped_early = Some(text);
             }
         }
+    }
+    if run.stopped_early.is_none()
+        && let Some(by) = report
+            .ended_by
+            .as_deref()
+            .filter(|b| matches!(*b, "canceled" | "stopped"))
+    {
+        run.stopped_early = Some(format!(
+            "Goose reports the run {by}{}, after {} s of measurement",
+            report
+                .canceled_reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default(),
+            m.duration
+        ));
     }
 
     // Timeline: Goose's per-second graph data when the report has it.

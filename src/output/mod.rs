@@ -34,6 +34,8 @@ pub struct GateContext {
     pub require_all: bool,
     /// `--fail-on warn`: a warning fails the gate (exit 1).
     pub fail_on_warn: bool,
+    /// Why the run stopped before its planned end, when it did.
+    pub stopped_early: Option<String>,
 }
 
 impl GateContext {
@@ -56,6 +58,7 @@ impl GateContext {
                 .map(|m| (m.requests, m.failures, m.basis.clone())),
             require_all,
             fail_on_warn,
+            stopped_early: run.stopped_early.clone(),
         }
     }
 
@@ -78,6 +81,9 @@ impl GateContext {
                 crate::format::count(*r),
                 crate::format::count(*f)
             ));
+        }
+        if let Some(why) = &self.stopped_early {
+            line.push_str(&format!("\nthe run stopped early: {why}"));
         }
         line
     }

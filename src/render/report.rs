@@ -768,7 +768,11 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
                 .join("; ")
         ));
     }
-    if let Some(by) = run.ended_by.as_deref().filter(|b| *b != "completed") {
+    if let Some(why) = &run.stopped_early {
+        analysis.push(format!(
+            "The run stopped early: {why}; every figure covers the shortened run."
+        ));
+    } else if let Some(by) = run.ended_by.as_deref().filter(|b| *b != "completed") {
         analysis.push(format!("{} reports the run ended by: {by}.", run.tool));
     }
     analysis.push(format!("Percentiles: {}.", t.latency.precision_note()));
@@ -782,8 +786,7 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
                 .find(|f| f.kind == e.kind && f.name == e.name)
                 .and_then(|f| f.status);
             let why = match code {
-                Some(404) => ": endpoint not implemented".to_string(),
-                Some(0) => ": the server could not be reached".to_string(),
+                Some(0) => ", no HTTP response".to_string(),
                 _ => String::new(),
             };
             notes.push(format!(
@@ -792,7 +795,7 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
                 code.map(|c| if c == 0 {
                     "connection errors".to_string()
                 } else {
-                    c.to_string()
+                    format!("{c} {}", status_name(c))
                 })
                 .unwrap_or_else(|| "failures".into()),
                 e.requests
@@ -1698,6 +1701,7 @@ fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
     let many = spec.scenarios.len() > 1;
     let mut missed: Vec<(f64, String)> = Vec::new();
     let mut held: Vec<String> = Vec::new();
+    let mut any_missed = false;
     for (i, t) in spec.targets.iter().enumerate() {
         let outs: Vec<(&Scenario, &Outcome)> = spec
             .scenarios
@@ -1714,9 +1718,12 @@ fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
             .filter(|(_, o)| o.state == State::Missed)
             .collect();
         if bad.is_empty() {
-            held.push(t.title.clone());
+            if outs.iter().all(|(_, o)| o.state == State::Met) {
+                held.push(t.title.clone());
+            }
             continue;
         }
+        any_missed = true;
         // how far past the limit, relative, for ordering
         let excess = |o: &Outcome| {
             o.measured
@@ -1764,7 +1771,12 @@ fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
             }
         }
     }
-    let total_errors: u64 = errors.iter().map(|e| e.2).sum();
+    // the runs' own failure counts: the breakdown may be an older snapshot
+    let total_errors: u64 = errors
+        .iter()
+        .map(|e| e.2)
+        .sum::<u64>()
+        .max(spec.scenarios.iter().map(|s| s.run.total.failures).sum());
     // the same path under several names ([movie], [tv]) is one finding
     let path_of = |label: &str| label.split(" [").next().unwrap_or(label).to_string();
     let mut by_path: Vec<(String, Option<u16>, u64, String)> = Vec::new();
@@ -1776,9 +1788,10 @@ fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
         }
     }
     if let Some((label, status, n, error)) = by_path.iter().max_by_key(|e| e.2) {
+        // what was observed, not a guess at why (a 404 may be a wrong path,
+        // a missing record or a route that does not exist)
         let why = match status {
-            Some(404) => ": the endpoint is not implemented",
-            Some(0) => ": the server could not be reached",
+            Some(0) => ": connection errors, no HTTP response",
             _ => "",
         };
         findings.push(format!(
@@ -1831,7 +1844,20 @@ fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
         ));
     }
     if !held.is_empty() {
-        findings.push(format!("Met wherever measured: {}.", held.join(", ")));
+        // beside a miss, "met wherever measured" would read as a pass
+        findings.push(if any_missed {
+            format!(
+                "The other measured targets were met{}: {}.",
+                if many { " in every scenario" } else { "" },
+                held.join(", ")
+            )
+        } else {
+            format!(
+                "Every measured target was met{}: {}.",
+                if many { " in every scenario" } else { "" },
+                held.join(", ")
+            )
+        });
     }
     findings.truncate(5);
     if findings.len() < 3 {
