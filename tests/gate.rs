@@ -355,7 +355,7 @@ fn a_warning_passes_unless_fail_on_warn() {
         // the hard p95 limit is still there beside the warning
         .stdout(
             predicates::str::is_match(
-                r"API Response Time \(p95\)\s+all requests\s+370 ms\s+< 1s\s+met",
+                r"API Response Time \(p95\)\s+HTTP requests\s+370 ms\s+< 1s\s+met",
             )
             .unwrap(),
         )

@@ -364,8 +364,8 @@ pub fn read(path: &Path) -> Result<Run> {
     if let Some(rps) = run.total.rps.filter(|r| *r > 0.0) {
         run.duration_s = Some(run.total.requests as f64 / rps);
         run.rps_basis = Some(format!(
-            "Locust's own Requests/s from the stats CSV: {} requests ÷ {:.1} s (last request − test start), as of the CSV's last write",
-            run.total.requests,
+            "Locust's own Requests/s from the stats CSV: {} requests ÷ {:.1} s from the test start to the last request, as of the CSV's last write",
+            crate::format::count(run.total.requests),
             run.total.requests as f64 / rps
         ));
         if sib.history.is_none() {

@@ -168,7 +168,8 @@ pub fn read(path: &Path) -> Result<Run> {
 /// runs), so this figure is up to ~0.4 % above Locust's `total_rps`.
 fn json_rps_basis(requests: u64, window_s: f64) -> String {
     format!(
-        "{requests} requests ÷ {window_s:.1} s from the first to the last request (Locust JSON; Locust's own Requests/s counts from the test start, a fraction of a second earlier)"
+        "{} requests ÷ {window_s:.1} s from the first to the last request, from the Locust JSON; Locust's own Requests/s counts from the test start, a fraction of a second earlier",
+        crate::format::count(requests)
     )
 }
 

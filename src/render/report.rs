@@ -730,7 +730,7 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
             format::fraction(f.occurrences as f64 / total_fail.max(1) as f64),
             if unlisted > 0 {
                 format!(
-                    "; {} of the {} failures are not in the failure breakdown, an older snapshot",
+                    "; {} of the {} failures are missing from the failure breakdown, an older snapshot",
                     format::count(unlisted),
                     format::count(total_fail)
                 )

@@ -65,15 +65,18 @@ const API_TITLES: &[&str] = &["API Response Time (p95)", "API Response Time (p99
 /// What the API targets leave out by default: request types with targets of
 /// their own.
 fn non_http() -> Vec<(String, Scope)> {
-    [("WebSocket (type WS)", "type:WS"), ("database (type DB)", "type:DB")]
-        .iter()
-        .map(|(n, s)| {
-            (
-                (*n).to_string(),
-                expr::parse_scope(s).expect("built-in scopes parse"),
-            )
-        })
-        .collect()
+    [
+        ("WebSocket (type WS)", "type:WS"),
+        ("database (type DB)", "type:DB"),
+    ]
+    .iter()
+    .map(|(n, s)| {
+        (
+            (*n).to_string(),
+            expr::parse_scope(s).expect("built-in scopes parse"),
+        )
+    })
+    .collect()
 }
 
 /// Leave a config's request groups out of the API targets as well: each has
@@ -82,7 +85,8 @@ pub fn exclude_groups(targets: &mut [Target], groups: &[(String, Scope)]) {
     for t in targets.iter_mut().filter(|t| t.is_api()) {
         for (name, scope) in groups {
             if !t.exclude.iter().any(|(_, s)| s == scope) {
-                t.exclude.push((format!("group {name} ({scope})"), scope.clone()));
+                t.exclude
+                    .push((format!("group {name} ({scope})"), scope.clone()));
             }
         }
     }
@@ -109,7 +113,9 @@ pub fn default_targets() -> Vec<Target> {
 pub fn with_overrides(targets: Vec<Target>, overrides: &[TargetExpr]) -> Vec<Target> {
     with_titled_overrides(
         targets,
-        overrides.iter().map(|o| Target::new(o.text.clone(), o.clone())),
+        overrides
+            .iter()
+            .map(|o| Target::new(o.text.clone(), o.clone())),
     )
 }
 
@@ -295,7 +301,12 @@ fn scope_phrase(scope: &Scope) -> String {
 pub fn covered<'a>(run: &'a Run, target: &Target) -> Vec<&'a Endpoint> {
     scoped(run, &target.expr.scope)
         .into_iter()
-        .filter(|e| !target.exclude.iter().any(|(_, s)| s.matches(&e.kind, &e.name)))
+        .filter(|e| {
+            !target
+                .exclude
+                .iter()
+                .any(|(_, s)| s.matches(&e.kind, &e.name))
+        })
         .collect()
 }
 
