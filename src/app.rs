@@ -256,12 +256,12 @@ fn spec_recording(
     let cfg = config::load(path)?;
     let targets = targets::with_titled_overrides(
         targets::default_targets(),
-        cfg.targets.iter().map(|(title, expr)| Target {
-            title: title.clone(),
-            expr: expr.clone(),
-        }),
+        cfg.targets
+            .iter()
+            .map(|(title, expr)| Target::new(title.clone(), expr.clone())),
     );
-    let targets = targets::with_overrides(targets, &targets::parse_all(&opts.targets)?);
+    let mut targets = targets::with_overrides(targets, &targets::parse_all(&opts.targets)?);
+    targets::exclude_groups(&mut targets, &cfg.groups);
     let mut scenarios = Vec::new();
     let mut focus_series = None;
     for s in &cfg.scenarios {

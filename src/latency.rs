@@ -111,6 +111,32 @@ pub fn locust_bucket(ms: f64) -> u64 {
     r.max(0.0) as u64
 }
 
+/// The times in ms that Locust files under the bucket key `key`, as a closed
+/// range: a Locust "500" stands for anything from 495 to 505 ms.
+pub fn locust_bucket_range(key: f64) -> (f64, f64) {
+    let half = if key < 100.0 {
+        0.5
+    } else if key < 1000.0 {
+        5.0
+    } else if key < 10000.0 {
+        50.0
+    } else {
+        500.0
+    };
+    ((key - half).max(0.0), key + half)
+}
+
+/// The range of times a percentile value of this distribution stands for,
+/// when it is a bucket key rather than a time (Locust), else `None`.
+pub fn bucket_range(dist: &Distribution, value: f64) -> Option<(f64, f64)> {
+    match dist {
+        Distribution::LocustBuckets(_) | Distribution::Columns(_) => {
+            Some(locust_bucket_range(value))
+        }
+        _ => None,
+    }
+}
+
 /// A new empty HdrHistogram for exact µs times (1 µs .. 1 hour, 3 significant digits).
 pub fn new_exact_histogram() -> Histogram<u64> {
     // 3 significant digits keeps every reported value within 0.1 % of the true one.

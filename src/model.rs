@@ -78,6 +78,13 @@ pub struct Run {
     pub ended_by: Option<String>,
     /// Resource samples of the server under test, when supplied.
     pub resources: Option<ResourceSeries>,
+    /// What the average request rate (`total.rps`) divides by, once, as a
+    /// phrase (`requests ÷ (last request − test start), Locust's Requests/s`).
+    pub rps_basis: Option<String>,
+    /// Why the run stopped before its planned end, when the tool says so (a
+    /// Goose threshold that aborted it, a cancel): a verdict on a shortened
+    /// run must say it.
+    pub stopped_early: Option<String>,
 }
 
 /// Requests of one endpoint (or all of them).
@@ -294,6 +301,17 @@ pub fn failures_by_status(failures: &[FailureGroup]) -> BTreeMap<Option<u16>, u6
 }
 
 impl Run {
+    /// Failures counted in the totals but missing from the failure groups: a
+    /// Locust JSON counts up to shutdown, while its failures CSV is the stats
+    /// CSV's snapshot, written up to ~1 s earlier. 0 when there are no groups.
+    pub fn unlisted_failures(&self) -> u64 {
+        if self.failures.is_empty() {
+            return 0;
+        }
+        let listed: u64 = self.failures.iter().map(|f| f.occurrences).sum();
+        self.total.failures.saturating_sub(listed)
+    }
+
     /// An empty run of a tool, to be filled by a reader.
     pub fn new(label: impl Into<String>, tool: Tool) -> Self {
         Run {
@@ -322,6 +340,8 @@ impl Run {
             tool_scenarios: Vec::new(),
             ended_by: None,
             resources: None,
+            rps_basis: None,
+            stopped_early: None,
         }
     }
 }

@@ -60,10 +60,7 @@ fn evaluate(stats: &str, exprs: &[&str]) -> Vec<Outcome> {
         targets::parse_all(&exprs.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
     let ts: Vec<targets::Target> = parsed
         .into_iter()
-        .map(|e| targets::Target {
-            title: e.text.clone(),
-            expr: e,
-        })
+        .map(|e| targets::Target::new(e.text.clone(), e))
         .collect();
     targets::evaluate(&run, &ts, None).outcomes
 }
@@ -358,7 +355,7 @@ fn a_warning_passes_unless_fail_on_warn() {
         // the hard p95 limit is still there beside the warning
         .stdout(
             predicates::str::is_match(
-                r"API Response Time \(p95\)\s+all requests\s+370 ms\s+< 1s\s+met",
+                r"API Response Time \(p95\)\s+HTTP requests\s+370 ms\s+< 1s\s+met",
             )
             .unwrap(),
         )

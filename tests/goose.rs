@@ -591,3 +591,57 @@ fn a_request_log_alone_has_no_clock_and_says_so() {
         .code(2)
         .stderr(predicates::str::contains("pass the run's report.json"));
 }
+
+/// Issue 9 item 8: the transaction table's closing Aggregated row (empty
+/// `transaction` index) sums all transactions; it is no transaction of the
+/// last scenario. Each scenario's transactions are the rows whose index starts
+/// with the scenario's position, read here from report.json.
+#[test]
+fn the_aggregated_transaction_row_is_not_a_transaction() {
+    for name in RUNS {
+        let json = report_json(name);
+        let run = load(&[&format!("{name}/report.json")]);
+        let rows = json["transaction_metrics"].as_array().unwrap();
+        let aggregated = rows
+            .iter()
+            .find(|t| t["name"] == "Aggregated" && t["transaction"] == "")
+            .unwrap_or_else(|| panic!("{name}: no Aggregated row"));
+        let scenarios: Vec<&str> = rows
+            .iter()
+            .filter(|t| t["is_scenario"].as_bool().unwrap())
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        let mut all = 0;
+        for sc in &run.tool_scenarios {
+            let index = scenarios.iter().position(|s| *s == sc.name).unwrap();
+            let expected: Vec<(String, u64)> = rows
+                .iter()
+                .filter(|t| {
+                    t["transaction"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with(&format!("{index}."))
+                })
+                .filter(|t| t["number_of_requests"].as_u64().unwrap() > 0)
+                .map(|t| {
+                    (
+                        t["name"].as_str().unwrap().to_string(),
+                        t["number_of_requests"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            let got: Vec<(String, u64)> = sc
+                .transactions
+                .iter()
+                .map(|t| (t.name.clone(), t.count))
+                .collect();
+            assert_eq!(got, expected, "{name} {}", sc.name);
+            all += got.iter().map(|(_, n)| n).sum::<u64>();
+        }
+        assert_eq!(
+            all,
+            aggregated["number_of_requests"].as_u64().unwrap(),
+            "{name}: the transactions add up to Goose's Aggregated row"
+        );
+    }
+}

@@ -308,6 +308,7 @@ pub fn regression_outcomes(cmp: &Comparison, tol: &Tolerance) -> Vec<crate::targ
                         limit: 0.0,
                         over_s: None,
                     },
+                    exclude: Vec::new(),
                 },
                 state: State::NotMeasured,
                 measured: None,
@@ -336,7 +337,7 @@ pub fn regression_outcomes(cmp: &Comparison, tol: &Tolerance) -> Vec<crate::targ
             None => (State::NotMeasured, None, "not measured".into()),
         };
         out.push(Outcome {
-            target: Target { title, expr },
+            target: Target::new(title, expr),
             state,
             measured,
             measured_text,

@@ -823,9 +823,20 @@ fn leak(
             (Some(ret), Some(gr)) if ret > opts.retained_fraction * gr => (
                 LeakVerdict::Suspected,
                 format!(
-                    "Memory leak suspected: RSS grew steadily by {slope:.2} MiB/min (r² = {r2:.2}) under load, and {:.1} MiB of the {:.1} MiB growth was still held after the load (idle {:.1} MiB before, {:.1} MiB after).",
-                    mib(ret),
-                    mib(gr),
+                    "Memory leak suspected: RSS grew steadily by {slope:.2} MiB/min (r² = {r2:.2}) under load, and {} after the load (idle {:.1} MiB before, {:.1} MiB after).",
+                    if ret >= gr {
+                        format!(
+                            "all of its {:.1} MiB growth was still held, {:.1} MiB above the idle level,",
+                            mib(gr),
+                            mib(ret)
+                        )
+                    } else {
+                        format!(
+                            "{:.1} MiB of the {:.1} MiB growth was still held",
+                            mib(ret),
+                            mib(gr)
+                        )
+                    },
                     mib(rss_idle.unwrap_or(0.0)),
                     mib(rss_after.unwrap_or(0.0))
                 ),

@@ -72,11 +72,17 @@ pub fn sustained_rps(run: &Run) -> Option<Sustained> {
             && let (Some(ra), Some(rb)) = (a.total_requests, b.total_requests)
         {
             let rps = rb.saturating_sub(ra) as f64 / w.seconds();
+            // only Locust writes a stats history; Goose's series are counted
+            // from its request log (or graph data)
+            let series = match run.tool {
+                crate::model::Tool::Locust => "stats history",
+                crate::model::Tool::Goose => "Goose's per-second request counts",
+            };
             return Some(Sustained {
                 rps,
                 window: Some(w),
                 basis: format!(
-                    "steady window of {:.0} s at the peak of {peak} users (stats history, cumulative request count difference)",
+                    "steady window of {:.0} s at the peak of {peak} users ({series}, cumulative request count difference)",
                     w.seconds()
                 ),
             });

@@ -60,6 +60,10 @@ struct GScenarioRow {
 #[derive(Deserialize)]
 struct GTransactionRow {
     is_scenario: bool,
+    /// `scenario.transaction` index (`3.1`); empty on scenario rows and on
+    /// the closing Aggregated row.
+    #[serde(default)]
+    transaction: String,
     name: String,
     #[serde(default)]
     number_of_requests: u64,
@@ -278,6 +282,10 @@ fn scenarios_of(report: &GReport) -> Vec<crate::model::ToolScenario> {
     for row in report.transaction_metrics.iter().flatten() {
         if row.is_scenario {
             current = out.iter().position(|s| s.name == row.name);
+        } else if row.transaction.is_empty() {
+            // the table's closing Aggregated row sums every scenario: it is
+            // no transaction of the last one
+            current = None;
         } else if let Some(i) = current
             && row.number_of_requests > 0
         {
@@ -455,12 +463,30 @@ pub fn read(path: &Path) -> Result<Run> {
                 passed: t.passed,
             });
             if t.aborted {
-                run.provenance.push(format!(
-                    "Goose's threshold `{}` failed (observed {}) and stopped the run early.",
-                    t.rule, t.observed
-                ));
+                let text = format!(
+                    "Goose's threshold `{}` failed (observed {}) and stopped the run early, after {} s of measurement",
+                    t.rule, t.observed, m.duration
+                );
+                run.provenance.push(format!("{text}."));
+                run.stopped_early = Some(text);
             }
         }
+    }
+    if run.stopped_early.is_none()
+        && let Some(by) = report
+            .ended_by
+            .as_deref()
+            .filter(|b| matches!(*b, "canceled" | "stopped"))
+    {
+        run.stopped_early = Some(format!(
+            "Goose reports the run {by}{}, after {} s of measurement",
+            report
+                .canceled_reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default(),
+            m.duration
+        ));
     }
 
     // Timeline: Goose's per-second graph data when the report has it.

@@ -278,8 +278,8 @@ pub(crate) const ABSURD_RESPONSE_MS: f64 = 86_400_000.0;
 
 /// What one stats row says, kept for the consistency checks.
 struct RowFacts {
-    /// Byte offset of the row; its line is counted only for an error.
-    byte: u64,
+    /// The row's 1-based line.
+    line: u64,
     requests: u64,
     failures: u64,
     min_ms: Option<f64>,
@@ -298,7 +298,7 @@ fn check_row(path: &Path, what: &str, r: &RowFacts) -> Result<()> {
     let bad = |msg: String| {
         Err(Error::parse(
             path,
-            line_at(path, r.byte),
+            Some(r.line),
             None,
             format!("{what}: {msg}"),
         ))
@@ -390,7 +390,7 @@ fn check_aggregated(path: &Path, rows: &[RowFacts], total: &RowFacts) -> Result<
     let bad = |msg: String| {
         Err(Error::parse(
             path,
-            line_at(path, total.byte),
+            Some(total.line),
             None,
             format!("the Aggregated row disagrees with the rows above it: {msg}"),
         ))
@@ -455,7 +455,7 @@ fn check_aggregated(path: &Path, rows: &[RowFacts], total: &RowFacts) -> Result<
             if (rate - expected).abs() > 1e-6 * expected.max(rate).max(1e-9) {
                 return Err(Error::parse(
                     path,
-                    line_at(path, r.byte),
+                    Some(r.line),
                     None,
                     format!(
                         "`{label}` = {rate} does not match the count {count} over the run's {duration:.3} s ({expected:.6}) that the Aggregated row implies: every Locust rate shares one duration"
@@ -571,7 +571,7 @@ pub fn read(path: &Path) -> Result<Run> {
         }
         pct_facts.sort_by(|a, b| a.0.total_cmp(&b.0));
         facts.push(RowFacts {
-            byte: row.byte,
+            line: row.line(),
             requests,
             failures,
             min_ms: opt(c_min)?,
@@ -692,6 +692,11 @@ pub fn read(path: &Path) -> Result<Run> {
     // alone gives the run's length, more exactly than the history's ticks.
     if let Some(rps) = run.total.rps.filter(|r| *r > 0.0) {
         run.duration_s = Some(run.total.requests as f64 / rps);
+        run.rps_basis = Some(format!(
+            "Locust's own Requests/s from the stats CSV: {} requests ÷ {:.1} s from the test start to the last request, as of the CSV's last write",
+            crate::format::count(run.total.requests),
+            run.total.requests as f64 / rps
+        ));
         if sib.history.is_none() {
             run.provenance.push(
                 "No stats history beside the CSV: the duration comes from Request Count / Requests/s; start and end times are unknown.".into(),
@@ -823,7 +828,7 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
         let ts = row.f64(c_ts)?;
         // Locust appends a tick per second; a clock step may repeat a second
         // but never go back by one
-        if let Some((before, before_byte)) = prev_ts
+        if let Some((before, before_line)) = prev_ts
             && ts < before
         {
             return Err(Error::parse(
@@ -832,11 +837,11 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
                 None,
                 format!(
                     "the history runs backwards: Timestamp {ts} is earlier than {before} on line {}",
-                    line_at(path, before_byte).unwrap_or(0)
+                    before_line
                 ),
             ));
         }
-        prev_ts = Some((ts, row.byte));
+        prev_ts = Some((ts, row.line()));
         let is_total = (kind.is_empty() || kind == "None") && name == "Aggregated";
         if !is_total {
             full_history = true;
@@ -894,7 +899,7 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
             // zeroes them as the ramp-up ends: the next tick then counts about
             // one second of requests, far below the ramp-up's total (a count
             // that dips by a little is rows out of order, not a reset)
-            if let Some((pn, pf, pbyte)) = prev_counts
+            if let Some((pn, pf, pline)) = prev_counts
                 && (n < pn || f < pf)
             {
                 let first_reset = reset.is_none() && n < pn && n * 2 < pn;
@@ -910,7 +915,7 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
                         None,
                         format!(
                             "the cumulative {what} goes backwards, from {a} on line {} to {b}{}",
-                            line_at(path, pbyte).unwrap_or(0),
+                            pline,
                             if reset.is_some() {
                                 " (a second reset: Locust's --reset-stats resets once)"
                             } else {
@@ -919,9 +924,9 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
                         ),
                     ));
                 }
-                reset = Some(row.byte);
+                reset = Some(row.line());
             }
-            prev_counts = Some((n, f, row.byte));
+            prev_counts = Some((n, f, row.line()));
         }
         // the timeline and windows are laid second by second from these
         if let Some(first) = points.first().map(|p: &TimelinePoint| p.t)
@@ -982,7 +987,7 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
     }
     run.peak_users = points.iter().filter_map(|p| p.users).max();
     run.timeline = points;
-    if let Some(line) = reset.and_then(|b| line_at(path, b)) {
+    if let Some(line) = reset {
         run.provenance.push(format!(
             "The stats history's cumulative counts restart at line {line} (Locust --reset-stats at the end of ramp-up)."
         ));

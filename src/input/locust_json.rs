@@ -128,6 +128,7 @@ pub fn read(path: &Path) -> Result<Run> {
     run.started = Some(started);
     run.ended = Some(ended);
     run.duration_s = Some(ended - started);
+    run.rps_basis = Some(json_rps_basis(run.total.requests, ended - started));
     run.timeline = per_second
         .into_iter()
         .map(|(t, (n, f))| TimelinePoint {
@@ -147,11 +148,22 @@ pub fn read(path: &Path) -> Result<Run> {
         run.exceptions = super::locust_csv::read_exceptions(x)?;
         run.sources.push(x.clone());
     }
+    let unlisted = run.unlisted_failures();
+    if unlisted > 0
+        && let Some(f) = &sib.failures
+    {
+        run.provenance.push(format!(
+            "The failure breakdown ({}) is the stats CSV's snapshot, written up to ~1 s before the JSON: it lists {} of the JSON's {} failures; the other {unlisted} came after its last write.",
+            f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            run.total.failures - unlisted,
+            run.total.failures,
+        ));
+    }
     if let Some(h) = &sib.history {
         let mut from_history = Run::new(String::new(), Tool::Locust);
         super::locust_csv::read_history(h, &mut from_history)?;
         run.sources.push(h.clone());
-        merge_history_users(&mut run, &from_history);
+        adopt_history(&mut run, &from_history);
     }
     Ok(run)
 }
@@ -270,12 +282,34 @@ fn check_entry(path: &Path, bytes: &[u8], index: usize, e: &LEntry) -> Result<()
     Ok(())
 }
 
-/// Put the history's user counts on the JSON's per-second points, and keep the
-/// history's start (the test start, slightly before the first request).
-fn merge_history_users(run: &mut Run, history: &Run) {
+/// The average rate of a JSON run. Locust divides by (last request − test
+/// start); the JSON has no test start, only each entry's first request, which
+/// Locust logs a few tens of ms after the start (0.02-0.23 s on the shared
+/// runs), so this figure is up to ~0.4 % above Locust's `total_rps`.
+fn json_rps_basis(requests: u64, window_s: f64) -> String {
+    format!(
+        "{} requests ÷ {window_s:.1} s from the first to the last request, from the Locust JSON; Locust's own Requests/s counts from the test start, a fraction of a second earlier",
+        crate::format::count(requests)
+    )
+}
+
+/// Take the stats history's timeline (users, Locust's windowed percentiles,
+/// cumulative counts) when it has cumulative counts, so that windows, the
+/// steady phase and sustained throughput are the same figures whichever of
+/// the run's files are given; otherwise put its user counts on the JSON's
+/// per-second points. Either way keep the history's start (the test start,
+/// slightly before the first request).
+fn adopt_history(run: &mut Run, history: &Run) {
+    if history.timeline.is_empty() {
+        return;
+    }
     run.peak_users = history.peak_users;
     if let Some(s) = history.started {
         run.started = Some(s.min(run.started.unwrap_or(s)));
+    }
+    if history.timeline.iter().any(|p| p.total_requests.is_some()) {
+        run.timeline = history.timeline.clone();
+        return;
     }
     for p in &mut run.timeline {
         // the last history tick at or before this second
@@ -289,9 +323,11 @@ fn merge_history_users(run: &mut Run, history: &Run) {
     }
 }
 
-/// One Locust run given both as stats CSV and JSON: counts and latency from the
-/// JSON (written at shutdown; the CSV is a snapshot up to ~1 s older), the
-/// rest (history, whole-run timing) from the CSV.
+/// One Locust run given both as stats CSV and JSON: counts, latency and the
+/// average rate from the JSON (written at shutdown; the CSV is a snapshot up
+/// to ~1 s older), the timeline from the stats history (as with the CSV
+/// alone), the failure breakdown from the failures CSV (the snapshot's; the
+/// report says when it counts fewer failures than the JSON).
 pub fn combine(csv: Run, json: Run) -> Run {
     let mut run = json;
     let note = if csv.total.requests == run.total.requests {
@@ -327,26 +363,18 @@ pub fn combine(csv: Run, json: Run) -> Run {
     if run.exceptions.is_empty() {
         run.exceptions = csv.exceptions.clone();
     }
+    // a JSON whose history sibling was not found (another prefix) still gets
+    // the CSV's history: the best input must not lose the timeline
+    let has_counts = |r: &Run| r.timeline.iter().any(|p| p.total_requests.is_some());
+    if has_counts(&csv) && !has_counts(&run) {
+        run.timeline = csv.timeline.clone();
+        run.peak_users = csv.peak_users;
+    }
     if run.peak_users.is_none() {
         run.peak_users = csv.peak_users;
     }
     if let Some(s) = csv.started {
         run.started = Some(s.min(run.started.unwrap_or(s)));
-    }
-    if csv.timeline.iter().any(|p| p.total_requests.is_some()) && run.timeline.is_empty() {
-        run.timeline = csv.timeline.clone();
-    }
-    // Locust's Requests/s divides by (last request - test start); keep that basis.
-    if let (Some(s), Some(e)) = (run.started, run.ended) {
-        let window = (e - s).max(f64::MIN_POSITIVE);
-        run.duration_s = Some(e - s);
-        for ep in run
-            .endpoints
-            .iter_mut()
-            .chain(std::iter::once(&mut run.total))
-        {
-            ep.rps = Some(ep.requests as f64 / window);
-        }
     }
     run
 }

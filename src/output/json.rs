@@ -54,6 +54,9 @@ pub struct RunJson {
     pub started: Option<String>,
     /// Length of the test in seconds, when known.
     pub duration_s: Option<f64>,
+    /// Why the run stopped before its planned end (a tool threshold that
+    /// aborted it), or null.
+    pub stopped_early: Option<String>,
 }
 
 /// One evaluated target.
@@ -151,6 +154,7 @@ impl VerdictJson {
                 sources: ctx.sources.clone(),
                 started: ctx.started.map(format::time),
                 duration_s: ctx.duration_s.filter(|d| d.is_finite()),
+                stopped_early: ctx.stopped_early.clone(),
             },
             targets: verdict
                 .outcomes

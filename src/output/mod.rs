@@ -35,6 +35,8 @@ pub struct GateContext {
     pub require_all: bool,
     /// `--fail-on warn`: a warning fails the gate (exit 1).
     pub fail_on_warn: bool,
+    /// Why the run stopped before its planned end, when it did.
+    pub stopped_early: Option<String>,
 }
 
 impl GateContext {
@@ -57,6 +59,7 @@ impl GateContext {
                 .map(|m| (m.requests, m.failures, m.basis.clone())),
             require_all,
             fail_on_warn,
+            stopped_early: run.stopped_early.clone(),
         }
     }
 
@@ -79,6 +82,9 @@ impl GateContext {
                 crate::format::count(*r),
                 crate::format::count(*f)
             ));
+        }
+        if let Some(why) = &self.stopped_early {
+            line.push_str(&format!("\nthe run stopped early: {why}"));
         }
         line
     }
@@ -194,6 +200,8 @@ pub fn scope_text(o: &Outcome) -> String {
     let s = o.target.expr.scope.to_string();
     if o.target.expr.metric.is_resource() {
         "server".into()
+    } else if o.target.is_api() && s.is_empty() {
+        "HTTP requests".into()
     } else if s.is_empty() {
         "all requests".into()
     } else {

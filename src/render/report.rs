@@ -626,7 +626,10 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
         format!(
             "Requests/second: {}",
             t.rps
-                .map(|r| format!("{r:.2}"))
+                .map(|r| match &run.rps_basis {
+                    Some(b) => format!("{r:.2} on average ({b})"),
+                    None => format!("{r:.2} on average"),
+                })
                 .unwrap_or_else(|| "n/a".into())
         ),
     ];
@@ -685,6 +688,12 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
     if !missed.is_empty() {
         analysis.push(format!("Targets missed: {}.", missed.join("; ")));
     }
+    if let Some(o) = verdict.outcomes.iter().find(|o| o.target.is_api()) {
+        analysis.push(format!(
+            "The API Response Time targets cover {}.",
+            crate::targets::coverage_phrase(run, &o.target)
+        ));
+    }
     let mut by_p95: Vec<(&Endpoint, f64)> = run
         .endpoints
         .iter()
@@ -707,15 +716,27 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
         ));
     }
     if let Some(f) = run.failures.first() {
-        let total_fail: u64 = run.failures.iter().map(|f| f.occurrences).sum();
+        // one denominator for every failure figure: the run's own count
+        let listed: u64 = run.failures.iter().map(|f| f.occurrences).sum();
+        let total_fail = t.failures.max(listed);
+        let unlisted = run.unlisted_failures();
         analysis.push(format!(
-            "Failures are dominated by {} {}: {} ({} of {} failures, {}).",
+            "Failures are dominated by {} {}: {} ({} of {} failures, {}){}.",
             f.kind,
             f.name,
             error_label(f.status, &f.error),
             format::count(f.occurrences),
             format::count(total_fail),
-            format::fraction(f.occurrences as f64 / total_fail.max(1) as f64)
+            format::fraction(f.occurrences as f64 / total_fail.max(1) as f64),
+            if unlisted > 0 {
+                format!(
+                    "; {} of the {} failures are missing from the failure breakdown, an older snapshot",
+                    format::count(unlisted),
+                    format::count(total_fail)
+                )
+            } else {
+                String::new()
+            }
         ));
     } else if t.failures > 0 {
         analysis.push(format!(
@@ -747,7 +768,11 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
                 .join("; ")
         ));
     }
-    if let Some(by) = run.ended_by.as_deref().filter(|b| *b != "completed") {
+    if let Some(why) = &run.stopped_early {
+        analysis.push(format!(
+            "The run stopped early: {why}; every figure covers the shortened run."
+        ));
+    } else if let Some(by) = run.ended_by.as_deref().filter(|b| *b != "completed") {
         analysis.push(format!("{} reports the run ended by: {by}.", run.tool));
     }
     analysis.push(format!("Percentiles: {}.", t.latency.precision_note()));
@@ -761,8 +786,7 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
                 .find(|f| f.kind == e.kind && f.name == e.name)
                 .and_then(|f| f.status);
             let why = match code {
-                Some(404) => ": endpoint not implemented".to_string(),
-                Some(0) => ": the server could not be reached".to_string(),
+                Some(0) => ", no HTTP response".to_string(),
                 _ => String::new(),
             };
             notes.push(format!(
@@ -771,7 +795,7 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
                 code.map(|c| if c == 0 {
                     "connection errors".to_string()
                 } else {
-                    c.to_string()
+                    format!("{c} {}", status_name(c))
                 })
                 .unwrap_or_else(|| "failures".into()),
                 e.requests
@@ -1091,6 +1115,7 @@ fn errors(ctx: &mut tera::Context, runs: &[&Run]) {
     // status -> count, preferring status counts (Goose) over parsed error texts (Locust)
     let mut by_code: BTreeMap<Option<u16>, u64> = BTreeMap::new();
     let mut by_code_failures_only = true;
+    let mut unlisted = 0;
     for r in runs {
         let has_counts = r.endpoints.iter().any(|e| !e.status_counts.is_empty());
         if has_counts {
@@ -1108,6 +1133,7 @@ fn errors(ctx: &mut tera::Context, runs: &[&Run]) {
             if r.failures.is_empty() && r.total.failures > 0 {
                 by_code_failures_only = false;
             }
+            unlisted += r.unlisted_failures();
         }
     }
     let pct = |n: u64| format!("{:.2}%", n as f64 * 100.0 / total_requests.max(1) as f64);
@@ -1135,6 +1161,14 @@ fn errors(ctx: &mut tera::Context, runs: &[&Run]) {
                 Some(c) => c.to_string(),
                 None => "n/a".into(),
             },
+        });
+    }
+    if unlisted > 0 {
+        rows.push(ErrorRow {
+            label: "Not in the failure breakdown (after the failures CSV's last write)".into(),
+            count: format::count(unlisted),
+            percentage: pct(unlisted),
+            code: "unknown".into(),
         });
     }
     ctx.insert("error_rows", &rows);
@@ -1667,6 +1701,7 @@ fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
     let many = spec.scenarios.len() > 1;
     let mut missed: Vec<(f64, String)> = Vec::new();
     let mut held: Vec<String> = Vec::new();
+    let mut any_missed = false;
     for (i, t) in spec.targets.iter().enumerate() {
         let outs: Vec<(&Scenario, &Outcome)> = spec
             .scenarios
@@ -1683,9 +1718,12 @@ fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
             .filter(|(_, o)| o.state == State::Missed)
             .collect();
         if bad.is_empty() {
-            held.push(t.title.clone());
+            if outs.iter().all(|(_, o)| o.state == State::Met) {
+                held.push(t.title.clone());
+            }
             continue;
         }
+        any_missed = true;
         // how far past the limit, relative, for ordering
         let excess = |o: &Outcome| {
             o.measured
@@ -1733,7 +1771,12 @@ fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
             }
         }
     }
-    let total_errors: u64 = errors.iter().map(|e| e.2).sum();
+    // the runs' own failure counts: the breakdown may be an older snapshot
+    let total_errors: u64 = errors
+        .iter()
+        .map(|e| e.2)
+        .sum::<u64>()
+        .max(spec.scenarios.iter().map(|s| s.run.total.failures).sum());
     // the same path under several names ([movie], [tv]) is one finding
     let path_of = |label: &str| label.split(" [").next().unwrap_or(label).to_string();
     let mut by_path: Vec<(String, Option<u16>, u64, String)> = Vec::new();
@@ -1745,9 +1788,10 @@ fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
         }
     }
     if let Some((label, status, n, error)) = by_path.iter().max_by_key(|e| e.2) {
+        // what was observed, not a guess at why (a 404 may be a wrong path,
+        // a missing record or a route that does not exist)
         let why = match status {
-            Some(404) => ": the endpoint is not implemented",
-            Some(0) => ": the server could not be reached",
+            Some(0) => ": connection errors, no HTTP response",
             _ => "",
         };
         findings.push(format!(
@@ -1800,7 +1844,20 @@ fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
         ));
     }
     if !held.is_empty() {
-        findings.push(format!("Met wherever measured: {}.", held.join(", ")));
+        // beside a miss, "met wherever measured" would read as a pass
+        findings.push(if any_missed {
+            format!(
+                "The other measured targets were met{}: {}.",
+                if many { " in every scenario" } else { "" },
+                held.join(", ")
+            )
+        } else {
+            format!(
+                "Every measured target was met{}: {}.",
+                if many { " in every scenario" } else { "" },
+                held.join(", ")
+            )
+        });
     }
     findings.truncate(5);
     if findings.len() < 3 {

@@ -36,6 +36,60 @@ pub struct Target {
     pub title: String,
     /// The expression.
     pub expr: TargetExpr,
+    /// Requests left out of the expression's scope, each with a name: the API
+    /// targets leave out WebSocket and database requests and the config's
+    /// `[groups]`, which have targets and sections of their own. Empty for
+    /// every other target.
+    pub exclude: Vec<(String, Scope)>,
+}
+
+impl Target {
+    /// A target over the expression's scope, nothing left out.
+    pub fn new(title: impl Into<String>, expr: TargetExpr) -> Self {
+        Target {
+            title: title.into(),
+            expr,
+            exclude: Vec::new(),
+        }
+    }
+
+    /// Whether this is an API target: HTTP requests only.
+    pub fn is_api(&self) -> bool {
+        !self.exclude.is_empty()
+    }
+}
+
+/// Default targets that cover HTTP requests only (the API rows).
+const API_TITLES: &[&str] = &["API Response Time (p95)", "API Response Time (p99)"];
+
+/// What the API targets leave out by default: request types with targets of
+/// their own.
+fn non_http() -> Vec<(String, Scope)> {
+    [
+        ("WebSocket (type WS)", "type:WS"),
+        ("database (type DB)", "type:DB"),
+    ]
+    .iter()
+    .map(|(n, s)| {
+        (
+            (*n).to_string(),
+            expr::parse_scope(s).expect("built-in scopes parse"),
+        )
+    })
+    .collect()
+}
+
+/// Leave a config's request groups out of the API targets as well: each has
+/// its own section.
+pub fn exclude_groups(targets: &mut [Target], groups: &[(String, Scope)]) {
+    for t in targets.iter_mut().filter(|t| t.is_api()) {
+        for (name, scope) in groups {
+            if !t.exclude.iter().any(|(_, s)| s == scope) {
+                t.exclude
+                    .push((format!("group {name} ({scope})"), scope.clone()));
+            }
+        }
+    }
 }
 
 /// The default targets.
@@ -45,6 +99,11 @@ pub fn default_targets() -> Vec<Target> {
         .map(|(title, text)| Target {
             title: (*title).to_string(),
             expr: expr::parse(text).expect("default targets parse"),
+            exclude: if API_TITLES.contains(title) {
+                non_http()
+            } else {
+                Vec::new()
+            },
         })
         .collect()
 }
@@ -54,16 +113,16 @@ pub fn default_targets() -> Vec<Target> {
 pub fn with_overrides(targets: Vec<Target>, overrides: &[TargetExpr]) -> Vec<Target> {
     with_titled_overrides(
         targets,
-        overrides.iter().map(|o| Target {
-            title: o.text.clone(),
-            expr: o.clone(),
-        }),
+        overrides
+            .iter()
+            .map(|o| Target::new(o.text.clone(), o.clone())),
     )
 }
 
 /// [`with_overrides`] for targets that carry their own row title (a config's
 /// `[targets]` keys): a replaced default keeps its title, a replaced user
-/// target (titled by its text) takes the new title.
+/// target (titled by its text) takes the new title. A replaced API target
+/// keeps covering HTTP requests only: `p95<150ms` sets the API row's limit.
 pub fn with_titled_overrides(
     mut targets: Vec<Target>,
     overrides: impl IntoIterator<Item = Target>,
@@ -245,6 +304,44 @@ fn scope_phrase(scope: &Scope) -> String {
     format!("requests matching {scope}")
 }
 
+/// Endpoints a target covers: its scope, less what it leaves out.
+pub fn covered<'a>(run: &'a Run, target: &Target) -> Vec<&'a Endpoint> {
+    scoped(run, &target.expr.scope)
+        .into_iter()
+        .filter(|e| {
+            !target
+                .exclude
+                .iter()
+                .any(|(_, s)| s.matches(&e.kind, &e.name))
+        })
+        .collect()
+}
+
+/// Which rows an API target covers, as a phrase (`HTTP requests: 9 of 12
+/// rows, 467 of 1,318 requests; left out: WebSocket (type WS), ...`).
+pub fn coverage_phrase(run: &Run, target: &Target) -> String {
+    let rows = covered(run, target);
+    let requests: u64 = rows.iter().map(|e| e.requests).sum();
+    let left_out: Vec<&str> = target
+        .exclude
+        .iter()
+        .filter(|(_, s)| run.endpoints.iter().any(|e| s.matches(&e.kind, &e.name)))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    format!(
+        "HTTP requests: {} of {} rows, {} of {} requests{}",
+        rows.len(),
+        run.endpoints.len(),
+        format::count(requests),
+        format::count(run.total.requests),
+        if left_out.is_empty() {
+            String::new()
+        } else {
+            format!("; left out: {}", left_out.join(", "))
+        }
+    )
+}
+
 /// Endpoints a scope selects (the run's label is the scenario).
 pub fn scoped<'a>(run: &'a Run, scope: &Scope) -> Vec<&'a Endpoint> {
     if let Some(s) = &scope.scenario
@@ -308,19 +405,36 @@ fn evaluate_one(run: &Run, target: &Target, res: Option<&ResourceFigures>) -> Ou
     if e.over_s.is_some() {
         return crate::analysis::windows::evaluate_windowed(run, target);
     }
-    let whole_run = e.scope.is_empty();
-    let endpoints = scoped(run, &e.scope);
+    let whole_run = e.scope.is_empty() && !target.is_api();
+    let endpoints = covered(run, target);
+    if run.total.requests == 0 {
+        return not_measured(target, "the input has no requests");
+    }
+    if target.is_api() && endpoints.is_empty() {
+        return not_measured(
+            target,
+            format!(
+                "no HTTP requests in the input ({})",
+                coverage_phrase(run, target)
+            ),
+        );
+    }
     if !whole_run && endpoints.is_empty() {
         return not_measured(
             target,
             format!("no {} in the input", scope_phrase(&e.scope)),
         );
     }
-    if run.total.requests == 0 {
-        return not_measured(target, "the input has no requests");
-    }
     let (latency, source) = if whole_run {
         (run.total.latency.clone(), "all requests".to_string())
+    } else if target.is_api() {
+        // nothing left out: the tool's own total (exact even from the CSV)
+        let latency = if endpoints.len() == run.endpoints.len() {
+            run.total.latency.clone()
+        } else {
+            Latency::merge(endpoints.iter().map(|e| &e.latency))
+        };
+        (latency, coverage_phrase(run, target))
     } else if endpoints.len() == 1 {
         (
             endpoints[0].latency.clone(),
@@ -332,20 +446,23 @@ fn evaluate_one(run: &Run, target: &Target, res: Option<&ResourceFigures>) -> Ou
             format!("{} endpoints merged", endpoints.len()),
         )
     };
-    let requests: u64 = if whole_run {
+    let requests: u64 = if whole_run || endpoints.len() == run.endpoints.len() {
         run.total.requests
     } else {
         endpoints.iter().map(|e| e.requests).sum()
     };
     match e.metric {
         Metric::Percentile(p) => match latency.percentile(p) {
-            Percentile::Value(v) => measured(
-                target,
-                v,
-                format::ms(v),
-                format!("{source}; {}", latency.precision_note()),
-                Some(latency.count),
-            ),
+            Percentile::Value(v) => {
+                let out = measured(
+                    target,
+                    v,
+                    format::ms(v),
+                    format!("{source}; {}", latency.precision_note()),
+                    Some(latency.count),
+                );
+                borderline(out, &latency, v)
+            }
             Percentile::Between(lo, hi) => {
                 let holds_lo = e.op.holds(lo, e.limit);
                 let holds_hi = e.op.holds(hi, e.limit);
@@ -511,6 +628,29 @@ fn failures_with_status(
             .map(|f| f.occurrences)
             .sum(),
     )
+}
+
+/// A percentile the tool only knows to its bucket: when the bucket straddles
+/// the limit, the true value may lie on either side of it. The verdict is the
+/// conservative one (missed, or warned for a `warn:` target) and says so.
+fn borderline(mut out: Outcome, latency: &Latency, value: f64) -> Outcome {
+    let Some((lo, hi)) = crate::latency::bucket_range(&latency.dist, value) else {
+        return out;
+    };
+    let e = &out.target.expr;
+    if e.op.holds(lo, e.limit) == e.op.holds(hi, e.limit) {
+        return out;
+    }
+    out.state = if e.warn { State::Warned } else { State::Missed };
+    out.measured_text = format!("{} (borderline)", format::ms(value));
+    out.detail = format!(
+        "borderline: Locust's {} stands for any time from {} to {}, a bucket that straddles the limit, so the verdict is the conservative one; {}",
+        format::ms(value),
+        format::ms(lo),
+        format::ms(hi),
+        out.detail
+    );
+    out
 }
 
 fn trim_pct(p: f64) -> String {
