@@ -528,12 +528,72 @@ fn percentile_columns(table: &Table) -> Vec<(f64, usize)> {
         .collect()
 }
 
+/// The columns Locust 1.x and 2.x write in every stats CSV (`requests_csv`).
+const STATS_COLUMNS: [&str; 11] = [
+    "Type",
+    "Name",
+    "Request Count",
+    "Failure Count",
+    "Median Response Time",
+    "Average Response Time",
+    "Min Response Time",
+    "Max Response Time",
+    "Average Content Size",
+    "Requests/s",
+    "Failures/s",
+];
+
+/// Locust's default `PERCENTILES_TO_REPORT`, as the stats CSV's columns.
+const DEFAULT_PERCENTILES: [f64; 11] = [
+    50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.9, 99.99, 100.0,
+];
+
+/// A stats CSV with Locust's 1.x/2.x header must have every one of its
+/// columns: a file that lost one (cut by a script, a spreadsheet export)
+/// would otherwise be read as a run that measured less, and a target on the
+/// lost column would go unmeasured instead of failing. A percentile set is
+/// taken as customised (`PERCENTILES_TO_REPORT`) only when it has a
+/// percentile Locust does not write by default; a subset of the default set
+/// is a file that lost columns.
+fn check_stats_columns(table: &Table) -> Result<()> {
+    if table.column(&["Request Count"]).is_none() {
+        // older layouts (`# requests`) are read by their own names
+        return Ok(());
+    }
+    let missing = |what: String| {
+        Err(Error::parse(
+            &table.path,
+            Some(1),
+            None,
+            format!(
+                "the header lacks the column `{what}` that Locust writes in every stats CSV; was the file cut or edited?"
+            ),
+        ))
+    };
+    if let Some(name) = STATS_COLUMNS.iter().find(|c| table.column(&[c]).is_none()) {
+        return missing(name.to_string());
+    }
+    let present: Vec<f64> = percentile_columns(table).iter().map(|&(p, _)| p).collect();
+    let customised = present
+        .iter()
+        .any(|p| !DEFAULT_PERCENTILES.iter().any(|d| (d - p).abs() < 1e-9));
+    if !customised
+        && let Some(p) = DEFAULT_PERCENTILES
+            .iter()
+            .find(|d| !present.iter().any(|p| (*d - p).abs() < 1e-9))
+    {
+        return missing(format!("{p}%"));
+    }
+    Ok(())
+}
+
 /// Read `PREFIX_stats.csv` and whatever siblings exist.
 pub fn read(path: &Path) -> Result<Run> {
     let mut run = Run::new(label_of(path), Tool::Locust);
     run.sources.push(path.to_path_buf());
     let (table, mut reader) = Table::open(path)?;
     check_final_newline(&table)?;
+    check_stats_columns(&table)?;
     let pcts = percentile_columns(&table);
     let mut rows = Vec::new();
     let mut facts = Vec::new();
