@@ -402,6 +402,12 @@ fn target_limit_text(t: &Target) -> String {
     if let Some(o) = e.over_s {
         s.push_str(&format!(" in every {} window", format::duration(o)));
     }
+    if let Some(d) = e.for_s {
+        s.push_str(&format!(
+            " unless breached for less than {} in a row",
+            format::duration(d)
+        ));
+    }
     if e.warn {
         s.push_str(" (warning)");
     }
