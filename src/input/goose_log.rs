@@ -1828,7 +1828,8 @@ pub fn combine(report: Run, log: Run) -> Result<Run> {
         .timeline
         .into_iter()
         .map(|mut p| {
-            p.t += origin.floor();
+            // second k of the log covers `elapsed` k to k+1 s: wall time origin + k
+            p.t += origin;
             p
         })
         .collect();
