@@ -1265,7 +1265,9 @@ fn scalability(ctx: &mut tera::Context, spec: &ReportSpec, missing: &mut Vec<Str
         "max_throughput",
         &max_rps
             .map(|(v, s)| format!("{} (highest 10 s window, {s})", format::rps(v)))
-            .unwrap_or_else(|| "not measured (no run with a request time series)".into()),
+            .unwrap_or_else(|| {
+                "not measured: no run has requests per second over time (Locust: the stats history CSV beside the stats CSV; Goose: the request log, or report.json written with --report-graph-data)".into()
+            }),
     );
     let users_text = match (&max_users, levels_text.is_empty()) {
         (Some((u, s)), _) => {
@@ -1362,12 +1364,17 @@ fn peak_window_rps(run: &Run, seconds: f64) -> Option<f64> {
         let rate = match (a.total_requests, end.total_requests) {
             (Some(x), Some(y)) => y.saturating_sub(x) as f64 / (end.t - a.t),
             _ => {
-                let n: f64 = t
+                let rates: Vec<f64> = t
                     .iter()
                     .filter(|p| p.t >= a.t && p.t < end.t)
                     .filter_map(|p| p.rps)
-                    .sum();
-                n / (end.t - a.t)
+                    .collect();
+                // a timeline of load steps only (Goose report.json without
+                // graph data) has no request counts: no rate, not zero
+                if rates.is_empty() {
+                    continue;
+                }
+                rates.iter().sum::<f64>() / (end.t - a.t)
             }
         };
         best = Some(best.map_or(rate, |b: f64| b.max(rate)));
