@@ -216,6 +216,31 @@ fn snapped_steady(run: &Run, steady: Window) -> Option<Window> {
     (end > start).then_some(Window { start, end })
 }
 
+/// For a per-second timeline (Goose), the snapped steady phase and the
+/// windows an `over` target is judged on, each with the value its verdict
+/// compares (`None`: no requests in it). `None` for other timelines or
+/// without a steady phase.
+pub fn per_second_windows(run: &Run, target: &Target) -> Option<(Window, Vec<(Window, Option<f64>)>)> {
+    if !per_second(run) {
+        return None;
+    }
+    let e = &target.expr;
+    let steady = snapped_steady(run, steady_window(run)?)?;
+    let over = e.over_s?.round().max(1.0);
+    let out = windows(steady, over)
+        .into_iter()
+        .map(|w| {
+            let inside: Vec<&TimelinePoint> = run
+                .timeline
+                .iter()
+                .filter(|p| p.t >= w.start - 1e-6 && p.t < w.end - 1e-6)
+                .collect();
+            (w, seconds_value(e.metric, e.op, &inside, w.seconds()).map(|v| v.judged))
+        })
+        .collect();
+    Some((steady, out))
+}
+
 /// Evaluate a target that has `over N s` or `for N s`.
 pub fn evaluate_windowed(run: &Run, target: &Target) -> Outcome {
     let e = &target.expr;
