@@ -426,7 +426,11 @@ mod tests {
         }
         let sorted: Vec<(u64, u64)> = keys.into_iter().collect();
         for q in [0.0, 0.5, 0.95, 0.99, 1.0] {
-            assert_eq!(exact_quantile(&sorted, q), Some(h.value_at_quantile(q).max(1)), "q={q}");
+            assert_eq!(
+                exact_quantile(&sorted, q),
+                Some(h.value_at_quantile(q).max(1)),
+                "q={q}"
+            );
         }
     }
 

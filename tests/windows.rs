@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
 }
 
 fn load(paths: &[&str]) -> Run {
@@ -97,10 +99,7 @@ fn request_log_windows_are_the_percentiles_of_their_requests() {
         let mut broken = 0;
         for (w, v) in &windows {
             // the log alone has no clock: t is seconds since the start
-            let exact = nearest_rank_ms(
-                window_times(&seconds, w.start as i64, w.end as i64),
-                0.95,
-            );
+            let exact = nearest_rank_ms(window_times(&seconds, w.start as i64, w.end as i64), 0.95);
             let ours = v.unwrap();
             assert!(close(ours, exact), "{w:?}: {ours} vs {exact}");
             if exact >= t.expr.limit {
@@ -222,7 +221,10 @@ fn graph_data_windows_from_the_log_and_from_the_heatmap() {
     assert_eq!(windows.len(), 5);
     let mut exact_values = Vec::new();
     for (w, v) in &windows {
-        let (a, b) = ((w.start - origin).round() as i64, (w.end - origin).round() as i64);
+        let (a, b) = (
+            (w.start - origin).round() as i64,
+            (w.end - origin).round() as i64,
+        );
         let exact = nearest_rank_ms(window_times(&seconds, a, b), 0.95);
         assert!(close(v.unwrap(), exact), "{a}..{b}: {v:?} vs {exact}");
         exact_values.push(exact);
@@ -235,7 +237,11 @@ fn graph_data_windows_from_the_log_and_from_the_heatmap() {
         "{}",
         outcome.detail
     );
-    assert!(outcome.detail.contains("2026-12-01T22:01:41Z"), "{}", outcome.detail);
+    assert!(
+        outcome.detail.contains("2026-12-01T22:01:41Z"),
+        "{}",
+        outcome.detail
+    );
 
     // report.json alone: from Goose's heatmap, at bucket precision
     let alone = load(&[&format!("{MIXED}/report.json")]);
@@ -244,7 +250,10 @@ fn graph_data_windows_from_the_log_and_from_the_heatmap() {
     assert_eq!(steady2, steady);
     for ((w, v), (w_log, _)) in windows2.iter().zip(&windows) {
         assert_eq!(w, w_log);
-        let (a, b) = ((w.start - origin).round() as i64, (w.end - origin).round() as i64);
+        let (a, b) = (
+            (w.start - origin).round() as i64,
+            (w.end - origin).round() as i64,
+        );
         assert_eq!(v.unwrap(), heat_p95_high_ms(&heat, a, b), "{a}..{b}");
     }
     let outcome = evaluate_windowed(&alone, &t);
@@ -332,7 +341,11 @@ fn for_d_fails_only_on_a_long_enough_continuous_breach() {
 
     let short = evaluate_windowed(&run, &target(&text(30)));
     assert_eq!(short.state, State::Met, "{}", short.detail);
-    assert!(short.detail.contains(&format!("longest {longest} s")), "{}", short.detail);
+    assert!(
+        short.detail.contains(&format!("longest {longest} s")),
+        "{}",
+        short.detail
+    );
 
     let exact = evaluate_windowed(&run, &target(&text(longest)));
     assert_eq!(exact.state, State::Missed, "{}", exact.detail);
@@ -348,7 +361,10 @@ fn for_d_fails_only_on_a_long_enough_continuous_breach() {
     assert_eq!(longer.state, State::Met, "{}", longer.detail);
 
     // the same target without `for` breaks at the worst second
-    let never = evaluate_windowed(&run, &target(&format!("p95<{}ms for 1s", ranked[ranked.len() - 1] + 1.0)));
+    let never = evaluate_windowed(
+        &run,
+        &target(&format!("p95<{}ms for 1s", ranked[ranked.len() - 1] + 1.0)),
+    );
     assert_eq!(never.state, State::Met);
     assert!(never.detail.contains("never breached"), "{}", never.detail);
 }

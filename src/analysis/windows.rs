@@ -220,7 +220,10 @@ fn snapped_steady(run: &Run, steady: Window) -> Option<Window> {
 /// windows an `over` target is judged on, each with the value its verdict
 /// compares (`None`: no requests in it). `None` for other timelines or
 /// without a steady phase.
-pub fn per_second_windows(run: &Run, target: &Target) -> Option<(Window, Vec<(Window, Option<f64>)>)> {
+pub fn per_second_windows(
+    run: &Run,
+    target: &Target,
+) -> Option<(Window, Vec<(Window, Option<f64>)>)> {
     if !per_second(run) {
         return None;
     }
@@ -235,7 +238,10 @@ pub fn per_second_windows(run: &Run, target: &Target) -> Option<(Window, Vec<(Wi
                 .iter()
                 .filter(|p| p.t >= w.start - 1e-6 && p.t < w.end - 1e-6)
                 .collect();
-            (w, seconds_value(e.metric, e.op, &inside, w.seconds()).map(|v| v.judged))
+            (
+                w,
+                seconds_value(e.metric, e.op, &inside, w.seconds()).map(|v| v.judged),
+            )
         })
         .collect();
     Some((steady, out))
@@ -488,7 +494,13 @@ fn verdict(
             let list: Vec<String> = bad
                 .iter()
                 .take(5)
-                .map(|(w, v)| format!("{} {}", name_span(run, w.start, w.end), show_value(e.metric, v)))
+                .map(|(w, v)| {
+                    format!(
+                        "{} {}",
+                        name_span(run, w.start, w.end),
+                        show_value(e.metric, v)
+                    )
+                })
                 .collect();
             Outcome {
                 target: target.clone(),
@@ -504,7 +516,11 @@ fn verdict(
                     format::duration(over),
                     show_value(e.metric, &worst),
                     if bad.len() > 1 {
-                        format!(" (broken: {}{})", list.join("; "), if bad.len() > 5 { "; ..." } else { "" })
+                        format!(
+                            " (broken: {}{})",
+                            list.join("; "),
+                            if bad.len() > 5 { "; ..." } else { "" }
+                        )
                     } else {
                         String::new()
                     },

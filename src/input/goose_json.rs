@@ -439,15 +439,11 @@ pub fn read(path: &Path) -> Result<Run> {
     }
 
     // Timeline: Goose's per-second graph data when the report has it.
-    match report
-        .graphs
-        .as_ref()
-        .map(|g| {
-            // `elapsed` and the graph seconds count from the Increasing step
-            let origin = run.steps.first().map(|s| s.start).or(run.started);
-            timeline_from_graphs(g, origin)
-        })
-    {
+    match report.graphs.as_ref().map(|g| {
+        // `elapsed` and the graph seconds count from the Increasing step
+        let origin = run.steps.first().map(|s| s.start).or(run.started);
+        timeline_from_graphs(g, origin)
+    }) {
         Some(Some(points)) if !points.is_empty() => {
             let heat = points.iter().filter(|p| p.latency.is_some()).count();
             run.timeline = points;

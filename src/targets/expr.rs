@@ -773,11 +773,11 @@ impl Parser<'_> {
         Ok(op)
     }
 
-    /// Reads a unit token (letters, `%`, `/`); `None` if there is none or it is the `over` keyword.
+    /// Reads a unit token (letters, `%`, `/`); `None` if there is none or it is the `over` or `for` keyword.
     fn unit(&mut self) -> Option<(usize, String)> {
         let start = self.pos;
         let u = self.take_while(|c| c.is_alphabetic() || c == '%' || c == '/');
-        if u.is_empty() || u.eq_ignore_ascii_case("over") {
+        if u.is_empty() || u.eq_ignore_ascii_case("over") || u.eq_ignore_ascii_case("for") {
             self.pos = start;
             None
         } else {
@@ -1256,6 +1256,10 @@ mod tests {
             ("p95<1µs junk", 8, "unexpected `j`"),
             ("  p95<1s junk", 7, "unexpected `j`"),
             ("p95<1s over 30s x", 16, "unexpected `x`"),
+            ("p95<1s for", 10, "expected a duration after `for`"),
+            ("p95<1s for 0s", 11, "longer than zero"),
+            ("rss_load<1GB for 1m", 13, "`for` only applies"),
+            ("p95<1s over 30s for 1m", 16, "unexpected `f`"),
             ("rss_idle<512", 12, "needs a unit: B, KB"),
             ("p95<1 junk", 6, "`junk` is not a unit"),
         ];
@@ -1349,6 +1353,17 @@ mod tests {
         assert!(!a.same_target(&parse("p95<300ms").unwrap()));
         assert!(!a.same_target(&parse("p99{name:/api/*}<300ms").unwrap()));
         assert!(!a.same_target(&parse("p95{name:/api/*}<300ms over 30s").unwrap()));
+        assert!(!a.same_target(&parse("p95{name:/api/*}<300ms for 30s").unwrap()));
+    }
+
+    #[test]
+    fn for_takes_a_duration() {
+        let t = parse("p95 < 200ms for 30s").unwrap();
+        assert_eq!((t.over_s, t.for_s), (None, Some(30.0)));
+        let t = parse("warn: error_rate<1% FOR 2m").unwrap();
+        assert_eq!(t.for_s, Some(120.0));
+        assert!(t.warn);
+        assert_eq!(parse("rps>=10 for 500ms").unwrap().for_s, Some(0.5));
     }
 
     #[test]
