@@ -216,14 +216,14 @@ fn snapped_steady(run: &Run, steady: Window) -> Option<Window> {
     (end > start).then_some(Window { start, end })
 }
 
+/// A window and the value its verdict compares (`None`: no requests in it).
+pub type WindowValue = (Window, Option<f64>);
+
 /// For a per-second timeline (Goose), the snapped steady phase and the
 /// windows an `over` target is judged on, each with the value its verdict
 /// compares (`None`: no requests in it). `None` for other timelines or
 /// without a steady phase.
-pub fn per_second_windows(
-    run: &Run,
-    target: &Target,
-) -> Option<(Window, Vec<(Window, Option<f64>)>)> {
+pub fn per_second_windows(run: &Run, target: &Target) -> Option<(Window, Vec<WindowValue>)> {
     if !per_second(run) {
         return None;
     }

@@ -711,13 +711,16 @@ fn series_origin(v: &serde_json::Value, start: Option<UnixSeconds>) -> Option<Un
     }
 }
 
+/// One second of the heatmap: (lowest µs, highest µs, count), sorted.
+type HeatSecond = Vec<(u64, u64, u32)>;
+
 /// The heatmap's per-second buckets of all requests: second since the start
 /// of the test -> (lowest µs, highest µs, count). `None` when absent or not
 /// understood. Shape (Goose 0.19 `--report-graph-data`): `buckets_us` rows
 /// `[middle, lowest, highest]`; `series[]` of `{name, measured: {columns}}`
 /// whose columns are `[second - origin, three summary values, then
 /// (bucket index, count, colour) triples]`.
-fn heatmap_seconds(h: &serde_json::Value) -> Option<BTreeMap<i64, Vec<(u64, u64, u32)>>> {
+fn heatmap_seconds(h: &serde_json::Value) -> Option<BTreeMap<i64, HeatSecond>> {
     let buckets: Vec<(u64, u64)> = h
         .get("buckets_us")?
         .as_array()?

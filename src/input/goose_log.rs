@@ -706,13 +706,16 @@ fn label_of(path: &Path) -> String {
     super::label_from(path, &["requests", "request-log", "request_log"])
 }
 
-/// Gathers the per-second histograms the workers close, and turns a second into
+/// A finished second: p50 and p95 in µs, and its sorted (exact key, count) map.
+type FinishedSecond = (u64, u64, Vec<(u64, u32)>);
+
+/// Gathers the per-second maps the workers close, and turns a second into
 /// p50/p95 once every worker has moved past it.
 struct SecondMerger {
     open: BTreeMap<u64, SecondMap>,
     closed_below: Vec<u64>,
     /// Per finished second: p50, p95 (µs) and its sorted exact map.
-    p50_p95: BTreeMap<u64, (u64, u64, Vec<(u64, u32)>)>,
+    p50_p95: BTreeMap<u64, FinishedSecond>,
 }
 
 impl SecondMerger {
