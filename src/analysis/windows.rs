@@ -178,6 +178,14 @@ fn percentile_of(points: &[&TimelinePoint], p: f64, op: Op) -> Option<Value> {
     })
 }
 
+/// The p-th percentile (ms) of the requests of some timeline points, from
+/// their per-second latencies (exact, or a Goose heatmap bucket: then its
+/// upper edge, so that a `<` target is never judged optimistically).
+/// `None` when the points carry no latencies.
+pub fn merged_percentile_ms(points: &[&TimelinePoint], p: f64) -> Option<f64> {
+    percentile_of(points, p, Op::Lt).map(|v| v.judged)
+}
+
 /// The value of a metric over some whole seconds.
 fn seconds_value(metric: Metric, op: Op, points: &[&TimelinePoint], seconds: f64) -> Option<Value> {
     let requests: f64 = points.iter().filter_map(|p| p.rps).sum();

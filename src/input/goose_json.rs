@@ -13,7 +13,7 @@
 
 use crate::error::{Error, Result};
 use crate::input::locust_csv::status_from_error;
-use crate::latency::{Distribution, Latency};
+use crate::latency::{Distribution, Latency, bucket_quantile};
 use crate::model::{
     Endpoint, FailureGroup, LoadStep, Run, TimelinePoint, Tool, ToolThreshold, UnixSeconds, Window,
 };
@@ -774,16 +774,29 @@ fn timeline_from_graphs(
     let n = rps.len().max(users.as_ref().map_or(0, Vec::len));
     Some(
         (0..n)
-            .map(|i| TimelinePoint {
-                t: origin + i as f64,
-                users: users.as_ref().and_then(|u| u.get(i)).map(|u| *u as u64),
-                rps: Some(rps.get(i).copied().unwrap_or(0.0)),
-                failures_per_s: errors.as_ref().map(|e| e.get(i).copied().unwrap_or(0.0)),
-                latency: heat
+            .map(|i| {
+                let second = heat
                     .as_mut()
-                    .and_then(|h| h.remove(&(first_second + i as i64)))
-                    .map(crate::model::PointLatency::Buckets),
-                ..TimelinePoint::default()
+                    .and_then(|h| h.remove(&(first_second + i as i64)));
+                // a second's p50/p95 for the charts: the bucket's middle
+                let middle = |q: f64| {
+                    let b: Vec<(u64, u64, u64)> = second
+                        .as_ref()?
+                        .iter()
+                        .map(|&(lo, hi, c)| (lo, hi, c as u64))
+                        .collect();
+                    bucket_quantile(&b, q).map(|(lo, hi)| (lo + hi) as f64 / 2000.0)
+                };
+                TimelinePoint {
+                    t: origin + i as f64,
+                    users: users.as_ref().and_then(|u| u.get(i)).map(|u| *u as u64),
+                    rps: Some(rps.get(i).copied().unwrap_or(0.0)),
+                    failures_per_s: errors.as_ref().map(|e| e.get(i).copied().unwrap_or(0.0)),
+                    p50_ms: middle(0.5),
+                    p95_ms: middle(0.95),
+                    latency: second.map(crate::model::PointLatency::Buckets),
+                    ..TimelinePoint::default()
+                }
             })
             .collect(),
     )
