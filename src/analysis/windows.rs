@@ -317,11 +317,11 @@ fn per_second_basis(run: &Run, metric: Metric, points: &[&TimelinePoint]) -> Str
         .any(|p| matches!(p.latency, Some(PointLatency::Buckets(_))));
     if heat {
         format!(
-            "{seconds}; percentiles from the requests in the window, merged from Goose's per-second heatmap buckets (shown as the bucket; the verdict takes the bucket edge worse for the target)"
+            "{seconds}; percentiles from the requests of each window (or second), merged from Goose's per-second heatmap buckets (shown as the bucket; the verdict takes the bucket edge worse for the target)"
         )
     } else {
         format!(
-            "{seconds}; percentiles from the exact times of the requests in the window (HdrHistogram, 3 significant digits, ±0.1 %)"
+            "{seconds}; percentiles from the exact times of the requests of each window (or second) (HdrHistogram, 3 significant digits, ±0.1 %)"
         )
     }
 }
