@@ -143,6 +143,56 @@ pub fn new_exact_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("constant bounds are valid")
 }
 
+/// The 3-significant-digit HdrHistogram every exact time goes through, used
+/// as the quantiser of per-second maps so that they merge into the very
+/// values a whole-run histogram would give.
+fn exact_template() -> &'static Histogram<u64> {
+    static T: std::sync::OnceLock<Histogram<u64>> = std::sync::OnceLock::new();
+    T.get_or_init(new_exact_histogram)
+}
+
+/// The key an exact µs time is counted under: its lowest equivalent value in
+/// the exact HdrHistogram (3 significant digits).
+pub fn exact_key(us: u64) -> u64 {
+    exact_template().lowest_equivalent(us.clamp(1, 3_600_000_000))
+}
+
+/// HdrHistogram's `value_at_quantile` over (exact key, count) pairs sorted by
+/// key: the highest equivalent value of the entry holding rank
+/// `max(1, ceil(q * n))`, in µs. `None` when there are no counts.
+pub fn exact_quantile(sorted: &[(u64, u64)], q: f64) -> Option<u64> {
+    let n: u64 = sorted.iter().map(|e| e.1).sum();
+    let rank = ((q.min(1.0) * n as f64).ceil() as u64).max(1);
+    let mut seen = 0;
+    for &(key, c) in sorted {
+        seen += c;
+        if seen >= rank {
+            // as HdrHistogram: the lowest value for q = 0, else the highest
+            return Some(if q <= 0.0 {
+                key
+            } else {
+                exact_template().highest_equivalent(key)
+            });
+        }
+    }
+    None
+}
+
+/// Nearest-rank quantile over (lowest µs, highest µs, count) buckets sorted by
+/// value: the bucket holding rank `max(1, ceil(q * n))`.
+pub fn bucket_quantile(sorted: &[(u64, u64, u64)], q: f64) -> Option<(u64, u64)> {
+    let n: u64 = sorted.iter().map(|e| e.2).sum();
+    let rank = ((q.min(1.0) * n as f64).ceil() as u64).max(1);
+    let mut seen = 0;
+    for &(lo, hi, c) in sorted {
+        seen += c;
+        if seen >= rank {
+            return Some((lo, hi));
+        }
+    }
+    None
+}
+
 impl Latency {
     /// Mean in ms, when the exact sum is known.
     pub fn mean_ms(&self) -> Option<Millis> {
@@ -390,6 +440,25 @@ pub fn goose_percentile(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exact_quantiles_of_keys_equal_the_histogram_of_the_raw_times() {
+        let times: Vec<u64> = (0..500u64).map(|i| 1 + i * i * 37 % 900_001).collect();
+        let mut h = new_exact_histogram();
+        let mut keys: BTreeMap<u64, u64> = BTreeMap::new();
+        for &t in &times {
+            h.record(t).unwrap();
+            *keys.entry(exact_key(t)).or_insert(0) += 1;
+        }
+        let sorted: Vec<(u64, u64)> = keys.into_iter().collect();
+        for q in [0.0, 0.5, 0.95, 0.99, 1.0] {
+            assert_eq!(
+                exact_quantile(&sorted, q),
+                Some(h.value_at_quantile(q).max(1)),
+                "q={q}"
+            );
+        }
+    }
 
     #[test]
     fn locust_buckets_follow_the_documented_rule() {

@@ -177,6 +177,21 @@ pub struct TimelinePoint {
     pub total_requests: Option<u64>,
     /// Cumulative failures since the start.
     pub total_failures: Option<u64>,
+    /// The latencies of the requests sent in this second, when the input has
+    /// them per second (a request log, Goose's heatmap), so that a window's
+    /// percentile can be computed from the requests in it.
+    pub latency: Option<PointLatency>,
+}
+
+/// The latencies of one second of the timeline, sparse (only values that
+/// occurred), oldest input precision kept.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PointLatency {
+    /// Exact µs times quantised like the exact HdrHistogram (3 significant
+    /// digits): (lowest equivalent µs, count), sorted by value.
+    Exact(Vec<(u64, u32)>),
+    /// Goose heatmap buckets: (lowest µs, highest µs, count), sorted by value.
+    Buckets(Vec<(u64, u64, u32)>),
 }
 
 /// A load step of the test plan.

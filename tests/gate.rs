@@ -233,11 +233,10 @@ fn a_windowed_p95_names_the_first_window_that_broke_it() {
     assert_eq!(missed.measured, Some(p95s[1]));
     let (s, e) = windows[1];
     assert!(
-        missed.detail.contains(&format!(
-            "first broken in the window {} to {}",
-            time(s),
-            time(e)
-        )),
+        missed.detail.contains("first broken in the window +")
+            && missed
+                .detail
+                .contains(&format!("into the test ({} to {})", time(s), time(e))),
         "{}",
         missed.detail
     );

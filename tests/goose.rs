@@ -397,9 +397,10 @@ fn request_log_in_the_measured_window_gives_the_report_counts() {
         "{prov}"
     );
     // the report's run record and steps are kept; the timeline is the log's,
-    // placed at the start (2026-11-27T15:12:02Z = 1795792322)
+    // placed at the start: second k covers `elapsed` k..k+1 s after the
+    // Increasing step (2026-11-27T15:12:02.169334592Z = 1795792322.169...)
     assert_eq!(run.steps.len(), 4);
-    assert_eq!(run.timeline[0].t, 1_795_792_322.0);
+    assert!((run.timeline[0].t - 1_795_792_322.169_334_6).abs() < 1e-6);
     assert_eq!(run.timeline.len(), 64);
     // failures with absolute first/last seen: Increasing 15:12:02.169334592 + 20.931 s
     let f = &run.failures[0];

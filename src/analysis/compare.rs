@@ -307,6 +307,7 @@ pub fn regression_outcomes(cmp: &Comparison, tol: &Tolerance) -> Vec<crate::targ
                         op,
                         limit: 0.0,
                         over_s: None,
+                        for_s: None,
                     },
                     exclude: Vec::new(),
                 },
@@ -330,6 +331,7 @@ pub fn regression_outcomes(cmp: &Comparison, tol: &Tolerance) -> Vec<crate::targ
             op,
             limit,
             over_s: None,
+            for_s: None,
         };
         let (state, measured, measured_text) = match c.after {
             Some(a) if op.holds(a, limit) => (State::Met, Some(a), show(a)),

@@ -13,7 +13,7 @@
 
 use crate::error::{Error, Result};
 use crate::input::locust_csv::status_from_error;
-use crate::latency::{Distribution, Latency};
+use crate::latency::{Distribution, Latency, bucket_quantile};
 use crate::model::{
     Endpoint, FailureGroup, LoadStep, Run, TimelinePoint, Tool, ToolThreshold, UnixSeconds, Window,
 };
@@ -490,16 +490,22 @@ pub fn read(path: &Path) -> Result<Run> {
     }
 
     // Timeline: Goose's per-second graph data when the report has it.
-    match report
-        .graphs
-        .as_ref()
-        .map(|g| timeline_from_graphs(g, run.started))
-    {
+    match report.graphs.as_ref().map(|g| {
+        // `elapsed` and the graph seconds count from the Increasing step
+        let origin = run.steps.first().map(|s| s.start).or(run.started);
+        timeline_from_graphs(g, origin)
+    }) {
         Some(Some(points)) if !points.is_empty() => {
+            let heat = points.iter().filter(|p| p.latency.is_some()).count();
             run.timeline = points;
-            run.provenance.push(
-                "Timeline from the report's per-second graph data (--report-graph-data), whole run including ramp-up.".into(),
-            );
+            run.provenance.push(format!(
+                "Timeline from the report's per-second graph data (--report-graph-data): second k of the series covers requests sent k to k+1 s after the start of the test (the Increasing step); Goose zeroes the ramp-up seconds when it resets its metrics.{}",
+                if heat > 0 {
+                    format!(" Per-second latencies from Goose's heatmap ({heat} seconds, Goose's heatmap buckets: 0.1 ms below 1 ms, 1 ms to 64 ms, growing to 1 s above 5 s).")
+                } else {
+                    String::new()
+                }
+            ));
         }
         other => {
             if other.is_some() {
@@ -797,8 +803,10 @@ fn series_sums(v: &serde_json::Value) -> Option<Vec<f64>> {
     Some(out)
 }
 
-/// The start of the series: `origin` as RFC 3339 text or epoch s/ms, else the run start.
-fn series_origin(v: &serde_json::Value, started: Option<UnixSeconds>) -> Option<UnixSeconds> {
+/// The first second of a series: Goose writes `origin` as an offset in
+/// seconds from the start of the test; a unix time (s or ms) or RFC 3339 text
+/// is taken as it is.
+fn series_origin(v: &serde_json::Value, start: Option<UnixSeconds>) -> Option<UnixSeconds> {
     let origin = v
         .get("origin")
         .or_else(|| v.as_object()?.values().find_map(|s| s.get("origin")));
@@ -808,31 +816,105 @@ fn series_origin(v: &serde_json::Value, started: Option<UnixSeconds>) -> Option<
             .ok()
             .map(|t| t.as_millisecond() as f64 / 1000.0),
         Some(serde_json::Value::Number(n)) => {
-            n.as_f64().map(|x| if x > 1e11 { x / 1000.0 } else { x })
+            let x = n.as_f64()?;
+            if x > 1e11 {
+                Some(x / 1000.0)
+            } else if x > 1e8 {
+                Some(x)
+            } else {
+                start.map(|s| s + x)
+            }
         }
-        _ => started,
+        _ => start,
     }
 }
 
+/// One second of the heatmap: (lowest µs, highest µs, count), sorted.
+type HeatSecond = Vec<(u64, u64, u32)>;
+
+/// The heatmap's per-second buckets of all requests: second since the start
+/// of the test -> (lowest µs, highest µs, count). `None` when absent or not
+/// understood. Shape (Goose 0.19 `--report-graph-data`): `buckets_us` rows
+/// `[middle, lowest, highest]`; `series[]` of `{name, measured: {columns}}`
+/// whose columns are `[second - origin, three summary values, then
+/// (bucket index, count, colour) triples]`.
+fn heatmap_seconds(h: &serde_json::Value) -> Option<BTreeMap<i64, HeatSecond>> {
+    let buckets: Vec<(u64, u64)> = h
+        .get("buckets_us")?
+        .as_array()?
+        .iter()
+        .map(|b| Some((b.get(1)?.as_u64()?, b.get(2)?.as_u64()?)))
+        .collect::<Option<_>>()?;
+    let origin = h.get("origin").and_then(|o| o.as_i64()).unwrap_or(0);
+    let series = h.get("series")?.as_array()?;
+    let all = series
+        .iter()
+        .find(|s| s.get("name").and_then(|n| n.as_str()) == Some("All requests"))?;
+    let columns = all.get("measured")?.get("columns")?.as_array()?;
+    let mut out = BTreeMap::new();
+    for c in columns {
+        let c = c.as_array()?;
+        let x = c.first()?.as_i64()?;
+        let triples = c.get(4..)?;
+        if triples.len() % 3 != 0 {
+            return None;
+        }
+        let mut sec: Vec<(u64, u64, u32)> = Vec::new();
+        for t in triples.chunks_exact(3) {
+            let (lo, hi) = *buckets.get(usize::try_from(t[0].as_u64()?).ok()?)?;
+            let n = u32::try_from(t[1].as_u64()?).ok()?;
+            if n > 0 {
+                sec.push((lo, hi, n));
+            }
+        }
+        sec.sort_unstable();
+        out.insert(origin + x, sec);
+    }
+    Some(out)
+}
+
 /// Per-second points from `--report-graph-data` (`graphs`): users, requests and
-/// errors per second. `None` when the shape is not understood.
+/// errors per second, and each second's latency buckets from the heatmap.
+/// `start` is the start of the test. `None` when the shape is not understood.
 fn timeline_from_graphs(
     g: &serde_json::Value,
-    started: Option<UnixSeconds>,
+    start: Option<UnixSeconds>,
 ) -> Option<Vec<TimelinePoint>> {
     let rps = series_sums(g.get("requests_per_second")?)?;
     let errors = g.get("errors_per_second").and_then(series_sums);
     let users = g.get("users_per_second").and_then(series_sums);
-    let origin = series_origin(g.get("requests_per_second")?, started)?;
+    let origin = series_origin(g.get("requests_per_second")?, start)?;
+    let mut heat = g.get("heatmap").and_then(heatmap_seconds);
+    // the heatmap's seconds count from the start of the test, like `origin`
+    let first_second = series_origin(g.get("requests_per_second")?, Some(0.0))
+        .filter(|o| *o < 1e8)
+        .unwrap_or(0.0) as i64;
     let n = rps.len().max(users.as_ref().map_or(0, Vec::len));
     Some(
         (0..n)
-            .map(|i| TimelinePoint {
-                t: origin + i as f64,
-                users: users.as_ref().and_then(|u| u.get(i)).map(|u| *u as u64),
-                rps: Some(rps.get(i).copied().unwrap_or(0.0)),
-                failures_per_s: errors.as_ref().map(|e| e.get(i).copied().unwrap_or(0.0)),
-                ..TimelinePoint::default()
+            .map(|i| {
+                let second = heat
+                    .as_mut()
+                    .and_then(|h| h.remove(&(first_second + i as i64)));
+                // a second's p50/p95 for the charts: the bucket's middle
+                let middle = |q: f64| {
+                    let b: Vec<(u64, u64, u64)> = second
+                        .as_ref()?
+                        .iter()
+                        .map(|&(lo, hi, c)| (lo, hi, c as u64))
+                        .collect();
+                    bucket_quantile(&b, q).map(|(lo, hi)| (lo + hi) as f64 / 2000.0)
+                };
+                TimelinePoint {
+                    t: origin + i as f64,
+                    users: users.as_ref().and_then(|u| u.get(i)).map(|u| *u as u64),
+                    rps: Some(rps.get(i).copied().unwrap_or(0.0)),
+                    failures_per_s: errors.as_ref().map(|e| e.get(i).copied().unwrap_or(0.0)),
+                    p50_ms: middle(0.5),
+                    p95_ms: middle(0.95),
+                    latency: second.map(crate::model::PointLatency::Buckets),
+                    ..TimelinePoint::default()
+                }
             })
             .collect(),
     )

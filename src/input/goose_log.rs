@@ -6,9 +6,11 @@
 //! reset its logs). The file is streamed with bounded memory whatever its size:
 //! per endpoint an HdrHistogram of the exact µs times (3 significant digits)
 //! plus exact count/min/max/sum and status counts; failures grouped by
-//! (method, name, error); a per-second timeline whose small per-second
-//! histograms are turned into p50/p95 and dropped once the log has moved
-//! [`LATE_SECONDS`] past them (rows are written when a request completes, so
+//! (method, name, error); a per-second timeline whose per-second maps of
+//! exact times (quantised like the exact histogram, only the values that
+//! occurred) are closed once the log has moved [`LATE_SECONDS`] past them and
+//! kept on the timeline, so that windowed targets merge the requests of a
+//! window exactly (rows are written when a request completes, so
 //! they arrive roughly, not strictly, in `elapsed` order).
 //!
 //! The log has no absolute time, only `elapsed` (ms since the test started,
@@ -36,7 +38,7 @@
 //! ~24 MiB, 2.3x DuckDB's query time.
 
 use crate::error::{Error, Result};
-use crate::latency::{Distribution, Latency, new_exact_histogram};
+use crate::latency::{Distribution, Latency, exact_key, exact_quantile, new_exact_histogram};
 use crate::model::{Endpoint, FailureGroup, Run, TimelinePoint, Tool};
 use hdrhistogram::Histogram;
 use std::collections::{BTreeMap, HashMap};
@@ -143,7 +145,12 @@ struct Second {
     failures: u64,
     p50_us: Option<u64>,
     p95_us: Option<u64>,
+    /// The second's exact times, (exact key, count) sorted by key.
+    dist: Option<Vec<(u64, u32)>>,
 }
+
+/// The exact times of one open second: exact key ([`exact_key`]) -> count.
+type SecondMap = HashMap<u64, u32, std::hash::BuildHasherDefault<FastHash>>;
 
 /// A problem with one row; the caller adds the file and line (counted only
 /// when needed, so that rows need not count their newlines).
@@ -204,9 +211,9 @@ struct Scan {
     seconds: Vec<Second>,
     /// Histograms of the open seconds, `closed_below` onwards (at most
     /// [`LATE_SECONDS`] + 1 of them).
-    open: std::collections::VecDeque<Option<Histogram<u32>>>,
-    /// Per-second histograms closed since the merger last took them.
-    closed_out: Vec<(u64, Histogram<u32>)>,
+    open: std::collections::VecDeque<Option<SecondMap>>,
+    /// Per-second maps closed since the merger last took them.
+    closed_out: Vec<(u64, SecondMap)>,
     closed_below: u64,
     late_rows: u64,
     users: Vec<(u32, u32)>,
@@ -316,9 +323,9 @@ impl Scan {
             if at >= self.open.len() {
                 self.open.resize_with(at + 1, || None);
             }
-            self.open[at]
-                .get_or_insert_with(new_second_histogram)
-                .saturating_record(r.response_us.max(1));
+            let m = self.open[at].get_or_insert_with(SecondMap::default);
+            let c = m.entry(exact_key(r.response_us)).or_insert(0);
+            *c = c.saturating_add(1);
         }
         if r.user >= MAX_USERS {
             return Err(RowError {
@@ -679,7 +686,7 @@ impl Scan {
         let mut total_failures = 0;
         run.timeline = self
             .seconds
-            .iter()
+            .iter_mut()
             .enumerate()
             .map(|(i, s)| {
                 active += delta[i];
@@ -695,6 +702,7 @@ impl Scan {
                     p99_ms: None,
                     total_requests: Some(total_requests),
                     total_failures: Some(total_failures),
+                    latency: s.dist.take().map(crate::model::PointLatency::Exact),
                 }
             })
             .collect();
@@ -789,7 +797,7 @@ impl Scan {
             }
         }
         run.provenance.push(
-            "Timeline: one point per second of `elapsed` (send time); users = users whose first and last request span that second; per-second p50/p95 at ±1 %.".into(),
+            "Timeline: one point per second of `elapsed` (send time); users = users whose first and last request span that second; per-second p50/p95 from the exact times (±0.1 %).".into(),
         );
         if self.late_rows > 0 {
             run.provenance.push(format!(
@@ -864,17 +872,16 @@ fn grouping_hint<'a>(keys: impl Iterator<Item = &'a Vec<u8>>) -> String {
     )
 }
 
-/// A per-second histogram: 2 significant digits (±1 % for a second's p50/p95), 13 KB.
-fn new_second_histogram() -> Histogram<u32> {
-    Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("constant bounds are valid")
-}
+/// A finished second: p50 and p95 in µs, and its sorted (exact key, count) map.
+type FinishedSecond = (u64, u64, Vec<(u64, u32)>);
 
-/// Gathers the per-second histograms the workers close, and turns a second into
+/// Gathers the per-second maps the workers close, and turns a second into
 /// p50/p95 once every worker has moved past it.
 struct SecondMerger {
-    open: BTreeMap<u64, Histogram<u32>>,
+    open: BTreeMap<u64, SecondMap>,
     closed_below: Vec<u64>,
-    p50_p95: BTreeMap<u64, (u64, u64)>,
+    /// Per finished second: p50, p95 (µs) and its sorted exact map.
+    p50_p95: BTreeMap<u64, FinishedSecond>,
 }
 
 impl SecondMerger {
@@ -886,15 +893,18 @@ impl SecondMerger {
         }
     }
 
-    fn take(&mut self, worker: usize, closed: Vec<(u64, Histogram<u32>)>, closed_below: u64) {
+    fn take(&mut self, worker: usize, closed: Vec<(u64, SecondMap)>, closed_below: u64) {
         for (sec, h) in closed {
             match self.open.entry(sec) {
                 std::collections::btree_map::Entry::Vacant(v) => {
                     v.insert(h);
                 }
                 std::collections::btree_map::Entry::Occupied(mut o) => {
-                    // same bounds on both sides: add cannot fail
-                    let _ = o.get_mut().add(&h);
+                    let mine = o.get_mut();
+                    for (k, c) in h {
+                        let m = mine.entry(k).or_insert(0);
+                        *m = m.saturating_add(c);
+                    }
                 }
             }
         }
@@ -909,8 +919,12 @@ impl SecondMerger {
                 break;
             }
             let (sec, h) = entry.remove_entry();
-            self.p50_p95
-                .insert(sec, (h.value_at_quantile(0.5), h.value_at_quantile(0.95)));
+            let mut sorted: Vec<(u64, u32)> = h.into_iter().collect();
+            sorted.sort_unstable();
+            let wide: Vec<(u64, u64)> = sorted.iter().map(|&(k, c)| (k, c as u64)).collect();
+            let p50 = exact_quantile(&wide, 0.5).unwrap_or(0);
+            let p95 = exact_quantile(&wide, 0.95).unwrap_or(0);
+            self.p50_p95.insert(sec, (p50, p95, sorted));
         }
     }
 }
@@ -1426,7 +1440,7 @@ impl Job {
 struct Done {
     worker: usize,
     buf: Vec<u8>,
-    closed: Vec<(u64, Histogram<u32>)>,
+    closed: Vec<(u64, SecondMap)>,
     closed_below: u64,
     error: Option<Error>,
 }
@@ -1697,10 +1711,11 @@ fn scan_with(
     for s in scans {
         acc.merge(s).map_err(|e| e.at(path, 0))?;
     }
-    for (sec, (p50, p95)) in merger.p50_p95 {
+    for (sec, (p50, p95, dist)) in merger.p50_p95 {
         if let Some(s) = acc.seconds.get_mut(sec as usize) {
             s.p50_us = Some(p50);
             s.p95_us = Some(p95);
+            s.dist = Some(dist);
         }
     }
     if acc.rows == 0 && acc.update_rows == 0 {
@@ -2007,7 +2022,8 @@ pub fn combine(report: Run, log: Run) -> Result<Run> {
         .timeline
         .into_iter()
         .map(|mut p| {
-            p.t += origin.floor();
+            // second k of the log covers `elapsed` k to k+1 s: wall time origin + k
+            p.t += origin;
             p
         })
         .collect();
@@ -2041,7 +2057,7 @@ pub fn combine(report: Run, log: Run) -> Result<Run> {
         ));
     }
     run.provenance.push(
-        "Timeline from the request log: one point per second since the start (send time), ramp-up included; users = users whose first and last request span that second; per-second p50/p95 at ±1 %.".into(),
+        "Timeline from the request log: one point per second since the start (send time), ramp-up included; users = users whose first and last request span that second; per-second p50/p95 from the exact times (±0.1 %).".into(),
     );
     Ok(run)
 }

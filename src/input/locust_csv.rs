@@ -1012,6 +1012,7 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
             p99_ms: opt(p99)?,
             total_requests,
             total_failures,
+            latency: None,
         });
     }
     if !full_history {

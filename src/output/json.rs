@@ -84,6 +84,8 @@ pub struct TargetJson {
     pub limit_text: String,
     /// `over N s`: the window length in seconds, or null.
     pub over_s: Option<f64>,
+    /// `for N s`: the shortest continuous breach, in seconds, that fails the target, or null.
+    pub for_s: Option<f64>,
     /// The measured value in the canonical unit, or null when not measured.
     pub measured: Option<f64>,
     /// The measured value as shown (`770 ms`, `between 11 ms and 40 ms`, `not measured`).
@@ -125,6 +127,7 @@ impl TargetJson {
             unit: unit_name(e.metric),
             limit_text: limit_text(o),
             over_s: e.over_s,
+            for_s: e.for_s,
             measured: o.measured.filter(|v| v.is_finite()),
             measured_text: o.measured_text.clone(),
             state: o.state,

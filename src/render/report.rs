@@ -402,6 +402,12 @@ fn target_limit_text(t: &Target) -> String {
     if let Some(o) = e.over_s {
         s.push_str(&format!(" in every {} window", format::duration(o)));
     }
+    if let Some(d) = e.for_s {
+        s.push_str(&format!(
+            " unless breached for less than {} in a row",
+            format::duration(d)
+        ));
+    }
     if e.warn {
         s.push_str(" (warning)");
     }
@@ -1251,31 +1257,45 @@ fn scalability(ctx: &mut tera::Context, spec: &ReportSpec, missing: &mut Vec<Str
                 .collect();
             let mut held = !latency_targets.is_empty();
             let mut worst = Vec::new();
+            let mut exact_level = false;
             for t in &latency_targets {
                 let Metric::Percentile(p) = t.expr.metric else {
                     continue;
                 };
-                let values: Vec<f64> = points
-                    .iter()
-                    .filter_map(|x| match p {
-                        50.0 => x.p50_ms,
-                        95.0 => x.p95_ms,
-                        _ => x.p99_ms,
-                    })
-                    .collect();
+                // the requests at this level together where the timeline has
+                // them per second; else the largest of the tool's own windowed
+                // values (Locust's rolling ~10 s percentiles), an upper bound
+                let merged = crate::analysis::windows::merged_percentile_ms(&points, p);
+                let values: Vec<f64> = match merged {
+                    Some(v) => vec![v],
+                    None => points
+                        .iter()
+                        .filter_map(|x| match p {
+                            50.0 => x.p50_ms,
+                            95.0 => x.p95_ms,
+                            _ => x.p99_ms,
+                        })
+                        .collect(),
+                };
                 if values.is_empty() {
                     held = false;
                     continue;
                 }
                 let w = values.iter().cloned().fold(0.0, f64::max);
-                worst.push(format!("p{} up to {}", trim_num(p), format::ms(w)));
+                exact_level |= merged.is_some();
+                worst.push(if merged.is_some() {
+                    format!("p{} {} of its requests", trim_num(p), format::ms(w))
+                } else {
+                    format!("p{} up to {}", trim_num(p), format::ms(w))
+                });
                 if !t.expr.op.holds(w, t.expr.limit) {
                     held = false;
                 }
             }
             if !worst.is_empty() {
                 levels_text.push(format!(
-                    "{level} users: windowed {} ({})",
+                    "{level} users: {}{} ({})",
+                    if exact_level { "" } else { "windowed " },
                     worst.join(", "),
                     if held {
                         "all latency targets held"
@@ -1293,7 +1313,9 @@ fn scalability(ctx: &mut tera::Context, spec: &ReportSpec, missing: &mut Vec<Str
         "max_throughput",
         &max_rps
             .map(|(v, s)| format!("{} (highest 10 s window, {s})", format::rps(v)))
-            .unwrap_or_else(|| "not measured (no run with a request time series)".into()),
+            .unwrap_or_else(|| {
+                "not measured: no run has requests per second over time (Locust: the stats history CSV beside the stats CSV; Goose: the request log, or report.json written with --report-graph-data)".into()
+            }),
     );
     let users_text = match (&max_users, levels_text.is_empty()) {
         (Some((u, s)), _) => {
@@ -1390,12 +1412,17 @@ fn peak_window_rps(run: &Run, seconds: f64) -> Option<f64> {
         let rate = match (a.total_requests, end.total_requests) {
             (Some(x), Some(y)) => y.saturating_sub(x) as f64 / (end.t - a.t),
             _ => {
-                let n: f64 = t
+                let rates: Vec<f64> = t
                     .iter()
                     .filter(|p| p.t >= a.t && p.t < end.t)
                     .filter_map(|p| p.rps)
-                    .sum();
-                n / (end.t - a.t)
+                    .collect();
+                // a timeline of load steps only (Goose report.json without
+                // graph data) has no request counts: no rate, not zero
+                if rates.is_empty() {
+                    continue;
+                }
+                rates.iter().sum::<f64>() / (end.t - a.t)
             }
         };
         best = Some(best.map_or(rate, |b: f64| b.max(rate)));

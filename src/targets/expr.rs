@@ -1,12 +1,16 @@
 //! The target expression grammar.
 //!
 //! ```text
-//! [warn:] METRIC [{SCOPE}] OP NUMBER [UNIT] [over DURATION]
+//! [warn:] METRIC [{SCOPE}] OP NUMBER [UNIT] [over DURATION | for DURATION]
 //! ```
+//!
+//! `over 30s`: the criterion must hold in every 30 s window of the steady
+//! phase; `for 30s`: the target fails only when it is breached continuously
+//! for at least 30 s (a shorter breach is tolerated).
 //!
 //! Examples: `p95<300ms`, `p(99.99) < 2 s`, `error_rate{status:5xx}<0.5%`,
 //! `p99{method:POST,name:~^/api/}<800ms`, `warn: p95<180ms`,
-//! `p95<200ms over 30s`, `rss_load<1GB`, `leak_slope<1MB/min`, `errors==0`.
+//! `p95<200ms over 30s`, `p95<200ms for 30s`, `rss_load<1GB`, `leak_slope<1MB/min`, `errors==0`.
 //!
 //! Limits are converted to one canonical unit per metric at parse time (see
 //! [`Metric::unit_label`]): milliseconds for latencies, req/s for `rps`, a
@@ -40,6 +44,9 @@ pub struct TargetExpr {
     pub limit: f64,
     /// `over 30s`: the criterion must hold in every window of this many seconds.
     pub over_s: Option<f64>,
+    /// `for 30s`: the target fails only when breached continuously for at
+    /// least this many seconds.
+    pub for_s: Option<f64>,
 }
 
 impl TargetExpr {
@@ -52,6 +59,7 @@ impl TargetExpr {
         self.metric == other.metric
             && self.scope.to_string() == other.scope.to_string()
             && self.over_s == other.over_s
+            && self.for_s == other.for_s
             && self.warn == other.warn
     }
 }
@@ -471,7 +479,11 @@ impl Parser<'_> {
         self.skip_ws();
         let limit = self.limit(metric)?;
         self.skip_ws();
-        let over_s = self.window(metric)?;
+        let (over_s, for_s) = match self.window(metric)? {
+            Some((true, s)) => (Some(s), None),
+            Some((false, s)) => (None, Some(s)),
+            None => (None, None),
+        };
         self.skip_ws();
         if let Some(c) = self.peek() {
             return Err(self.err(self.pos, format!("unexpected `{c}`")));
@@ -484,6 +496,7 @@ impl Parser<'_> {
             op,
             limit,
             over_s,
+            for_s,
         })
     }
 
@@ -760,11 +773,11 @@ impl Parser<'_> {
         Ok(op)
     }
 
-    /// Reads a unit token (letters, `%`, `/`); `None` if there is none or it is the `over` keyword.
+    /// Reads a unit token (letters, `%`, `/`); `None` if there is none or it is the `over` or `for` keyword.
     fn unit(&mut self) -> Option<(usize, String)> {
         let start = self.pos;
         let u = self.take_while(|c| c.is_alphabetic() || c == '%' || c == '/');
-        if u.is_empty() || u.eq_ignore_ascii_case("over") {
+        if u.is_empty() || u.eq_ignore_ascii_case("over") || u.eq_ignore_ascii_case("for") {
             self.pos = start;
             None
         } else {
@@ -828,18 +841,23 @@ impl Parser<'_> {
         })
     }
 
-    fn window(&mut self, metric: Metric) -> Result<Option<f64>> {
+    /// `over D` (`Some((true, D))`) or `for D` (`Some((false, D))`).
+    fn window(&mut self, metric: Metric) -> Result<Option<(bool, f64)>> {
         let at = self.pos;
-        let word = self.take_while(|c| c.is_alphabetic());
-        if !word.eq_ignore_ascii_case("over") {
-            self.pos = at;
-            return Ok(None);
-        }
+        let word = self.take_while(|c| c.is_alphabetic()).to_ascii_lowercase();
+        let over = match word.as_str() {
+            "over" => true,
+            "for" => false,
+            _ => {
+                self.pos = at;
+                return Ok(None);
+            }
+        };
         if !metric.allows_window() {
             return Err(self.err(
                 at,
                 format!(
-                    "`over` only applies to request metrics (latency, rps, error_rate, errors), not {}",
+                    "`{word}` only applies to request metrics (latency, rps, error_rate, errors), not {}",
                     metric.key()
                 ),
             ));
@@ -850,7 +868,7 @@ impl Parser<'_> {
             return Err(self.err(
                 nat,
                 format!(
-                    "expected a duration after `over` (like `30s`), {}",
+                    "expected a duration after `{word}` (like `30s`), {}",
                     self.found()
                 ),
             ));
@@ -877,7 +895,7 @@ impl Parser<'_> {
         if v <= 0.0 {
             return Err(self.err(nat, "the window must be longer than zero"));
         }
-        Ok(Some(v * factor))
+        Ok(Some((over, v * factor)))
     }
 }
 
@@ -1238,6 +1256,10 @@ mod tests {
             ("p95<1µs junk", 8, "unexpected `j`"),
             ("  p95<1s junk", 7, "unexpected `j`"),
             ("p95<1s over 30s x", 16, "unexpected `x`"),
+            ("p95<1s for", 10, "expected a duration after `for`"),
+            ("p95<1s for 0s", 11, "longer than zero"),
+            ("rss_load<1GB for 1m", 13, "`for` only applies"),
+            ("p95<1s over 30s for 1m", 16, "unexpected `f`"),
             ("rss_idle<512", 12, "needs a unit: B, KB"),
             ("p95<1 junk", 6, "`junk` is not a unit"),
         ];
@@ -1331,6 +1353,17 @@ mod tests {
         assert!(!a.same_target(&parse("p95<300ms").unwrap()));
         assert!(!a.same_target(&parse("p99{name:/api/*}<300ms").unwrap()));
         assert!(!a.same_target(&parse("p95{name:/api/*}<300ms over 30s").unwrap()));
+        assert!(!a.same_target(&parse("p95{name:/api/*}<300ms for 30s").unwrap()));
+    }
+
+    #[test]
+    fn for_takes_a_duration() {
+        let t = parse("p95 < 200ms for 30s").unwrap();
+        assert_eq!((t.over_s, t.for_s), (None, Some(30.0)));
+        let t = parse("warn: error_rate<1% FOR 2m").unwrap();
+        assert_eq!(t.for_s, Some(120.0));
+        assert!(t.warn);
+        assert_eq!(parse("rps>=10 for 500ms").unwrap().for_s, Some(0.5));
     }
 
     #[test]

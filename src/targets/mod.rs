@@ -402,7 +402,7 @@ fn evaluate_one(run: &Run, target: &Target, res: Option<&ResourceFigures>) -> Ou
         }
         _ => {}
     }
-    if e.over_s.is_some() {
+    if e.over_s.is_some() || e.for_s.is_some() {
         return crate::analysis::windows::evaluate_windowed(run, target);
     }
     let whole_run = e.scope.is_empty() && !target.is_api();
