@@ -462,7 +462,7 @@ fn sampler_on_sleep_3_writes_about_3_rows() {
     assert_eq!(lines.next(), Some(HEADER));
     let rows: Vec<&str> = lines.collect();
     assert!((2..=4).contains(&rows.len()), "{} rows", rows.len());
-    assert!(rows.iter().all(|r| r.split(',').count() == 8));
+    assert!(rows.iter().all(|r| r.split(',').count() == 9));
     read(&out).expect("valid CSV");
     // Never overwrite without force.
     let e = sample_command(&cmd, &SampleOptions::default(), &out).expect_err("exists");
