@@ -184,9 +184,9 @@ pub fn sample_command(cmd: &[String], opts: &SampleOptions, out: &Path) -> Resul
         Ok(Stop::Ended) => child.wait(),
         Ok(Stop::Signal(sig)) => stop_child(&mut child, sig),
         Ok(Stop::Duration) => {
-            stop_child(&mut child, TERM).map_err(|e| Error::Usage(format!(
-                "could not stop `{program}` after --duration: {e}"
-            )))?;
+            stop_child(&mut child, TERM).map_err(|e| {
+                Error::Usage(format!("could not stop `{program}` after --duration: {e}"))
+            })?;
             return Ok(0);
         }
         Err(e) => {

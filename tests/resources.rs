@@ -95,13 +95,17 @@ fn step_leak_has_three_load_levels_with_their_user_counts() {
         .filter(|c| c[3] == "Aggregated")
         .map(|c| (c[0].parse().expect("ts"), c[1].parse().expect("users")))
         .collect();
-    let start = ticks.iter().find(|t| t.1 > 0).expect("load").0;
-    let end = ticks.iter().rev().find(|t| t.1 > 0).expect("load").0;
+    // The test starts at the first history row; history rows are whole seconds
+    // and users hold until the test stops, so the load runs to the end of the
+    // second of the last row with users: the sample 63 ms into that second is
+    // under load (it was dropped before).
+    let start = ticks[0].0;
+    let end = ticks.iter().rev().find(|t| t.1 > 0).expect("load").0 + 1.0;
     for level in [25u64, 50, 100] {
         let n = series
             .samples
             .iter()
-            .filter(|s| s.t >= start && s.t <= end)
+            .filter(|s| s.t >= start && s.t < end)
             .filter(|s| ticks.iter().rev().find(|t| t.0 <= s.t).map(|t| t.1) == Some(level))
             .count();
         let phase = load.iter().find(|p| p.users == Some(level)).expect("phase");
@@ -125,14 +129,20 @@ fn step_leak_has_three_load_levels_with_their_user_counts() {
 }
 
 #[test]
-fn idle_rss_is_the_mean_before_the_first_request() {
-    let (run, _, r) = step_leak();
-    let start = run
-        .timeline
-        .iter()
-        .find(|p| p.users.unwrap_or(0) > 0)
-        .expect("load")
-        .t;
+fn idle_rss_is_the_mean_before_the_test_started() {
+    let (_, _, r) = step_leak();
+    // The run's start: the stats history's first row, read here from the raw file.
+    let hist = std::fs::read_to_string(fixture(
+        "fixtures/locust/step_leak_25-50-100_90s/step_leak_25-50-100_90s_stats_history.csv",
+    ))
+    .expect("history");
+    let start: f64 = hist
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split(',').next())
+        .and_then(|t| t.parse().ok())
+        .expect("first row");
+    assert_eq!(r.test_start_unix, start);
     let raw = raw_rss(&fixture(
         "fixtures/locust/step_leak_25-50-100_90s/resources.csv",
     ));
@@ -142,13 +152,14 @@ fn idle_rss_is_the_mean_before_the_first_request() {
         .map(|x| x.1)
         .collect();
     let mean = before.iter().sum::<f64>() / before.len() as f64;
-    assert_eq!(before.len(), 15);
+    // 14, not 15: the sample at 1795792384.063 is inside the test's first second.
+    assert_eq!(before.len(), 14);
     assert!((r.rss_idle_bytes.expect("idle") - mean).abs() < 1e-6);
     // python3 (see the comment in leak figures): idle mean = 48226304.0 bytes.
     assert_eq!(mean, 48_226_304.0);
     let max_load = raw
         .iter()
-        .filter(|(t, _)| *t >= start && *t <= r.load_end_unix)
+        .filter(|(t, _)| *t >= start && *t < r.load_end_unix)
         .map(|x| x.1)
         .fold(0.0, f64::max);
     assert_eq!(r.rss_load_bytes, Some(max_load));
@@ -156,11 +167,13 @@ fn idle_rss_is_the_mean_before_the_first_request() {
 
 // Leak figures computed independently with python3 from the fixture CSVs (steady
 // window as documented in src/analysis/resources.rs: all load samples for the step
-// run, from the first sample at peak users for the others; least squares of
+// run, from the first sample at peak users for the others; the test runs from the
+// first history row to the end of the second of the last row with users; idle =
+// samples before the start, after = samples from the end on; least squares of
 // rss_bytes/2^20 against timestamp/60; r² = sxy²/(sxx·syy), 0 for a flat series):
-//   step_leak_25-50-100_90s  n=89 slope=6.252180872516916 r2=0.9396713810756261 retained=10494634.67 B
-//   mixed_baseline_u50_90s   n=87 slope=0.0 r2=0.0 retained=868352 B
-//   mixed_after_u50_90s      n=87 slope=0.0 r2=0.0 retained=835584 B
+//   step_leak_25-50-100_90s  n=90 slope=6.303216779167017 r2=0.9407275665268848 retained=10502144 B
+//   mixed_baseline_u50_90s   n=88 slope=0.0 r2=0.0 retained=868352 B
+//   mixed_after_u50_90s      n=88 slope=0.0 r2=0.0 retained=835584 B
 #[test]
 fn step_leak_is_flagged_with_slope_and_r_squared() {
     let (_, _, r) = step_leak();
@@ -170,13 +183,13 @@ fn step_leak_is_flagged_with_slope_and_r_squared() {
         "{}",
         r.leak.sentence
     );
-    assert_eq!(r.leak.samples, 89);
-    assert!((r.leak.slope_mib_per_min.expect("slope") - 6.252180872516916).abs() < 1e-9);
-    assert!((r.leak.r_squared.expect("r2") - 0.9396713810756261).abs() < 1e-9);
-    assert!((r.leak.retained_bytes.expect("retained") - 10_494_634.666666664).abs() < 1e-3);
-    assert!(r.leak.sentence.contains("6.25 MiB/min") && r.leak.sentence.contains("r² = 0.94"));
+    assert_eq!(r.leak.samples, 90);
+    assert!((r.leak.slope_mib_per_min.expect("slope") - 6.303216779167017).abs() < 1e-9);
+    assert!((r.leak.r_squared.expect("r2") - 0.9407275665268848).abs() < 1e-9);
+    assert!((r.leak.retained_bytes.expect("retained") - 10_502_144.0).abs() < 1e-3);
+    assert!(r.leak.sentence.contains("6.30 MiB/min") && r.leak.sentence.contains("r² = 0.94"));
     assert!(
-        (r.leak_slope_bytes_per_min.expect("slope") - 6.252180872516916 * 1048576.0).abs() < 1e-3
+        (r.leak_slope_bytes_per_min.expect("slope") - 6.303216779167017 * 1048576.0).abs() < 1e-3
     );
 }
 
@@ -195,7 +208,7 @@ fn mixed_pair_is_not_flagged() {
             "{name}: {}",
             r.leak.sentence
         );
-        assert_eq!(r.leak.samples, 87);
+        assert_eq!(r.leak.samples, 88);
         assert_eq!(r.leak.slope_mib_per_min, Some(0.0));
         assert_eq!(r.leak.r_squared, Some(0.0));
         assert!((r.leak.retained_bytes.expect("retained") - retained).abs() < 1e-6);
@@ -263,7 +276,7 @@ fn only_the_leaking_server_is_flagged() {
 #[test]
 fn cpu_basis_divides_by_the_given_cores() {
     let (_, series, r) = step_leak();
-    assert_eq!(r.cpu_basis.cores, 2);
+    assert_eq!(r.cpu_basis.cores, Some(2));
     // Mean cpu_percent over the load samples, recomputed here, ÷ 2 cores.
     let load: Vec<f64> = series
         .samples
@@ -538,7 +551,7 @@ fn cli_render_fills_resource_utilization_per_user_level() {
     }
     assert!(
         section.contains("Memory leak suspected")
-            && section.contains("6.25 MiB/min")
+            && section.contains("6.30 MiB/min")
             && section.contains("r² = 0.94")
     );
     assert!(!section.contains("TBD") && !section.contains("No resource samples supplied"));
@@ -556,11 +569,12 @@ fn cli_gate_reports_memory_and_cpu_targets_measured() {
         .output()
         .expect("runs");
     let text = String::from_utf8(out.stdout).expect("utf8");
-    // 46.0 MiB = 48226304 B idle mean (python3, see above); 55.7 MiB = largest load RSS.
+    // 46.0 MiB = 48226304 B idle mean (python3, see above); 55.9 MiB = 58638336 B,
+    // the RSS of the last load sample (1795792474.063, in the second of the last
+    // history row with users).
     for (row, value) in [
         ("Memory Usage (idle)", "46.0 MiB"),
-        ("Memory Usage (load)", "55.7 MiB"),
-        ("CPU Usage (normal)", "%"),
+        ("Memory Usage (load)", "55.9 MiB"),
     ] {
         let line = text
             .lines()
@@ -571,6 +585,15 @@ fn cli_gate_reports_memory_and_cpu_targets_measured() {
             "{line}"
         );
     }
+    // These samples carry no cpu_count and no --cpu-cores was given: % of the
+    // machine is not measured, and the message says how to give the cores.
+    let lines: Vec<&str> = text.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| l.starts_with("CPU Usage (normal)"))
+        .unwrap_or_else(|| panic!("no CPU row in {text}"));
+    assert!(lines[i].contains("not measured"), "{}", lines[i]);
+    assert!(lines[i + 1].contains("--cpu-cores"), "{}", lines[i + 1]);
 }
 
 #[test]
@@ -593,4 +616,38 @@ fn cli_sample_sleep_3_writes_about_3_rows() {
         "{} rows",
         series.samples.len()
     );
+}
+
+/// A day of 1 Hz samples (86,400 rows) is read in linear time. Each row's line
+/// number used to be found by re-reading the file from byte 0 (72 s for this
+/// file). The bound is loose (a debug build on a shared machine); the release
+/// timing is in benches/resources_day.sh.
+#[test]
+fn a_day_of_one_hz_samples_reads_in_linear_time() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("day.csv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+    writeln!(f, "{}", perfreport::sample::HEADER).expect("write");
+    let t0 = 1_795_792_370.0_f64;
+    for i in 0..86_400u64 {
+        writeln!(
+            f,
+            "{:.3},{:.1},{},{},1,7,385024,0,2",
+            t0 + i as f64,
+            (i % 17) as f64,
+            48_226_304 + (i % 1000) * 4096,
+            55_382_016
+        )
+        .expect("write");
+    }
+    f.flush().expect("flush");
+    drop(f);
+    let start = std::time::Instant::now();
+    let s = read(&path).expect("reads");
+    let took = start.elapsed();
+    assert_eq!(s.samples.len(), 86_400);
+    assert_eq!(s.samples[86_399].t, t0 + 86_399.0);
+    assert_eq!(s.samples[86_399].extra.get("cpu_count"), Some(&2.0));
+    assert!(took.as_secs_f64() < 10.0, "took {took:?}");
 }

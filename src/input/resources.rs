@@ -185,12 +185,7 @@ pub fn read_with(path: &Path, opts: &ResourceOptions) -> Result<ResourceSeries> 
 /// Error when a timestamp goes backwards. The line is asked for only then:
 /// finding a CSV record's line re-reads the file up to it, which done for every
 /// row made reading quadratic (72 s for a day of 1 Hz samples).
-fn check_order(
-    path: &Path,
-    line: impl FnOnce() -> u64,
-    prev: Option<f64>,
-    t: f64,
-) -> Result<()> {
+fn check_order(path: &Path, line: impl FnOnce() -> u64, prev: Option<f64>, t: f64) -> Result<()> {
     match prev {
         Some(p) if t < p => Err(Error::parse(
             path,
