@@ -679,7 +679,10 @@ fn raw_cpu(path: &Path) -> Vec<(f64, f64)> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
     let t = header.iter().position(|h| *h == "timestamp").expect("t");
-    let c = header.iter().position(|h| *h == "cpu_percent").expect("cpu");
+    let c = header
+        .iter()
+        .position(|h| *h == "cpu_percent")
+        .expect("cpu");
     lines
         .map(|l| l.split(',').collect::<Vec<_>>())
         .map(|f| (f[t].parse().expect("t"), f[c].parse().expect("cpu")))
@@ -718,7 +721,10 @@ fn goose_idle_is_before_the_start_and_the_increase_is_ramp_up() {
         let (maintain, finished) = (step("Maintaining"), step("Finished"));
         let raw = raw_cpu(&dir.join("resources.csv"));
         let idle: Vec<f64> = raw.iter().filter(|s| s.0 < start).map(|s| s.1).collect();
-        let ramp = raw.iter().filter(|s| s.0 >= start && s.0 < maintain).count();
+        let ramp = raw
+            .iter()
+            .filter(|s| s.0 >= start && s.0 < maintain)
+            .count();
         let after = raw.iter().filter(|s| s.0 >= finished).count();
         let idle_mean = idle.iter().sum::<f64>() / idle.len() as f64;
         let phase = |k: PhaseKind| r.phases.iter().find(|p| p.kind == k);
@@ -743,7 +749,9 @@ fn goose_idle_is_before_the_start_and_the_increase_is_ramp_up() {
             "{name}"
         );
         assert!(
-            r.memory.idle_definition.contains(&format!("{} samples", idle.len())),
+            r.memory
+                .idle_definition
+                .contains(&format!("{} samples", idle.len())),
             "{}",
             r.memory.idle_definition
         );
@@ -774,9 +782,10 @@ fn locust_idle_is_before_the_start_with_csv_and_json() {
         .and_then(|l| l.split(',').next())
         .and_then(|t| t.parse().ok())
         .expect("first row");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("j"))
-            .expect("json");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("j"),
+    )
+    .expect("json");
     let start_time = json
         .as_array()
         .expect("entries")
@@ -821,7 +830,10 @@ fn cpu_count_from_the_samples_sets_the_machine_basis() {
     run.peak_users = Some(30);
     let text = std::fs::read_to_string(&path).expect("csv");
     let header: Vec<&str> = text.lines().next().expect("h").split(',').collect();
-    let col = header.iter().position(|h| *h == "cpu_count").expect("cpu_count");
+    let col = header
+        .iter()
+        .position(|h| *h == "cpu_count")
+        .expect("cpu_count");
     let counts: Vec<f64> = text
         .lines()
         .skip(1)
