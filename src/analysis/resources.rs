@@ -385,13 +385,13 @@ impl Plan {
                 .collect();
             let basis = if run.tool == crate::model::Tool::Locust {
                 format!(
-                    "the test ran from {} (the run's start) to {} (the end of the second of the last stats-history row with users); history rows are whole seconds",
+                    "the test ran from {} to {}: from the run's start to the end of the second of the last stats-history row with users, as history rows are whole seconds",
                     utc(start),
                     utc(end)
                 )
             } else {
                 format!(
-                    "the test ran from {} to {} (the last timeline point with users)",
+                    "the test ran from {} to {}, the last timeline point with users",
                     utc(start),
                     utc(end)
                 )
@@ -404,7 +404,7 @@ impl Plan {
                 end: e,
                 parts: vec![(s, PhaseKind::Load, run.peak_users)],
                 basis: format!(
-                    "the test ran from {} to {} (the run's start and end; no user timeline, so no ramp-up is told apart)",
+                    "the test ran from {} to {}, the run's start and end; without a user timeline no ramp-up is told apart",
                     utc(s),
                     utc(e)
                 ),
@@ -445,7 +445,7 @@ impl Plan {
             })
             .collect();
         let basis = format!(
-            "the test ran from {} (the run's start) to {} ({}); Goose's Increasing and Decreasing steps are ramps",
+            "the test ran from {} to {}: from the run's start to {}; Goose's Increasing and Decreasing steps are ramps",
             utc(start),
             utc(end),
             if finished.is_some() {
@@ -719,7 +719,7 @@ fn core_count(
             }
             (Some(c), "the samples' cpu_count column".into())
         }
-        (None, Some(g)) => (Some(g), "given with --cpu-cores".into()),
+        (None, Some(g)) => (Some(g), "given: --cpu-cores or the config's cpu_cores".into()),
         (None, None) => (
             None,
             "the measured machine's core count is unknown (the samples have no cpu_count column and --cpu-cores was not given)".into(),
@@ -852,9 +852,8 @@ pub fn analyze(
         rss_peak_unix: peak.map(|p| p.1),
         rss_after_bytes: rss_after,
         idle_definition: format!(
-            "mean of the {} samples taken before the test started at {} (the ramp-up is not idle; {})",
+            "mean of the {} samples taken before the test started; the ramp-up is not idle; {}",
             before.len(),
-            utc(plan.start),
             plan.basis
         ),
     };
