@@ -154,7 +154,7 @@ enum Command {
         /// Seconds between samples.
         #[arg(long, default_value_t = 1.0)]
         interval: f64,
-        /// Stop after this many seconds (a command still running is killed).
+        /// Stop after this many seconds; a command still running gets SIGTERM (SIGKILL 10 s later) and the exit code is 0.
         #[arg(long)]
         duration: Option<f64>,
         /// Sum over the process and all its descendants.

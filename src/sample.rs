@@ -11,7 +11,10 @@
 //!   over the first interval, so it is meaningful too;
 //! - `rss_bytes`, `vms_bytes`: resident and virtual size, bytes;
 //! - `num_threads`, `num_fds` (empty where unknown), `read_bytes`, `write_bytes`
-//!   (cumulative storage I/O).
+//!   (cumulative storage I/O);
+//! - `cpu_count`: logical CPUs of the sampled machine, the same on every row, so
+//!   that CPU % of the machine is computed with the measured machine's cores and
+//!   not those of the machine that later reads the file.
 //!
 //! With `children`, every column is summed over the process and all its
 //! descendants, as the Python sampler's `--children` does: a descendant first seen
@@ -20,21 +23,26 @@
 //!
 //! Each row is flushed as it is written, so a file cut short (Ctrl-C, the process
 //! exiting, a crash) is still valid CSV. Sampling stops when the process ends, when
-//! `duration` elapses or on Ctrl-C (SIGINT), which is caught so the file ends cleanly.
+//! `duration` elapses or on SIGINT/SIGTERM, which are caught so the file ends
+//! cleanly. A command started by the sampler is never left behind: SIGINT/SIGTERM
+//! are forwarded to it and it is waited for (its status becomes the result); when
+//! `duration` elapses it gets SIGTERM, then SIGKILL after a grace period; and on
+//! Linux it gets SIGTERM if the sampler itself dies (parent-death signal).
 //! An existing output file is never overwritten unless `force` is set.
 
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System};
 
 /// The header the sampler writes (the same as `sample_resources.py`).
-pub const HEADER: &str =
-    "timestamp,cpu_percent,rss_bytes,vms_bytes,num_threads,num_fds,read_bytes,write_bytes";
+pub const HEADER: &str = "timestamp,cpu_percent,rss_bytes,vms_bytes,num_threads,num_fds,read_bytes,write_bytes,cpu_count";
+
+/// How long a command is given to exit after SIGTERM before it is killed.
+const GRACE: Duration = Duration::from_secs(10);
 
 /// How to sample.
 #[derive(Debug, Clone)]
@@ -60,18 +68,69 @@ impl Default for SampleOptions {
     }
 }
 
-/// Set by Ctrl-C. The handler is installed once per process, on first use; if
-/// the embedding program already installed its own, Ctrl-C is left to it.
-fn stop_flag() -> Arc<AtomicBool> {
-    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
-    FLAG.get_or_init(|| {
-        let flag = Arc::new(AtomicBool::new(false));
-        let f = flag.clone();
-        // An error means another handler exists; then Ctrl-C is that handler's business.
-        let _ = ctrlc::set_handler(move || f.store(true, Ordering::SeqCst));
-        flag
-    })
-    .clone()
+/// The signal (SIGINT or SIGTERM) that asked the sampler to stop, 0 while none.
+static STOP_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+#[cfg(unix)]
+extern "C" fn on_stop_signal(sig: libc::c_int) {
+    // Only an atomic store: async-signal-safe.
+    STOP_SIGNAL.store(sig, Ordering::SeqCst);
+}
+
+/// Catch SIGINT and SIGTERM (once per process) so that sampling ends cleanly and
+/// the signal can be passed on to a command started by the sampler. Installed
+/// before the command starts, so a signal during its start is not lost; a
+/// command's exec resets caught signals to their default, so it is unaffected.
+fn install_stop_handlers() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        #[cfg(unix)]
+        for sig in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: the handler only stores into an atomic; sigaction is given a
+            // zeroed, then filled, struct that lives for the call.
+            unsafe {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = on_stop_signal as *const () as usize;
+                sa.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut sa.sa_mask);
+                libc::sigaction(sig, &sa, std::ptr::null_mut());
+            }
+        }
+    });
+}
+
+/// The stop signal received so far, if any.
+fn stop_signal() -> Option<i32> {
+    match STOP_SIGNAL.load(Ordering::SeqCst) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// Why sampling stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// The sampled process ended.
+    Ended,
+    /// `duration` elapsed.
+    Duration,
+    /// SIGINT or SIGTERM (the number).
+    Signal(i32),
+}
+
+/// Logical CPUs of this machine (what psutil.cpu_count() reports), for the
+/// `cpu_count` column; empty when unknown.
+fn cpu_count() -> String {
+    let mut sys = System::new_with_specifics(sysinfo::RefreshKind::nothing()).ok();
+    if let Some(s) = sys.as_mut() {
+        s.refresh_cpu_list(sysinfo::CpuRefreshKind::nothing());
+    }
+    let n = sys.map(|s| s.cpus().len()).filter(|n| *n > 0).or_else(|| {
+        std::thread::available_parallelism()
+            .ok()
+            .map(std::num::NonZero::get)
+    });
+    n.map(|n| n.to_string()).unwrap_or_default()
 }
 
 /// Sample a running process into `out` until it ends, `duration` elapses or Ctrl-C.
@@ -80,38 +139,99 @@ pub fn sample_pid(pid: u32, opts: &SampleOptions, out: &Path) -> Result<()> {
     if !sampler.alive() {
         return Err(Error::Usage(format!("no process with PID {pid}")));
     }
+    install_stop_handlers();
     let mut file = create_out(out, opts.force)?;
     sampler.prime();
-    run_loop(&mut sampler, opts, out, &mut file, || false)
+    run_loop(&mut sampler, opts, out, &mut file, || false).map(|_| ())
 }
 
-/// Start `cmd` and sample it into `out` until it exits (or `duration` elapses,
-/// which kills it, or Ctrl-C, which the command receives too from the terminal).
-/// Returns the command's exit code (128 + signal number when a signal ended it).
+/// Start `cmd` and sample it into `out` until it exits. When `duration` elapses
+/// the command gets SIGTERM (SIGKILL after a grace period) and the result is 0;
+/// SIGINT/SIGTERM sent to the sampler are forwarded to the command, which is
+/// waited for. Returns the command's exit code (128 + signal number when a signal
+/// ended it), so `sample -- CMD` ends the way CMD did.
 pub fn sample_command(cmd: &[String], opts: &SampleOptions, out: &Path) -> Result<i32> {
     let Some((program, args)) = cmd.split_first() else {
         return Err(Error::Usage("no command given to sample".into()));
     };
+    install_stop_handlers();
     let mut file = create_out(out, opts.force)?;
-    let mut child = std::process::Command::new(program)
-        .args(args)
+    let mut command = std::process::Command::new(program);
+    command.args(args);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| {
+                // If the sampler dies without forwarding (SIGKILL), the command
+                // gets SIGTERM instead of running on as an orphan.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+    }
+    let mut child = command
         .spawn()
         .map_err(|e| Error::Usage(format!("cannot start `{program}`: {e}")))?;
-    let mut sampler = Sampler::new(Pid::from_u32(child.id()), opts.children)?;
-    sampler.prime();
-    let mut exited = None;
-    let result = run_loop(&mut sampler, opts, out, &mut file, || {
-        matches!(child.try_wait(), Ok(Some(_)))
+    let result = Sampler::new(Pid::from_u32(child.id()), opts.children).and_then(|mut sampler| {
+        sampler.prime();
+        run_loop(&mut sampler, opts, out, &mut file, || {
+            matches!(child.try_wait(), Ok(Some(_)))
+        })
     });
-    if result.is_err() || matches!(child.try_wait(), Ok(None)) {
-        // Duration elapsed (or writing failed) while the command still runs.
-        let _ = child.kill();
+    let status = match result {
+        Ok(Stop::Ended) => child.wait(),
+        Ok(Stop::Signal(sig)) => stop_child(&mut child, sig),
+        Ok(Stop::Duration) => {
+            stop_child(&mut child, TERM).map_err(|e| {
+                Error::Usage(format!("could not stop `{program}` after --duration: {e}"))
+            })?;
+            return Ok(0);
+        }
+        Err(e) => {
+            let _ = stop_child(&mut child, TERM);
+            return Err(e);
+        }
+    };
+    status
+        .map(exit_code)
+        .map_err(|e| Error::Usage(format!("could not get the exit status of `{program}`: {e}")))
+}
+
+#[cfg(unix)]
+const TERM: i32 = libc::SIGTERM;
+#[cfg(not(unix))]
+const TERM: i32 = 15;
+
+/// Send `sig` to the child, wait up to [`GRACE`] for it to exit, then kill it.
+fn stop_child(
+    child: &mut std::process::Child,
+    sig: i32,
+) -> std::io::Result<std::process::ExitStatus> {
+    if let Some(status) = child.try_wait()? {
+        return Ok(status);
     }
-    result?;
-    if let Ok(status) = child.wait() {
-        exited = Some(exit_code(status));
+    #[cfg(unix)]
+    {
+        let pid = child.id() as libc::pid_t;
+        // SAFETY: plain kill(2) on our own child, which has not been reaped yet
+        // (try_wait above returned None), so the pid is still ours.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+        let deadline = Instant::now() + GRACE;
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait()? {
+                return Ok(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
-    exited.ok_or_else(|| Error::Usage(format!("could not get the exit status of `{program}`")))
+    #[cfg(not(unix))]
+    let _ = sig;
+    child.kill()?;
+    child.wait()
 }
 
 fn exit_code(status: std::process::ExitStatus) -> i32 {
@@ -148,8 +268,7 @@ fn run_loop(
     out: &Path,
     file: &mut std::fs::File,
     mut ended: impl FnMut() -> bool,
-) -> Result<()> {
-    let stop = stop_flag();
+) -> Result<Stop> {
     let start = Instant::now();
     let interval = opts.interval.max(Duration::from_millis(10));
     // A first row soon after the start records the process before the load; the
@@ -160,8 +279,11 @@ fn run_loop(
     loop {
         // Sleep in short steps so that the end of the process or Ctrl-C is seen soon.
         while Instant::now() < next {
-            if stop.load(Ordering::SeqCst) || ended() {
-                return Ok(());
+            if let Some(sig) = stop_signal() {
+                return Ok(Stop::Signal(sig));
+            }
+            if ended() {
+                return Ok(Stop::Ended);
             }
             let left = next.saturating_duration_since(Instant::now());
             std::thread::sleep(left.min(Duration::from_millis(50)));
@@ -170,15 +292,15 @@ fn run_loop(
             .duration
             .is_some_and(|d| next.duration_since(start) > d + Duration::from_millis(1))
         {
-            return Ok(());
+            return Ok(Stop::Duration);
         }
         rows += 1;
         next = start + interval * rows;
         if ended() {
-            return Ok(());
+            return Ok(Stop::Ended);
         }
         let Some(row) = sampler.sample() else {
-            return Ok(());
+            return Ok(Stop::Ended);
         };
         writeln!(file, "{row}")
             .and_then(|_| file.flush())
@@ -194,6 +316,8 @@ struct Sampler {
     /// (pid, start time) -> CPU milliseconds at the previous sample.
     prev_cpu: HashMap<(Pid, u64), u64>,
     prev_wall: Instant,
+    /// The `cpu_count` cell, the same on every row.
+    cpu_count: String,
 }
 
 impl Sampler {
@@ -206,6 +330,7 @@ impl Sampler {
             children,
             prev_cpu: HashMap::new(),
             prev_wall: Instant::now(),
+            cpu_count: cpu_count(),
         };
         s.refresh();
         Ok(s)
@@ -325,7 +450,8 @@ impl Sampler {
             String::new()
         };
         Some(format!(
-            "{ts:.3},{cpu:.1},{rss},{vms},{threads},{fds},{rb},{wb}"
+            "{ts:.3},{cpu:.1},{rss},{vms},{threads},{fds},{rb},{wb},{}",
+            self.cpu_count
         ))
     }
 }

@@ -1,25 +1,30 @@
 //! Resource use of the server under test, split by load phase, with a leak check.
 //!
-//! **Where the load is.** For Locust the load window runs from the first history
-//! tick with users > 0 to the last one; a sample inside it gets the user count of
-//! the latest tick at or before it (ticks are whole seconds, written every ~1 s).
-//! For Goose the window runs from the first plan step to the `Finished` step (the
-//! first later step with 0 users); a sample gets the larger of its step's start
-//! users and the next step's (a ramp counts as the level it ramps to, a decrease
-//! as the level it leaves). Without either, `run.started..run.ended` at
-//! `run.peak_users`. Every sample outside the window, or at 0 users, is `idle`.
+//! **Phases.** A sample taken before the test started is `idle` (before); one
+//! taken once the load ended is `idle` (after). The test's start is the run's
+//! start (Locust: the first stats-history row or the JSON's `start_time`,
+//! whichever is earlier; Goose: the report's `started` or its first plan step).
+//! From the start until the first user level is held for 5 s is the `ramp-up`:
+//! neither idle nor a level. After it, each user level held for 5 s or more is a
+//! `load at N users` phase, 0 users is `idle`, and shorter levels and Goose's
+//! Increasing/Decreasing steps are `changing users`. A held level with fewer than
+//! 3 samples is flagged (a note) as too thin to characterise.
 //!
-//! **Phases.** One `idle` phase each before the load, after it and at 0 users
-//! inside it (when there are such samples), and one `load at N users` per distinct
-//! user level, so a spawn ramp shows up as its own short levels.
+//! Locust's users come from the history, whose rows are stamped with the whole
+//! second they were written in; the users hold until the test stops, up to a
+//! second after the last row, so the load ends at the end of the second of the
+//! last row with users (a sample in that second is under load). Goose's load ends
+//! at its Finished step. Without a user timeline the load is
+//! `run.started..run.ended` at `run.peak_users`.
 //!
-//! **Idle RSS** is the mean RSS of the samples taken before the load window starts.
+//! **Idle RSS** is the mean RSS of the samples taken before the test started.
 //! **Memory under load** is the largest RSS of any load sample; **peak** the
 //! largest of all samples.
 //!
 //! **CPU** is reported on two bases: % of one core (as sampled, 100 = one core) and
-//! % of the machine (÷ cores; cores from the options, else this machine's
-//! `available_parallelism`). "CPU under normal load" (`cpu_load_percent`) is the
+//! % of the measured machine (÷ its cores: the samples' `cpu_count` column, else
+//! `--cpu-cores`; never the cores of the machine running perfreport). Without
+//! either, CPU is per core only and the machine-% figures are not measured. "CPU under normal load" (`cpu_load_percent`) is the
 //! mean over all load samples on the machine basis. p95 is nearest-rank.
 //!
 //! **Leak check.** The steady window is: for a step run (two or more user levels
@@ -43,7 +48,9 @@ const MIB: f64 = 1024.0 * 1024.0;
 /// Options of the resource analysis.
 #[derive(Debug, Clone)]
 pub struct ResourceAnalysisOptions {
-    /// Cores of the server's machine, for the machine-basis CPU %; `None` = this machine's.
+    /// Cores of the server's machine (`--cpu-cores`), for the machine-basis CPU %
+    /// when the samples carry no `cpu_count`; `None` with no `cpu_count` leaves
+    /// CPU per core only.
     pub cpu_cores: Option<u32>,
     /// RSS slope above which a steady climb counts as a leak, MiB per minute.
     pub leak_slope_mib_per_min: f64,
@@ -76,10 +83,14 @@ pub struct ResourceReport {
     pub notes: Vec<String>,
     /// Number of samples.
     pub samples: usize,
-    /// Start of the load window (unix s).
+    /// When the test started (unix s): samples before it are idle.
+    pub test_start_unix: UnixSeconds,
+    /// When the first user level was reached, after the ramp-up (unix s).
     pub load_start_unix: UnixSeconds,
-    /// End of the load window (unix s).
+    /// When the load ended (unix s): samples from it on are idle.
     pub load_end_unix: UnixSeconds,
+    /// How the test's start and end were found.
+    pub phase_basis: String,
     /// How CPU % is expressed.
     pub cpu_basis: CpuBasis,
     /// Phases in order: idle before, load levels by users, idle at 0 users, idle after.
@@ -109,8 +120,9 @@ pub struct ResourceReport {
 /// The basis of the machine-wide CPU figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct CpuBasis {
-    /// Cores divided by.
-    pub cores: u32,
+    /// Cores of the measured machine divided by; `None` when unknown (CPU is
+    /// then per core only).
+    pub cores: Option<u32>,
     /// Where the core count came from.
     pub cores_from: String,
     /// One sentence for the report.
@@ -121,13 +133,18 @@ pub struct CpuBasis {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PhaseKind {
-    /// Before the load window.
+    /// Before the test started.
     IdleBefore,
-    /// Inside the load window at users > 0 (or unknown users).
+    /// From the test's start until the first user level is held: not idle, and
+    /// not a level either.
+    RampUp,
+    /// A user level held for at least 5 s (or unknown users).
     Load,
-    /// Inside the load window at 0 users.
+    /// Between held levels: levels held for less than 5 s, ramping up or down.
+    Transition,
+    /// Inside the test at 0 users, after a level was held.
     IdleZeroUsers,
-    /// After the load window.
+    /// After the load ended.
     IdleAfter,
 }
 
@@ -173,6 +190,8 @@ pub struct Phase {
     pub cpu_machine_percent: Option<Stats>,
     /// Open file descriptors, largest.
     pub fds_max: Option<f64>,
+    /// A held level with too few samples to characterise it.
+    pub few_samples: bool,
 }
 
 /// Contiguous samples with one label.
@@ -305,16 +324,38 @@ pub struct Connections {
     pub method: String,
 }
 
+/// A level must be held this long to be a "load at N users" phase; shorter
+/// levels are steps of a ramp.
+const MIN_HELD_S: f64 = 5.0;
+/// A held level with fewer samples than this is flagged: its figures say little.
+const MIN_LEVEL_SAMPLES: usize = 3;
+
+/// What the run was doing from some moment on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stretch {
+    /// Users at a level (`None` = unknown users).
+    Users(Option<u64>),
+    /// The tool was starting or stopping users (Goose's Increasing/Decreasing).
+    Ramp,
+}
+
 /// How the run's users are laid out in time.
 struct Plan {
+    /// When the test started: every sample before it is idle.
     start: UnixSeconds,
+    /// When the load ended: every sample from it on is idle.
     end: UnixSeconds,
-    /// (from, users) step function inside the window; `None` users = unknown.
-    levels: Vec<(UnixSeconds, Option<u64>)>,
+    /// Inside the test: (from, kind, users) in time order.
+    parts: Vec<(UnixSeconds, PhaseKind, Option<u64>)>,
+    /// How the start and end were found, for the report.
+    basis: String,
 }
 
 impl Plan {
     fn of(run: &Run) -> Result<Plan> {
+        if !run.steps.is_empty() {
+            return Ok(Self::of_steps(run));
+        }
         let ticks: Vec<(f64, u64)> = run
             .timeline
             .iter()
@@ -323,38 +364,50 @@ impl Plan {
         let first = ticks.iter().find(|(_, u)| *u > 0);
         let last = ticks.iter().rev().find(|(_, u)| *u > 0);
         if let (Some(f), Some(l)) = (first, last) {
-            return Ok(Plan {
-                start: f.0,
-                end: l.0,
-                levels: ticks.iter().map(|(t, u)| (*t, Some(*u))).collect(),
-            });
-        }
-        if !run.steps.is_empty() {
-            let mut steps = run.steps.clone();
-            steps.sort_by(|a, b| a.start.total_cmp(&b.start));
-            let start = steps[0].start;
-            let mut levels = Vec::new();
-            let mut end = run.ended.unwrap_or(start);
-            for (i, s) in steps.iter().enumerate() {
-                let level = match steps.get(i + 1) {
-                    Some(next) => s.users.max(next.users),
-                    None => s.users,
-                };
-                levels.push((s.start, Some(level)));
-                if i > 0 && s.users == 0 && i + 1 == steps.len() {
-                    end = s.start;
-                }
+            let start = run.started.unwrap_or(ticks[0].0).min(ticks[0].0).min(f.0);
+            // Locust stamps history rows with the whole second they were written
+            // in, and its users run on until the test stops, up to a second after
+            // the last row: the load lasts to the end of that row's second.
+            let mut end = if run.tool == crate::model::Tool::Locust {
+                l.0 + 1.0
+            } else {
+                l.0
+            };
+            let history_end = ticks.last().map(|t| t.0).unwrap_or(l.0);
+            if let Some(e) = run.ended.filter(|e| *e > history_end) {
+                // The history stops before the run did (older Locust at shutdown).
+                end = end.max(e);
             }
-            if let Some(last) = steps.last().filter(|s| s.users > 0) {
-                end = run.ended.unwrap_or(last.start).max(last.start);
-            }
-            return Ok(Plan { start, end, levels });
+            let stretches = ticks
+                .iter()
+                .filter(|(t, _)| *t < end)
+                .map(|(t, u)| (*t, Stretch::Users(Some(*u))))
+                .collect();
+            let basis = if run.tool == crate::model::Tool::Locust {
+                format!(
+                    "the test ran from {} to {}: from the run's start to the end of the second of the last stats-history row with users, as history rows are whole seconds",
+                    utc(start),
+                    utc(end)
+                )
+            } else {
+                format!(
+                    "the test ran from {} to {}, the last timeline point with users",
+                    utc(start),
+                    utc(end)
+                )
+            };
+            return Ok(Self::build(start, end, stretches, basis));
         }
         if let (Some(s), Some(e)) = (run.started, run.ended) {
             return Ok(Plan {
                 start: s,
                 end: e,
-                levels: vec![(s, run.peak_users)],
+                parts: vec![(s, PhaseKind::Load, run.peak_users)],
+                basis: format!(
+                    "the test ran from {} to {}, the run's start and end; without a user timeline no ramp-up is told apart",
+                    utc(s),
+                    utc(e)
+                ),
             });
         }
         Err(Error::Usage(format!(
@@ -363,48 +416,164 @@ impl Plan {
         )))
     }
 
+    /// Goose's plan history: Increasing/Decreasing steps are ramps, Maintaining
+    /// holds the step's users, Finished (0 users) ends the load.
+    fn of_steps(run: &Run) -> Plan {
+        let mut steps = run.steps.clone();
+        steps.sort_by(|a, b| a.start.total_cmp(&b.start));
+        let first = steps[0].start;
+        // Goose's `started` is a whole second, which may be before the first step.
+        let start = run.started.map_or(first, |s| s.min(first));
+        let finished = steps
+            .iter()
+            .skip(1)
+            .find(|s| s.users == 0 && !is_ramp(&s.action));
+        let end = match finished {
+            Some(f) => f.start,
+            None => run.ended.unwrap_or(first).max(steps[steps.len() - 1].start),
+        };
+        let stretches = steps
+            .iter()
+            .filter(|s| s.start < end)
+            .map(|s| {
+                let k = if is_ramp(&s.action) {
+                    Stretch::Ramp
+                } else {
+                    Stretch::Users(Some(s.users))
+                };
+                (s.start, k)
+            })
+            .collect();
+        let basis = format!(
+            "the test ran from {} to {}: from the run's start to {}; Goose's Increasing and Decreasing steps are ramps",
+            utc(start),
+            utc(end),
+            if finished.is_some() {
+                "the Finished step"
+            } else {
+                "the run's end"
+            }
+        );
+        Self::build(start, end, stretches, basis)
+    }
+
+    /// Name every stretch: the ones before the first level held for
+    /// [`MIN_HELD_S`] are the ramp-up; after it, a held level is `load at N
+    /// users`, 0 users is idle, anything shorter or ramping is a transition.
+    fn build(
+        start: UnixSeconds,
+        end: UnixSeconds,
+        stretches: Vec<(UnixSeconds, Stretch)>,
+        basis: String,
+    ) -> Plan {
+        let mut merged: Vec<(UnixSeconds, Stretch)> = Vec::new();
+        for (t, k) in stretches {
+            if merged.last().is_none_or(|m| m.1 != k) {
+                merged.push((t, k));
+            }
+        }
+        let held: Vec<bool> = merged
+            .iter()
+            .enumerate()
+            .map(|(i, (from, k))| {
+                let to = merged.get(i + 1).map_or(end, |n| n.0);
+                matches!(k, Stretch::Users(u) if *u != Some(0)) && to - from >= MIN_HELD_S
+            })
+            .collect();
+        // A run too short to hold any level for MIN_HELD_S: its longest level is the load.
+        let fallback = if held.iter().any(|h| *h) {
+            None
+        } else {
+            (0..merged.len())
+                .filter(|&i| matches!(merged[i].1, Stretch::Users(u) if u != Some(0)))
+                .max_by(|&a, &b| {
+                    let d = |i: usize| merged.get(i + 1).map_or(end, |n| n.0) - merged[i].0;
+                    d(a).total_cmp(&d(b))
+                })
+        };
+        let is_held = |i: usize| held[i] || fallback == Some(i);
+        let first_held = (0..merged.len()).find(|&i| is_held(i));
+        let parts = merged
+            .iter()
+            .enumerate()
+            .map(|(i, (from, k))| {
+                let users = match k {
+                    Stretch::Users(u) => *u,
+                    Stretch::Ramp => None,
+                };
+                let kind = match first_held {
+                    None => PhaseKind::RampUp,
+                    Some(f) if i < f => PhaseKind::RampUp,
+                    _ if is_held(i) => PhaseKind::Load,
+                    _ if users == Some(0) && *k != Stretch::Ramp => PhaseKind::IdleZeroUsers,
+                    _ => PhaseKind::Transition,
+                };
+                let users = if kind == PhaseKind::Load || kind == PhaseKind::IdleZeroUsers {
+                    users
+                } else {
+                    None
+                };
+                (from.max(start), kind, users)
+            })
+            .collect();
+        Plan {
+            start,
+            end,
+            parts,
+            basis,
+        }
+    }
+
     /// The kind and users of a sample at `t`.
     fn classify(&self, t: UnixSeconds) -> (PhaseKind, Option<u64>) {
         if t < self.start {
             return (PhaseKind::IdleBefore, None);
         }
-        if t > self.end {
+        if t >= self.end {
             return (PhaseKind::IdleAfter, None);
         }
-        let users = self
-            .levels
+        self.parts
             .iter()
             .rev()
-            .find(|(from, _)| *from <= t)
-            .and_then(|(_, u)| *u);
-        match users {
-            Some(0) => (PhaseKind::IdleZeroUsers, Some(0)),
-            u => (PhaseKind::Load, u),
-        }
+            .find(|(from, _, _)| *from <= t)
+            .map(|(_, k, u)| (*k, *u))
+            // Between the start and the first timeline point: starting up.
+            .unwrap_or((PhaseKind::RampUp, None))
     }
 
-    /// Seconds the plan holds each user level inside the load window.
+    /// Seconds each held user level lasts inside the load window.
     fn held_seconds(&self) -> Vec<(u64, f64)> {
         let mut out: Vec<(u64, f64)> = Vec::new();
-        for (i, (from, users)) in self.levels.iter().enumerate() {
-            let Some(u) = users.filter(|u| *u > 0) else {
+        for (i, (from, kind, users)) in self.parts.iter().enumerate() {
+            let (PhaseKind::Load, Some(u)) = (kind, users) else {
                 continue;
             };
             let to = self
-                .levels
+                .parts
                 .get(i + 1)
-                .map(|n| n.0)
-                .unwrap_or(self.end)
+                .map_or(self.end, |n| n.0)
                 .min(self.end);
-            let from = from.max(self.start);
             let d = (to - from).max(0.0);
-            match out.iter_mut().find(|(l, _)| *l == u) {
+            match out.iter_mut().find(|(l, _)| *l == *u) {
                 Some(e) => e.1 += d,
-                None => out.push((u, d)),
+                None => out.push((*u, d)),
             }
         }
         out
     }
+
+    /// When the first held level begins (the end of the ramp-up).
+    fn load_start(&self) -> UnixSeconds {
+        self.parts
+            .iter()
+            .find(|p| p.1 == PhaseKind::Load)
+            .map_or(self.start, |p| p.0)
+    }
+}
+
+/// Goose's plan steps that start or stop users.
+fn is_ramp(action: &str) -> bool {
+    matches!(action, "Increasing" | "Decreasing")
 }
 
 fn utc(t: f64) -> String {
@@ -491,6 +660,8 @@ fn phase_label(kind: PhaseKind, users: Option<u64>) -> String {
     match (kind, users) {
         (PhaseKind::Load, Some(u)) => format!("load at {u} users"),
         (PhaseKind::Load, None) => "load".into(),
+        (PhaseKind::RampUp, _) => "ramp-up".into(),
+        (PhaseKind::Transition, _) => "changing users".into(),
         _ => "idle".into(),
     }
 }
@@ -509,6 +680,51 @@ pub fn label_samples(
             (k, u, phase_label(k, u))
         })
         .collect())
+}
+
+/// The measured machine's cores: the samples' `cpu_count` column, else the
+/// given count, else unknown. Never this machine's: the file may be read
+/// anywhere (`taskset -c 0` used to halve the figures).
+fn core_count(
+    series: &ResourceSeries,
+    given: Option<u32>,
+    notes: &mut Vec<String>,
+) -> (Option<u32>, String) {
+    let mut counts: Vec<u32> = series
+        .samples
+        .iter()
+        .filter_map(|s| s.extra.get("cpu_count"))
+        .filter(|c| c.is_finite() && **c >= 1.0 && c.fract() == 0.0 && **c <= 1e6)
+        .map(|c| *c as u32)
+        .collect();
+    counts.sort_unstable();
+    counts.dedup();
+    let given = given.filter(|c| *c > 0);
+    match (counts.last(), given) {
+        (Some(&c), g) => {
+            if counts.len() > 1 {
+                notes.push(format!(
+                    "The samples' cpu_count varies ({}); the largest, {c}, is used.",
+                    counts
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            if let Some(g) = g.filter(|g| *g != c) {
+                notes.push(format!(
+                    "--cpu-cores {g} was ignored: the samples say the measured machine has {c} logical CPUs (cpu_count)."
+                ));
+            }
+            (Some(c), "the samples' cpu_count column".into())
+        }
+        (None, Some(g)) => (Some(g), "given: --cpu-cores or the config's cpu_cores".into()),
+        (None, None) => (
+            None,
+            "the measured machine's core count is unknown (the samples have no cpu_count column and --cpu-cores was not given)".into(),
+        ),
+    }
 }
 
 /// Analyse resource samples against a run.
@@ -535,16 +751,9 @@ pub fn analyze(
             utc(plan.end)
         )));
     }
-    let (cores, cores_from) = match opts.cpu_cores {
-        Some(c) if c > 0 => (c, "given".to_string()),
-        _ => (
-            std::thread::available_parallelism()
-                .map(|n| n.get() as u32)
-                .unwrap_or(1),
-            "this machine's core count (the server's may differ: pass --cpu-cores)".to_string(),
-        ),
-    };
-    let cores_f = cores as f64;
+    let mut notes = series.notes.clone();
+    let (cores, cores_from) = core_count(series, opts.cpu_cores, &mut notes);
+    let cores_f = cores.map(f64::from);
     let classes: Vec<(PhaseKind, Option<u64>)> =
         series.samples.iter().map(|s| plan.classify(s.t)).collect();
     let pick = |f: &dyn Fn(PhaseKind, Option<u64>) -> bool| -> Vec<&ResourceSample> {
@@ -569,9 +778,11 @@ pub fn analyze(
     }
     let order = |k: &(PhaseKind, Option<u64>)| match k.0 {
         PhaseKind::IdleBefore => (0, 0),
-        PhaseKind::Load => (1, k.1.unwrap_or(0)),
-        PhaseKind::IdleZeroUsers => (2, 0),
-        PhaseKind::IdleAfter => (3, 0),
+        PhaseKind::RampUp => (1, 0),
+        PhaseKind::Load => (2, k.1.unwrap_or(0)),
+        PhaseKind::Transition => (3, 0),
+        PhaseKind::IdleZeroUsers => (4, 0),
+        PhaseKind::IdleAfter => (5, 0),
     };
     keys.sort_by_key(order);
     let baseline_fds = {
@@ -598,11 +809,18 @@ pub fn analyze(
                 vms_mean_bytes: mean(&vms(&s)),
                 vms_max_bytes: max(&vms(&s)),
                 cpu_core_percent: stats(&c),
-                cpu_machine_percent: stats(&c).map(|x| scale(x, cores_f)),
+                cpu_machine_percent: stats(&c).zip(cores_f).map(|(x, n)| scale(x, n)),
                 fds_max: max(&extra(&s, "num_fds")),
+                few_samples: key.0 == PhaseKind::Load && s.len() < MIN_LEVEL_SAMPLES,
             }
         })
         .collect();
+    for p in phases.iter().filter(|p| p.few_samples) {
+        notes.push(format!(
+            "{}: only {} sample(s) in {:.0} s, too few to characterise the level; its figures are shown but say little (sample more often).",
+            p.label, p.samples, p.span_s
+        ));
+    }
     let mut segments: Vec<Segment> = Vec::new();
     for (s, (k, u)) in series.samples.iter().zip(&classes) {
         let label = phase_label(*k, *u);
@@ -634,9 +852,9 @@ pub fn analyze(
         rss_peak_unix: peak.map(|p| p.1),
         rss_after_bytes: rss_after,
         idle_definition: format!(
-            "mean of the {} samples before the load started ({})",
+            "mean of the {} samples taken before the test started; the ramp-up is not idle; {}",
             before.len(),
-            utc(plan.start)
+            plan.basis
         ),
     };
 
@@ -648,37 +866,43 @@ pub fn analyze(
         .filter(|p| p.kind == PhaseKind::Load)
         .filter_map(|p| p.cpu_core_percent.map(|c| (p, c.p95)))
         .reduce(|a, b| if b.1 > a.1 { b } else { a });
-    let (bottleneck, bottleneck_sentence) = match worst {
-        None => (false, "CPU was not sampled under load.".to_string()),
-        Some((p, p95)) if p95 / cores_f >= 85.0 => (
+    let (bottleneck, bottleneck_sentence) = match (worst, cores) {
+        (None, _) => (false, "CPU was not sampled under load.".to_string()),
+        (Some((p, p95)), Some(cores)) if p95 / f64::from(cores) >= 85.0 => (
             true,
             format!(
                 "CPU-bound: at {} the p95 is {:.0} % of the {cores}-core machine ({p95:.0} % of one core).",
                 p.label,
-                p95 / cores_f
+                p95 / f64::from(cores)
             ),
         ),
-        Some((p, p95)) if p95 >= 85.0 => (
+        (Some((p, p95)), _) if p95 >= 85.0 => (
             true,
             format!(
-                "Possibly CPU-bound on one core: at {} the p95 is {p95:.0} % of one core ({:.0} % of the {cores}-core machine); a single-threaded server (one Python worker) cannot use more than one core.",
+                "Possibly CPU-bound on one core: at {} the p95 is {p95:.0} % of one core{}; a single-threaded server (one Python worker) cannot use more than one core.",
                 p.label,
-                p95 / cores_f
+                cores.map_or(String::new(), |c| format!(
+                    " ({:.0} % of the {c}-core machine)",
+                    p95 / f64::from(c)
+                ))
             ),
         ),
-        Some((p, p95)) => (
+        (Some((p, p95)), _) => (
             false,
             format!(
-                "No CPU bottleneck: the highest load-phase p95 is {p95:.1} % of one core ({:.1} % of the {cores}-core machine), at {}.",
-                p95 / cores_f,
+                "No CPU bottleneck: the highest load-phase p95 is {p95:.1} % of one core{}, at {}.",
+                cores.map_or(String::new(), |c| format!(
+                    " ({:.1} % of the {c}-core machine)",
+                    p95 / f64::from(c)
+                )),
                 p.label
             ),
         ),
     };
     let cpu_summary = Cpu {
-        idle_machine_percent: idle_core.map(|c| c / cores_f),
+        idle_machine_percent: idle_core.zip(cores_f).map(|(c, n)| c / n),
         idle_core_percent: idle_core,
-        load_machine_percent: load_core.map(|c| c / cores_f),
+        load_machine_percent: load_core.zip(cores_f).map(|(c, n)| c / n),
         load_core_percent: load_core,
         load_p95_core_percent: worst.map(|w| w.1),
         bottleneck,
@@ -699,7 +923,6 @@ pub fn analyze(
     let network = network(run, &load);
     let connections = connections(baseline_fds, &load, &after, &before);
 
-    let mut notes = series.notes.clone();
     if before.is_empty() {
         notes.push("No samples before the load: idle figures are missing; start the sampler before the test.".into());
     }
@@ -711,13 +934,20 @@ pub fn analyze(
         format: series.format.clone(),
         notes,
         samples: series.samples.len(),
-        load_start_unix: plan.start,
+        test_start_unix: plan.start,
+        load_start_unix: plan.load_start(),
         load_end_unix: plan.end,
+        phase_basis: plan.basis.clone(),
         cpu_basis: CpuBasis {
             cores,
-            sentence: format!(
-                "CPU % of the whole machine: % of one core ÷ {cores} cores ({cores_from})."
-            ),
+            sentence: match cores {
+                Some(c) => {
+                    format!("CPU % of the whole machine: % of one core ÷ {c} cores ({cores_from}).")
+                }
+                None => format!(
+                    "CPU is shown in % of one core only: {cores_from}, so % of the machine is not measured (pass --cpu-cores N)."
+                ),
+            },
             cores_from,
         },
         rss_idle_bytes: rss_idle,
@@ -974,10 +1204,16 @@ impl ResourceReport {
             rss_load_bytes: self.rss_load_bytes,
             cpu_load_percent: self.cpu_load_percent,
             leak_slope_bytes_per_min: self.leak_slope_bytes_per_min,
-            cpu_basis: format!(
-                "CPU in % of the machine's {} cores ({})",
-                self.cpu_basis.cores, self.cpu_basis.cores_from
-            ),
+            cpu_basis: match self.cpu_basis.cores {
+                Some(c) => format!(
+                    "CPU in % of the machine's {c} cores ({})",
+                    self.cpu_basis.cores_from
+                ),
+                None => format!(
+                    "CPU % of the machine is not measured: {}; pass --cpu-cores N",
+                    self.cpu_basis.cores_from
+                ),
+            },
         }
     }
 }

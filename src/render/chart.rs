@@ -35,7 +35,8 @@ pub fn resource_chart_svg(series: &ResourceSeries, report: &ResourceReport) -> R
         .iter()
         .filter_map(|s| s.rss_bytes.map(|r| (s.t - t0, r / MIB)))
         .collect();
-    let cores = report.cpu_basis.cores.max(1) as f64;
+    // Without the measured machine's cores the CPU panel is per core.
+    let cores = report.cpu_basis.cores.map_or(1.0, |c| f64::from(c.max(1)));
     let cpu: Vec<(f64, f64)> = series
         .samples
         .iter()
@@ -77,7 +78,11 @@ pub fn resource_chart_svg(series: &ResourceSeries, report: &ResourceReport) -> R
             ),
             (
                 &bottom,
-                "CPU (% of machine)",
+                if report.cpu_basis.cores.is_some() {
+                    "CPU (% of machine)"
+                } else {
+                    "CPU (% of one core)"
+                },
                 0.0,
                 cpu_hi,
                 &cpu,

@@ -368,6 +368,10 @@ fn evaluate_one(run: &Run, target: &Target, res: Option<&ResourceFigures>) -> Ou
                 };
                 measured(target, v, fmt(v), detail, None)
             }
+            // Machine-% CPU needs the measured machine's cores; the basis says how to give them.
+            None if e.metric == Metric::CpuLoad => {
+                not_measured(target, format!("{what}: {}", r.cpu_basis))
+            }
             None => not_measured(target, format!("the resource samples do not give {what}")),
         },
     };
