@@ -1280,11 +1280,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let head = "Type,Name,Request Count,Failure Count,Median Response Time,\
                     Average Response Time,Min Response Time,Max Response Time,\
-                    Average Content Size,Requests/s,Failures/s,50%,95%,99%,100%";
+                    Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%";
         // 100 requests at 4/s: the test ran 25 s from its first history row
+        let pcts = "110,120,130,140,200,300,350,400,400,400,400";
         let stats = format!(
-            "{head}\r\nGET,/a,100,0,110.0,120,10,400,5,4.0,0.0,110,300,400,400\r\n\
-             ,Aggregated,100,0,110.0,120,10,400,5,4.0,0.0,110,300,400,400\r\n"
+            "{head}\r\nGET,/a,100,0,110.0,120,10,400,5,4.0,0.0,{pcts}\r\n\
+             ,Aggregated,100,0,110.0,120,10,400,5,4.0,0.0,{pcts}\r\n"
         );
         std::fs::write(dir.path().join("r_stats.csv"), stats).unwrap();
         let hist_head = "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,95%,\
