@@ -55,6 +55,9 @@ static FIGURE: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|e| unreachable!("a fixed pattern: {e}"))
 });
 
+/// A filled table cell: line, column, the placeholder's span and its new text.
+type CellFill = (usize, usize, Range<usize>, String);
+
 struct Heading {
     start: usize,
     level: usize,
@@ -112,11 +115,12 @@ impl Table {
         })
     }
 
-    fn cell_text<'a>(&self, doc: &'a str, line: usize, col: usize) -> &'a str {
+    /// A cell's text, its escaped pipes unescaped (a row label compares with data as written).
+    fn cell_text(&self, doc: &str, line: usize, col: usize) -> String {
         self.lines
             .get(line)
             .and_then(|(_, cells)| cells.get(col))
-            .map_or("", |r| doc[r.clone()].trim())
+            .map_or(String::new(), |r| doc[r.clone()].trim().replace("\\|", "|"))
     }
 }
 
@@ -213,7 +217,7 @@ pub fn fill_document(doc: &str, ctx: &tera::Context) -> Filled {
 
     let mut edits: Vec<(Range<usize>, String)> = Vec::new();
     // table -> (line, column, span, new text)
-    let mut table_fills: HashMap<usize, Vec<(usize, usize, Range<usize>, String)>> = HashMap::new();
+    let mut table_fills: HashMap<usize, Vec<CellFill>> = HashMap::new();
     let mut unresolved = Vec::new();
     let mut filled = 0;
     let mut ordinals: HashMap<(Option<usize>, String), usize> = HashMap::new();
@@ -258,10 +262,10 @@ pub fn fill_document(doc: &str, ctx: &tera::Context) -> Filled {
             let tb = tables[t].1.as_ref()?;
             let (li, ci) = tb.locate(span.start)?;
             let headers: Vec<String> = (0..tb.lines[0].1.len())
-                .map(|c| tb.cell_text(doc, 0, c).to_string())
+                .map(|c| tb.cell_text(doc, 0, c))
                 .collect();
             let row: Vec<String> = (0..tb.lines[li].1.len())
-                .map(|c| tb.cell_text(doc, li, c).to_string())
+                .map(|c| tb.cell_text(doc, li, c))
                 .collect();
             Some((headers, row, ci))
         });
@@ -456,11 +460,7 @@ pub fn fit_unit(value: &str, unit_written: &str) -> String {
 
 /// Edits re-writing the table rows a fill changed, widening a column (in every
 /// row, delimiter included) only where a filled value is wider than it.
-fn repad(
-    doc: &str,
-    tb: &Table,
-    fills: &[(usize, usize, Range<usize>, String)],
-) -> Vec<(Range<usize>, String)> {
+fn repad(doc: &str, tb: &Table, fills: &[CellFill]) -> Vec<(Range<usize>, String)> {
     let columns = tb.lines.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
     let width = |r: &Range<usize>| doc[r.clone()].chars().count();
     let mut old_w = vec![0usize; columns];
@@ -962,4 +962,74 @@ fn lookup(lines: &[String], label: &str) -> Option<String> {
         let (k, v) = l.split_once(": ")?;
         (k.trim().to_lowercase() == label).then(|| v.to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_written_after_tbd_are_respected() {
+        assert_eq!(fit_unit("380 ms", " ms"), "380 ms");
+        assert_eq!(fit_unit("1.25 s", " ms"), "1250 ms = 1.25 s");
+        // 46.0 MiB = 48.234496 MB
+        assert_eq!(fit_unit("46.0 MiB", " MB"), "48.2 MB = 46.0 MiB");
+        assert_eq!(
+            fit_unit("0.10 % of the machine", "%"),
+            "0.10% of the machine"
+        );
+        assert_eq!(
+            fit_unit("not sampled (no counters)", " MB/s"),
+            "not sampled (no counters)"
+        );
+        assert_eq!(fit_unit("3 (0.34 %)", ""), "3 (0.34 %)");
+        // a unit it cannot convert to is not guessed
+        assert_eq!(fit_unit("12 req/s", " ms"), "12 req/s");
+    }
+
+    fn ctx() -> tera::Context {
+        let mut c = tera::Context::new();
+        c.insert(
+            "targets",
+            &serde_json::json!([{"metric": "Latency | p95", "target": "< 1 s", "status": "Met (a|b)"}]),
+        );
+        c
+    }
+
+    #[test]
+    fn a_wider_value_widens_its_column_in_every_row_only() {
+        let doc = "# R\n\n| Metric         | Target | Status |\n| -------------- | :----: | ------ |\n| Latency \\| p95 | < 1 s  | TBD    |\n";
+        let f = fill_document(doc, &ctx());
+        assert!(f.unresolved.is_empty(), "{:?}", f.unresolved);
+        assert_eq!(
+            f.text,
+            "# R\n\n| Metric         | Target | Status     |\n| -------------- | :----: | ---------- |\n| Latency \\| p95 | < 1 s  | Met (a\\|b) |\n"
+        );
+    }
+
+    #[test]
+    fn a_narrower_value_keeps_the_row_width() {
+        let doc = "| Metric | Status              |\n| ------ | ------------------- |\n| Latency \\| p95 | To be measured      |\n";
+        let f = fill_document(doc, &ctx());
+        assert_eq!(
+            f.text,
+            "| Metric | Status              |\n| ------ | ------------------- |\n| Latency \\| p95 | Met (a\\|b)          |\n"
+        );
+    }
+
+    #[test]
+    fn unknown_context_is_listed_with_line_column_and_path() {
+        let doc = "# A\r\n\r\n## B\r\n\r\nWidgets: TBD\r\n";
+        let f = fill_document(doc, &tera::Context::new());
+        assert_eq!(f.text, doc);
+        assert_eq!(
+            f.unresolved,
+            vec![Unresolved {
+                line: 5,
+                column: 10,
+                heading_path: "A > B".into(),
+                text: "TBD".into()
+            }]
+        );
+    }
 }
