@@ -405,6 +405,9 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
             for w in &filled.warnings {
                 eprintln!("perfreport: warning: {}", terminal_text(w));
             }
+            for n in &filled.notes {
+                eprintln!("perfreport: note: {}", terminal_text(n));
+            }
             for u in &filled.unresolved {
                 eprintln!(
                     "perfreport: {}:{}:{}: `{}` not filled (under {})",

@@ -297,6 +297,7 @@ fn crlf_reworded_heading_added_paragraph_and_fifth_scenario_survive() {
     );
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("\"Step Load\" has no section"), "{stderr}");
+    assert!(stderr.contains("note: section \"Scenario 2: Requesting movies and shows\" filled from config scenario \"Content Request Load\""), "{stderr}");
     let filled = std::fs::read_to_string(&out).unwrap();
     only_placeholders_changed(&doc, &filled).unwrap();
     assert_eq!(
@@ -388,4 +389,40 @@ fn unknown_placeholder_is_left_and_listed_strict_exits_2() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn a_reworded_heading_alone_passes_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("REPORT.md");
+    std::fs::write(
+        &doc,
+        reference().replacen(
+            "### Scenario 3: Monitoring Load",
+            "### Scenario 3: Watching downloads",
+            1,
+        ),
+    )
+    .unwrap();
+    let config = root().join("fixtures/autoarr/perfreport.toml");
+    let o = fill(&[
+        doc.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--strict",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let run = root().join("fixtures/locust/monitoring_u30_60s/monitoring_u30_60s.json");
+    let (requests, _, _) = json_figures(&run);
+    let block = actual_block(&stdout, "### Scenario 3: Watching downloads");
+    assert!(
+        block.contains(&format!("Total Requests: {requests}\n")),
+        "{block}"
+    );
 }

@@ -39,6 +39,8 @@ pub struct Filled {
     pub unresolved: Vec<Unresolved>,
     /// Mismatches between the document and the data (scenario sections).
     pub warnings: Vec<String>,
+    /// How a reworded scenario heading was matched (by position); not a mismatch.
+    pub notes: Vec<String>,
 }
 
 /// The placeholder forms of the reference report. The unit written after a
@@ -357,6 +359,7 @@ pub fn fill_document(doc: &str, ctx: &tera::Context) -> Filled {
         filled,
         unresolved,
         warnings,
+        notes: filler.scenario_notes.clone(),
     }
 }
 
@@ -547,6 +550,7 @@ struct Filler {
     /// h3 heading index -> scenario index.
     scenario_of: HashMap<usize, usize>,
     scenario_warnings: Vec<String>,
+    scenario_notes: Vec<String>,
     targets: Vec<Value>,
     achievement: Vec<Value>,
     error_rows: Vec<Value>,
@@ -641,11 +645,12 @@ impl Filler {
                 ));
             }
         }
+        let mut scenario_notes = Vec::new();
         for &h in &sections {
             if let Some(&s) = scenario_of.get(&h)
                 && norm(&heading_name(h)) != norm(&titles[s])
             {
-                scenario_warnings.push(format!(
+                scenario_notes.push(format!(
                     "section \"{}\" filled from config scenario \"{}\" (by position: no section has its name)",
                     headings[h].text, titles[s]
                 ));
@@ -656,6 +661,7 @@ impl Filler {
             scenarios,
             scenario_of,
             scenario_warnings,
+            scenario_notes,
             targets: arr("targets"),
             achievement: arr("achievement"),
             error_rows: arr("error_rows"),
@@ -812,7 +818,11 @@ impl Filler {
             }
             if p.sub_label.contains("idle") {
                 return match p.label.as_str() {
-                    "" if bracket => fig(text(&res["idle_definition"])),
+                    "" if bracket => fig(format!(
+                        "{}; from {}",
+                        text(&res["idle_definition"]),
+                        text(&res["source"])
+                    )),
                     "rss" => fig(text(&res["idle_rss"])),
                     "vms" => fig(text(&res["idle_vms"])),
                     _ => None,
