@@ -474,16 +474,13 @@ fn repad(doc: &str, tb: &Table, fills: &[CellFill]) -> Vec<(Range<usize>, String
     }
     // new text of each filled cell
     let mut new_cells: HashMap<(usize, usize), String> = HashMap::new();
-    for (li, ci, span, new) in fills {
+    // last first, so that an earlier span's offsets in the same cell still hold
+    for (li, ci, span, new) in fills.iter().rev() {
         let cell = &tb.lines[*li].1[*ci];
         let entry = new_cells
             .entry((*li, *ci))
             .or_insert_with(|| doc[cell.clone()].to_string());
-        // spans are replaced right to left within one cell below; here one per cell is the norm
-        let local = span.start - cell.start..span.end - cell.start;
-        if entry.get(local.clone()) == Some(&doc[span.clone()]) {
-            entry.replace_range(local, new);
-        }
+        entry.replace_range(span.start - cell.start..span.end - cell.start, new);
     }
     let mut new_w = old_w.clone();
     let mut padded: HashMap<(usize, usize), String> = HashMap::new();
@@ -1014,6 +1011,21 @@ mod tests {
         assert_eq!(
             f.text,
             "# R\n\n| Metric         | Target | Status     |\n| -------------- | :----: | ---------- |\n| Latency \\| p95 | < 1 s  | Met (a\\|b) |\n"
+        );
+    }
+
+    #[test]
+    fn two_placeholders_in_one_cell_are_both_filled() {
+        let mut c = tera::Context::new();
+        c.insert(
+            "error_rows",
+            &serde_json::json!([{"label": "Not Found", "count": "7", "percentage": "1.50%", "code": "404"}]),
+        );
+        let doc = "| Error | Count | Status Code |\n| - | - | - |\n| x | TBD or TBD | 404 |\n";
+        let f = fill_document(doc, &c);
+        assert_eq!(
+            f.text,
+            "| Error | Count | Status Code |\n| - | - | - |\n| x | 7 or 7     | 404 |\n"
         );
     }
 
