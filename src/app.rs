@@ -346,6 +346,71 @@ fn spec_recording(
     Ok((spec, Some(cfg)))
 }
 
+/// Options of `perfreport fill`.
+#[derive(Debug, Clone, Default)]
+pub struct FillOptions {
+    /// The team's report document, with placeholders.
+    pub document: PathBuf,
+    /// The report file naming the runs (perfreport.toml).
+    pub config: PathBuf,
+    /// Write the filled document here; stdout when neither this nor `in_place`.
+    pub out: Option<PathBuf>,
+    /// Replace the document itself (atomically, keeping its mode).
+    pub in_place: bool,
+    /// Exit 2, writing nothing, when a placeholder stays or the document's
+    /// scenario sections do not match the config's scenarios.
+    pub strict: bool,
+}
+
+/// What `fill` did.
+#[derive(Debug, Clone)]
+pub struct FillOutcome {
+    /// The filled document (already written when `--out` or `--in-place`).
+    pub filled: render::fill::Filled,
+}
+
+/// Fill a report document's placeholders from the runs a config names.
+pub fn fill(opts: &FillOptions) -> Result<FillOutcome> {
+    if opts.in_place && opts.out.is_some() {
+        return Err(Error::Usage("give --out or --in-place, not both".into()));
+    }
+    let mut read = InputSet::new();
+    let render_opts = RenderOptions {
+        config: Some(opts.config.clone()),
+        ..Default::default()
+    };
+    let (spec, _) = spec_recording(&render_opts, &mut read)?;
+    let document = input::read_text(&opts.document)?;
+    let context = report::context(&spec)?;
+    let filled = render::fill::fill_document(&document, &context);
+    if opts.strict && (!filled.unresolved.is_empty() || !filled.warnings.is_empty()) {
+        let mut problems: Vec<String> = filled.warnings.clone();
+        problems.extend(filled.unresolved.iter().map(|u| {
+            format!(
+                "{}:{}:{}: `{}` not filled (under {})",
+                opts.document.display(),
+                u.line,
+                u.column,
+                u.text,
+                u.heading_path
+            )
+        }));
+        return Err(Error::Usage(format!(
+            "--strict: nothing written; {} problem(s):\n  - {}",
+            problems.len(),
+            problems.join("\n  - ")
+        )));
+    }
+    if let Some(out) = &opts.out {
+        // the document is an input like the runs: never written over by --out
+        read.add(&opts.document);
+        files::write_output(out, filled.text.as_bytes(), &read, "--out")?;
+    } else if opts.in_place {
+        files::write_output(&opts.document, filled.text.as_bytes(), &read, "--in-place")?;
+    }
+    Ok(FillOutcome { filled })
+}
+
 /// Compare two runs, refusing unlike runs unless `force`.
 pub fn compare_runs(baseline: &Run, after: &Run, force: bool) -> Result<Comparison> {
     compare::check_comparable(baseline, after, force)?;

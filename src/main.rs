@@ -167,6 +167,26 @@ enum Command {
         #[arg(last = true)]
         command: Vec<String>,
     },
+    /// Fill the placeholders (TBD, To be measured, [To be added after testing] ...) of your own
+    /// report document from the runs a config names, leaving every other byte as it is.
+    #[command(after_help = EXIT_CODES)]
+    Fill {
+        /// The report document (markdown) with placeholders.
+        document: PathBuf,
+        /// The report file (perfreport.toml) naming the runs. Paths in it are relative to it.
+        #[arg(long)]
+        config: PathBuf,
+        /// Write the filled document here (atomically) instead of stdout.
+        #[arg(long, conflicts_with = "in_place")]
+        out: Option<PathBuf>,
+        /// Replace the document itself, atomically, keeping its mode.
+        #[arg(long)]
+        in_place: bool,
+        /// Exit 2, writing nothing, when a placeholder cannot be filled or the document's
+        /// scenario sections do not match the config's scenarios.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Compare a baseline run with an after run: RPS, p95, p99, CPU, memory and per endpoint.
     Diff {
         /// The baseline run's stats files.
@@ -365,6 +385,47 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
                     Ok(code.clamp(0, 255) as u8)
                 }
             }
+        }
+        Command::Fill {
+            document,
+            config,
+            out,
+            in_place,
+            strict,
+        } => {
+            let to_stdout = out.is_none() && !in_place;
+            let outcome = app::fill(&app::FillOptions {
+                document: document.clone(),
+                config,
+                out,
+                in_place,
+                strict,
+            })?;
+            let filled = &outcome.filled;
+            for w in &filled.warnings {
+                eprintln!("perfreport: warning: {}", terminal_text(w));
+            }
+            for n in &filled.notes {
+                eprintln!("perfreport: note: {}", terminal_text(n));
+            }
+            for u in &filled.unresolved {
+                eprintln!(
+                    "perfreport: {}:{}:{}: `{}` not filled (under {})",
+                    terminal_text(&document.display().to_string()),
+                    u.line,
+                    u.column,
+                    terminal_text(&u.text),
+                    terminal_text(&u.heading_path)
+                );
+            }
+            if to_stdout {
+                if std::io::stdout().is_terminal() {
+                    write_stdout(&terminal_text(&filled.text))?;
+                } else {
+                    write_stdout(&filled.text)?;
+                }
+            }
+            Ok(0)
         }
         Command::Diff {
             baseline,

@@ -6,6 +6,7 @@
 //! HTML the markdown might still contain.
 
 pub mod chart;
+pub mod fill;
 pub mod report;
 
 use crate::error::{Error, Result};

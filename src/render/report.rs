@@ -159,6 +159,8 @@ struct TargetRow {
 struct ScenarioView {
     number: usize,
     title: String,
+    // the files of the run, for `fill` to say where a section's figures are from
+    run_sources: String,
     description: String,
     user_profile: Vec<String>,
     think_time: String,
@@ -179,6 +181,14 @@ struct EndpointRow {
     p99: String,
     rps: String,
     flag: String,
+}
+
+#[derive(Serialize)]
+struct ScaleFigure {
+    n: u32,
+    rps: f64,
+    label: String,
+    efficiency: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -811,6 +821,17 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
     ScenarioView {
         number,
         title,
+        run_sources: run
+            .sources
+            .iter()
+            .map(|p| {
+                p.file_name().map_or_else(
+                    || p.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
         description,
         user_profile,
         think_time,
@@ -1330,6 +1351,32 @@ fn scalability(ctx: &mut tera::Context, spec: &ReportSpec, missing: &mut Vec<Str
     ctx.insert("max_users", &users_text);
     ctx.insert("capacity_levels", &levels_text);
 
+    // The same points as the lines below, as figures, for `fill`
+    // (`- 2 instances: TBD req/s`).
+    let points_of = |key: fn(&ScalePoint) -> Option<u32>| -> Vec<ScaleFigure> {
+        let mut points: Vec<ScaleFigure> = spec
+            .scalability
+            .iter()
+            .filter_map(|p| {
+                Some(ScaleFigure {
+                    n: key(p)?,
+                    rps: steady::sustained_rps(&p.run)?.rps,
+                    label: p.run.label.clone(),
+                    efficiency: None,
+                })
+            })
+            .collect();
+        points.sort_by_key(|p| p.n);
+        let base = points.iter().find(|p| p.n == 1).map(|p| p.rps);
+        for p in &mut points {
+            p.efficiency = base
+                .filter(|_| p.n > 1)
+                .map(|b| scaling_efficiency(p.rps, p.n, b));
+        }
+        points
+    };
+    ctx.insert("instances_points", &points_of(|p| p.instances));
+    ctx.insert("cores_points", &points_of(|p| p.cores));
     let scaling =
         |key: fn(&ScalePoint) -> Option<u32>, what: &str| -> (Vec<String>, Option<String>) {
             let mut points: Vec<(u32, f64, String)> = spec
