@@ -517,9 +517,22 @@ fn request_mix(run: &Run) -> Vec<String> {
     let total = run.total.requests.max(1) as f64;
     let mut eps: Vec<&Endpoint> = run.endpoints.iter().collect();
     eps.sort_by_key(|e| std::cmp::Reverse(e.requests));
-    eps.iter()
+    // a log with hundreds of names would make this one line unreadable
+    const SHOWN: usize = 12;
+    let mut mix: Vec<String> = eps
+        .iter()
+        .take(SHOWN)
         .map(|e| format!("{} ({:.0} %)", e.label(), e.requests as f64 * 100.0 / total))
-        .collect()
+        .collect();
+    if eps.len() > SHOWN {
+        let rest: u64 = eps[SHOWN..].iter().map(|e| e.requests).sum();
+        mix.push(format!(
+            "{} more endpoints ({:.0} %)",
+            eps.len() - SHOWN,
+            rest as f64 * 100.0 / total
+        ));
+    }
+    mix
 }
 
 /// Distinct user levels held for at least two ticks, in order.
@@ -737,9 +750,12 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
         let total_fail = t.failures.max(listed);
         let unlisted = run.unlisted_failures();
         analysis.push(format!(
-            "Failures are dominated by {} {}: {} ({} of {} failures, {}){}.",
-            f.kind,
-            f.name,
+            "Failures are dominated by {}: {} ({} of {} failures, {}){}.",
+            if f.kind.is_empty() {
+                f.name.clone()
+            } else {
+                format!("{} {}", f.kind, f.name)
+            },
             error_label(f.status, &f.error),
             format::count(f.occurrences),
             format::count(total_fail),
@@ -1953,4 +1969,30 @@ fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
         findings.push("No request failed.".into());
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Tool;
+
+    #[test]
+    fn a_long_request_mix_shows_the_busiest_and_counts_the_rest() {
+        let mut run = Run::new("r", Tool::Goose);
+        // 20 endpoints with 1..=20 requests: 210 in all
+        for i in 1..=20u64 {
+            run.endpoints.push(Endpoint {
+                kind: "GET".into(),
+                name: format!("/item/{i}"),
+                requests: i,
+                ..Endpoint::default()
+            });
+        }
+        run.total.requests = 210;
+        let mix = request_mix(&run);
+        assert_eq!(mix.len(), 13);
+        assert_eq!(mix[0], "GET /item/20 (10 %)");
+        // the 8 smallest: 1 + 2 + ... + 8 = 36 of 210 requests
+        assert_eq!(mix[12], "8 more endpoints (17 %)");
+    }
 }
