@@ -12,7 +12,9 @@
 //!
 //! [groups]
 //! database = "type:DB"
-//! orchestrator = "name:~(?i)mcp"
+//!
+//! [sections]
+//! orchestrator = "not applicable: no MCP servers in this service"
 //!
 //! [[scenario]]
 //! name = "Configuration Audit Load"

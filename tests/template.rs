@@ -188,7 +188,7 @@ fn a_query_much_slower_than_its_siblings_is_recommended_with_its_evidence() {
         .map(|x| x.1)
         .collect();
     others.sort_by(f64::total_cmp);
-    let median = if others.len() % 2 == 0 {
+    let median = if others.len().is_multiple_of(2) {
         (others[others.len() / 2 - 1] + others[others.len() / 2]) / 2.0
     } else {
         others[others.len() / 2]
