@@ -254,6 +254,9 @@ fn spec_recording(
     }
     read.add(path);
     let cfg = config::load(path)?;
+    if let Some(t) = &cfg.template {
+        read.add(t);
+    }
     let targets = targets::with_titled_overrides(
         targets::default_targets(),
         cfg.targets
@@ -336,6 +339,7 @@ fn spec_recording(
         scenarios,
         notes: cfg.notes.clone(),
         groups: cfg.groups.clone(),
+        not_applicable: cfg.not_applicable.clone(),
         comparison,
         step,
         scalability,
@@ -422,8 +426,44 @@ pub fn compare_runs(baseline: &Run, after: &Run, force: bool) -> Result<Comparis
     ))
 }
 
+/// A rendered report and the sections that still lack data.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The report (also written to `--out` when given).
+    pub text: String,
+    /// Sections that lack data, each with the input that would fill it.
+    pub missing: Vec<String>,
+}
+
+impl Rendered {
+    /// The `--strict` refusal (exit 2) naming every section that lacks data,
+    /// when there is one.
+    pub fn strict_error(&self) -> Option<Error> {
+        (!self.missing.is_empty()).then(|| {
+            Error::Usage(format!(
+                "--strict: {} section(s) still lack data (the report was written anyway, each of them saying which input would fill it; mark a section that cannot apply to this system with `[sections] NAME = \"not applicable: WHY\"` in --config):\n  - {}",
+                self.missing.len(),
+                self.missing.join("\n  - ")
+            ))
+        })
+    }
+}
+
 /// Render a report; returns the text (also written to `--out` when given).
+/// With `strict`, a section lacking data is an error, returned after the
+/// report was written: the rest of the report stays usable, and the error
+/// names every section that is missing.
 pub fn render(opts: &RenderOptions) -> Result<String> {
+    let rendered = render_report(opts)?;
+    match rendered.strict_error() {
+        Some(e) if opts.strict => Err(e),
+        _ => Ok(rendered.text),
+    }
+}
+
+/// Render a report whatever it lacks (`strict` is not applied here; see
+/// [`Rendered::strict_error`]); writes `--out` when given.
+pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
     let mut read = InputSet::new();
     let (mut spec, cfg) = spec_recording(opts, &mut read)?;
     // The chart goes next to the report (REPORT.resources.svg), linked from it.
@@ -442,14 +482,11 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
     }
     // one pass over the data gives both the context and what it lacks
     let (context, missing) = report::context_and_missing(&spec);
-    if opts.strict && !missing.is_empty() {
-        return Err(Error::Usage(format!(
-            "--strict: {} section(s) still lack data:\n  - {}",
-            missing.len(),
-            missing.join("\n  - ")
-        )));
-    }
-    let markdown = render::render_markdown(&context, opts.template.as_deref())?;
+    let template = opts
+        .template
+        .as_deref()
+        .or(cfg.as_ref().and_then(|c| c.template.as_deref()));
+    let markdown = render::render_markdown(&context, template)?;
     let format = opts.format.unwrap_or(match &opts.out {
         Some(p) if p.extension().is_some_and(|e| e == "html" || e == "htm") => ReportFormat::Html,
         _ => ReportFormat::Markdown,
@@ -474,7 +511,7 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
         }
         files::write_output(out, text.as_bytes(), &read, "--out")?;
     }
-    Ok(text)
+    Ok(Rendered { text, missing })
 }
 
 /// Evaluate the targets on a run and write the outputs asked for (`--junit`,

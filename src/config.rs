@@ -12,7 +12,9 @@
 //!
 //! [groups]
 //! database = "type:DB"
-//! orchestrator = "name:~(?i)mcp"
+//!
+//! [sections]
+//! orchestrator = "not applicable: no MCP servers in this service"
 //!
 //! [[scenario]]
 //! name = "Configuration Audit Load"
@@ -75,6 +77,9 @@ struct RawConfig {
     scalability: Vec<RawScalability>,
     #[serde(default)]
     notes: BTreeMap<String, OneOrMany>,
+    #[serde(default)]
+    sections: BTreeMap<String, toml::Spanned<String>>,
+    template: Option<String>,
     regression: Option<RawTolerance>,
 }
 
@@ -187,6 +192,12 @@ pub struct Config {
     pub scalability: Vec<ScalabilityConfig>,
     /// Notes per section.
     pub notes: BTreeMap<String, Vec<String>>,
+    /// Sections marked not applicable to this system, with the reason
+    /// (`[sections] orchestrator = "not applicable: no MCP servers"`).
+    pub not_applicable: BTreeMap<String, String>,
+    /// The config's own template (`template = "report.md.tera"`), which may
+    /// extend the built-in one; `--template` wins over it.
+    pub template: Option<PathBuf>,
     /// Regression tolerance.
     pub tolerance: crate::analysis::compare::Tolerance,
 }
@@ -336,6 +347,31 @@ pub fn load(path: &Path) -> Result<Config> {
             ));
         }
     }
+    let mut not_applicable = BTreeMap::new();
+    for (section, value) in &raw.sections {
+        let (line, col) = line_col(&text, value.span().start);
+        let here = |message: String| Error::parse(path, Some(line), Some(col), message);
+        if !crate::render::report::SECTIONS.contains(&section.as_str()) {
+            let close = crate::render::report::SECTIONS
+                .iter()
+                .map(|c| (strsim::levenshtein(section, c), *c))
+                .min()
+                .filter(|(d, _)| *d <= 3)
+                .map(|(_, c)| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            return Err(here(format!(
+                "[sections] has no section `{section}`; expected one of {}{close}",
+                crate::render::report::SECTIONS.join(", ")
+            )));
+        }
+        let reason = not_applicable_reason(value.get_ref()).ok_or_else(|| {
+            here(format!(
+                "[sections] `{section}`: expected \"not applicable: <why this system has no such input>\", found {:?}",
+                value.get_ref()
+            ))
+        })?;
+        not_applicable.insert(section.clone(), reason);
+    }
     let mut tolerance = crate::analysis::compare::Tolerance::default();
     if let Some(t) = raw.regression {
         if let Some(v) = t.latency_percent {
@@ -402,8 +438,24 @@ pub fn load(path: &Path) -> Result<Config> {
             .into_iter()
             .map(|(k, v)| (k, v.into_vec()))
             .collect(),
+        not_applicable,
+        template: raw.template.as_deref().map(resolve),
         tolerance,
     })
+}
+
+/// The reason of a `[sections]` value `"not applicable: <reason>"`; `None`
+/// when the value says something else or gives no reason (a section is only
+/// waived with a reason the report can print).
+fn not_applicable_reason(value: &str) -> Option<String> {
+    let v = value.trim();
+    let prefix = "not applicable";
+    let head = v.get(..prefix.len())?;
+    if !head.eq_ignore_ascii_case(prefix) {
+        return None;
+    }
+    let reason = v[prefix.len()..].trim_start().strip_prefix(':')?.trim();
+    (!reason.is_empty()).then(|| reason.to_string())
 }
 
 #[cfg(test)]
@@ -463,6 +515,30 @@ mod tests {
         assert!(err.contains("perfreport.toml"), "{err}");
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("[groups] `broken`"), "{err}");
+    }
+
+    #[test]
+    fn sections_are_waived_only_with_a_reason_and_by_a_known_name() {
+        let c = load_text(
+            "[sections]\norchestrator = \"Not applicable: no MCP servers in this service\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.not_applicable.get("orchestrator").map(String::as_str),
+            Some("no MCP servers in this service")
+        );
+        let err = load_text("[sections]\norchestrater = \"not applicable: x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("did you mean `orchestrator`?"), "{err}");
+        for bad in ["\"not applicable\"", "\"n/a\"", "\"not applicable:  \""] {
+            let err = load_text(&format!("[sections]\ndatabase = {bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("line 2"), "{err}");
+            assert!(err.contains("not applicable: <why"), "{err}");
+        }
     }
 
     #[test]

@@ -278,7 +278,7 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
             resources,
         } => {
             let to_stdout = out.is_none();
-            let text = app::render(&app::RenderOptions {
+            let rendered = app::render_report(&app::RenderOptions {
                 stats,
                 config,
                 strict,
@@ -293,14 +293,19 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
                 template,
                 resources: resources.into(),
             })?;
+            let text = &rendered.text;
             if to_stdout {
                 if std::io::stdout().is_terminal() {
-                    write_stdout(&terminal_text(&text))?;
+                    write_stdout(&terminal_text(text))?;
                 } else {
-                    write_stdout(&text)?;
+                    write_stdout(text)?;
                 }
             }
-            Ok(0)
+            // --strict fails after the report is out, so what it has stays usable
+            match rendered.strict_error() {
+                Some(e) if strict => Err(e),
+                _ => Ok(0),
+            }
         }
         Command::Gate {
             stats,

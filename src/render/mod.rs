@@ -7,6 +7,7 @@
 
 pub mod chart;
 pub mod fill;
+pub mod recommendations;
 pub mod report;
 
 use crate::error::{Error, Result};
@@ -86,6 +87,10 @@ pub fn escape_markdown_string(input: &str) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// The name a user's template extends the built-in one by
+/// (`{% extends "perfreport/report.md" %}`).
+pub const BUILTIN_TEMPLATE_NAME: &str = "perfreport/report.md";
+
 /// Render a context with the built-in template, or with a user's template file.
 pub fn render_markdown(context: &tera::Context, template: Option<&Path>) -> Result<String> {
     let mut tera = tera::Tera::default();
@@ -95,10 +100,15 @@ pub fn render_markdown(context: &tera::Context, template: Option<&Path>) -> Resu
         Some(p) => (p.display().to_string(), crate::input::read_text(p)?),
         None => ("report.md".to_string(), REPORT_TEMPLATE.to_string()),
     };
-    // Registered under a `.md` name so that autoescaping (markdown flavour) applies.
+    // Registered under `.md` names so that autoescaping (markdown flavour)
+    // applies; the built-in one is there too, so that a user's template can
+    // `{% extends "perfreport/report.md" %}` and replace only some blocks.
     let registered = "report.md";
-    tera.add_raw_template(registered, &source)
-        .map_err(|e| template_error(&name, e))?;
+    tera.add_raw_templates([
+        (BUILTIN_TEMPLATE_NAME, REPORT_TEMPLATE),
+        (registered, source.as_str()),
+    ])
+    .map_err(|e| template_error(&name, e))?;
     tera.render(registered, context)
         .map_err(|e| template_error(&name, e))
 }

@@ -26,7 +26,23 @@ pub const NOTE_SECTIONS: &[&str] = &[
     "scalability",
     "recommendations",
     "comparison",
+    "running",
+    "monitoring",
     "conclusions",
+];
+
+/// The sections a config's `[sections]` can mark not applicable, each one
+/// whose data `--strict` otherwise requires.
+pub const SECTIONS: &[&str] = &[
+    "environment",
+    "expected",
+    "database",
+    "orchestrator",
+    "resources",
+    "capacity",
+    "instances",
+    "cores",
+    "comparison",
 ];
 
 /// What a report is made of.
@@ -50,6 +66,8 @@ pub struct ReportSpec {
     pub notes: BTreeMap<String, Vec<String>>,
     /// Request groups by section name (`database`, `orchestrator`).
     pub groups: Vec<(String, crate::targets::Scope)>,
+    /// Sections (of [`SECTIONS`]) that cannot apply to this system, with why.
+    pub not_applicable: BTreeMap<String, String>,
     /// Baseline against after, when both were given.
     pub comparison: Option<Comparison>,
     /// A step run (several user levels) for single-instance capacity.
@@ -138,6 +156,7 @@ impl ReportSpec {
             scenarios: vec![Scenario::from_run(run)],
             notes: BTreeMap::new(),
             groups: Vec::new(),
+            not_applicable: BTreeMap::new(),
             comparison: None,
             step: None,
             scalability: Vec::new(),
@@ -237,7 +256,7 @@ pub fn context_and_missing(spec: &ReportSpec) -> (tera::Context, Vec<String>) {
 }
 
 fn build(spec: &ReportSpec) -> (tera::Context, Vec<String>) {
-    let mut missing: Vec<String> = Vec::new();
+    let mut missing: Vec<(&'static str, String)> = Vec::new();
     let verdicts = verdicts(spec);
     let mut ctx = tera::Context::new();
     let runs: Vec<&Run> = spec.scenarios.iter().map(|s| &s.run).collect();
@@ -339,6 +358,55 @@ fn build(spec: &ReportSpec) -> (tera::Context, Vec<String>) {
         "No baseline/after pair was supplied: pass [baseline] and [after] runs in --config, or compare two runs with perfreport diff --baseline B --after A.",
     );
 
+    // Optimization recommendations, ranked by their evidence
+    let recs = super::recommendations::recommendations(
+        spec,
+        &database_member(spec),
+        &orchestrator_member(spec),
+    );
+    let mut levels = Vec::new();
+    let mut number = 0;
+    for priority in [
+        super::recommendations::Priority::High,
+        super::recommendations::Priority::Medium,
+        super::recommendations::Priority::Low,
+    ] {
+        let items: Vec<serde_json::Value> = recs
+            .iter()
+            .filter(|r| r.priority == priority)
+            .map(|r| {
+                number += 1;
+                serde_json::json!({"number": number, "title": r.title, "evidence": r.evidence})
+            })
+            .collect();
+        levels.push(serde_json::json!({"title": priority.title(), "items": items}));
+    }
+    ctx.insert("recommendations", &recs);
+    ctx.insert("recommendation_levels", &levels);
+
+    // Running: which runs this report is made of, by file name
+    let run_lines: Vec<String> = runs
+        .iter()
+        .map(|r| {
+            let files: Vec<String> = r
+                .sources
+                .iter()
+                .filter_map(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()))
+                .collect();
+            format!(
+                "{}: {}{} ({})",
+                r.label,
+                r.tool,
+                r.tool_version
+                    .as_deref()
+                    .map(|v| format!(" {v}"))
+                    .unwrap_or_default(),
+                files.join(", ")
+            )
+        })
+        .collect();
+    ctx.insert("runs", &run_lines);
+
     // Conclusions
     conclusions(&mut ctx, spec, &verdicts);
 
@@ -354,22 +422,32 @@ fn build(spec: &ReportSpec) -> (tera::Context, Vec<String>) {
     }
     ctx.insert("notes", &notes);
     if spec.environment.is_none() {
-        missing.push("Executive Summary / Environment: `environment` in --config".into());
+        missing.push((
+            "environment",
+            "Executive Summary / Environment: `environment` in --config".into(),
+        ));
     }
     for s in &spec.scenarios {
         if s.info.target_rps.is_none() || s.info.expected_users.is_none() {
-            missing.push(format!(
+            missing.push(("expected", format!(
                 "Test Scenarios / {}: expected results (`expected_users`, `expected_duration`, `target_rps`) in --config",
                 scenario_title(s)
-            ));
+            )));
         }
         if s.resources.is_none() {
-            missing.push(format!(
+            missing.push(("resources", format!(
                 "Resource Utilization ({}): resource samples (`resources` in --config, or --resources)",
                 scenario_title(s)
-            ));
+            )));
         }
     }
+    ctx.insert("na", &spec.not_applicable);
+    // a section the config marks not applicable is said so, not missing
+    let missing = missing
+        .into_iter()
+        .filter(|(section, _)| !spec.not_applicable.contains_key(*section))
+        .map(|(_, text)| text)
+        .collect();
     (ctx, missing)
 }
 
@@ -500,7 +578,8 @@ fn combined_status(spec: &ReportSpec, verdicts: &[Verdict], index: usize) -> Str
     )
 }
 
-fn scenario_title(s: &Scenario) -> String {
+/// A scenario's title: the configured name, else the run's label.
+pub fn scenario_title(s: &Scenario) -> String {
     s.info.title.clone().unwrap_or_else(|| s.run.label.clone())
 }
 
@@ -1000,6 +1079,24 @@ fn group_findings(
     (analyzed, findings)
 }
 
+/// Whether a request belongs to the database group: the configured
+/// `database` group, else the requests of type DB.
+fn database_member(spec: &ReportSpec) -> impl Fn(&Endpoint) -> bool {
+    let scope = group_scope(spec, &["database", "db"]);
+    move |e: &Endpoint| match &scope {
+        Some(s) => s.matches(&e.kind, &e.name),
+        None => e.kind.eq_ignore_ascii_case("DB"),
+    }
+}
+
+/// Whether a request belongs to the configured `orchestrator` group; without
+/// one nothing does (which requests reach an orchestrator is the user's
+/// knowledge, not the data's).
+fn orchestrator_member(spec: &ReportSpec) -> impl Fn(&Endpoint) -> bool {
+    let scope = group_scope(spec, &["orchestrator", "mcp"]);
+    move |e: &Endpoint| scope.as_ref().is_some_and(|s| s.matches(&e.kind, &e.name))
+}
+
 /// The request group configured for a section, with a fallback.
 fn group_scope(spec: &ReportSpec, names: &[&str]) -> Option<crate::targets::Scope> {
     spec.groups
@@ -1012,7 +1109,7 @@ fn bottlenecks(
     ctx: &mut tera::Context,
     spec: &ReportSpec,
     verdicts: &[Verdict],
-    missing: &mut Vec<String>,
+    missing: &mut Vec<(&'static str, String)>,
 ) {
     let pairs: Vec<(&Scenario, &Verdict)> = spec.scenarios.iter().zip(verdicts).collect();
     let db_scope = group_scope(spec, &["database", "db"]);
@@ -1020,38 +1117,42 @@ fn bottlenecks(
         Some(s) => format!("No database timings in the input (no requests matching the database group {s})."),
         None => "No database timings in the input (no requests of type DB; define a `database` group in --config to select them by name).".to_string(),
     };
-    let (db_analyzed, db_findings) = group_findings(
-        &pairs,
-        |e| match &db_scope {
-            Some(s) => s.matches(&e.kind, &e.name),
-            None => e.kind.eq_ignore_ascii_case("DB"),
-        },
-        &db_none,
-    );
+    let (db_analyzed, db_findings) = group_findings(&pairs, database_member(spec), &db_none);
     if db_analyzed.is_empty() && db_scope.is_none() {
-        missing.push("Bottleneck Analysis / Database Performance: runs with DB-typed requests, or a `database` group in --config".into());
+        missing.push(("database", "Bottleneck Analysis / Database Performance: runs with DB-typed requests, or a `database` group in --config".into()));
     }
     ctx.insert("db_analyzed", &db_analyzed);
     ctx.insert("db_findings", &db_findings);
     let mcp_scope = group_scope(spec, &["orchestrator", "mcp"]);
     let mcp_none = match &mcp_scope {
-        Some(s) => format!("No MCP orchestrator timings in the input (no requests matching the orchestrator group {s})."),
-        None => "No MCP orchestrator timings in the input (no request names containing mcp; define an `orchestrator` group in --config).".to_string(),
+        Some(s) => format!("No orchestrator timings in the input (no requests matching the orchestrator group {s})."),
+        None => "No orchestrator timings: the requests to downstream services are not named (define an `orchestrator` group in --config, e.g. `orchestrator = \"name:~^/upstream/\"`, or mark the section not applicable in `[sections]`).".to_string(),
     };
-    let (mcp_analyzed, mcp_findings) = group_findings(
-        &pairs,
-        |e| match &mcp_scope {
-            Some(s) => s.matches(&e.kind, &e.name),
-            None => e.name.to_ascii_lowercase().contains("mcp"),
-        },
-        &mcp_none,
-    );
+    let (mcp_analyzed, mcp_findings) = group_findings(&pairs, orchestrator_member(spec), &mcp_none);
     // A configured group that matches nothing is a finding, not a missing input.
     if mcp_analyzed.is_empty() && mcp_scope.is_none() {
-        missing.push("Bottleneck Analysis / MCP Orchestrator Performance: runs with orchestrator requests, or an `orchestrator` group in --config".into());
+        missing.push(("orchestrator", "Bottleneck Analysis / Orchestrator Performance: an `orchestrator` group in --config naming the requests to downstream services".into()));
     }
     ctx.insert("mcp_analyzed", &mcp_analyzed);
     ctx.insert("mcp_findings", &mcp_findings);
+    let outliers = |select: &dyn Fn(&Endpoint) -> bool, what: &str, todo: &str| {
+        super::recommendations::group_outliers(spec, select, what)
+            .into_iter()
+            .map(|(_, evidence, _)| format!("{todo}: {evidence}"))
+            .collect::<Vec<_>>()
+    };
+    ctx.insert(
+        "db_recommendations",
+        &outliers(
+            &database_member(spec),
+            "queries",
+            "Check its query plan and indexes",
+        ),
+    );
+    ctx.insert(
+        "mcp_recommendations",
+        &outliers(&orchestrator_member(spec), "operations", "Look into it"),
+    );
 
     let mut api_analyzed: Vec<String> = Vec::new();
     let mut tables = Vec::new();
@@ -1256,7 +1357,29 @@ fn errors(ctx: &mut tera::Context, runs: &[&Run]) {
     ctx.insert("error_patterns", &patterns);
 }
 
-fn scalability(ctx: &mut tera::Context, spec: &ReportSpec, missing: &mut Vec<String>) {
+/// What input gives a run series over time, for the tools of these runs only
+/// (a Goose report names no Locust option); `latency` for windowed latency.
+fn history_hint(runs: &[(String, &Run)], latency: bool) -> String {
+    let tools = dedup(runs.iter().map(|(_, r)| r.tool.to_string()));
+    let hint = |tool: &str| match (tool, latency) {
+        ("Locust", false) => "Locust: the stats history CSV beside the stats CSV",
+        ("Locust", true) => "Locust: run with --csv-full-history",
+        (_, false) => "Goose: the request log, or report.json written with --report-graph-data",
+        (_, true) => "Goose: the request log",
+    };
+    let hints: Vec<&str> = if tools.is_empty() {
+        vec![hint("Locust"), hint("Goose")]
+    } else {
+        tools.iter().map(|t| hint(t)).collect()
+    };
+    dedup(hints.into_iter().map(String::from)).join("; ")
+}
+
+fn scalability(
+    ctx: &mut tera::Context,
+    spec: &ReportSpec,
+    missing: &mut Vec<(&'static str, String)>,
+) {
     // Single instance: from the step run when there is one, else from the scenarios.
     let candidates: Vec<(String, &Run)> = match &spec.step {
         Some(r) => vec![(r.label.clone(), r)],
@@ -1351,7 +1474,10 @@ fn scalability(ctx: &mut tera::Context, spec: &ReportSpec, missing: &mut Vec<Str
         &max_rps
             .map(|(v, s)| format!("{} (highest 10 s window, {s})", format::rps(v)))
             .unwrap_or_else(|| {
-                "not measured: no run has requests per second over time (Locust: the stats history CSV beside the stats CSV; Goose: the request log, or report.json written with --report-graph-data)".into()
+                format!(
+                    "not measured: no run has requests per second over time ({})",
+                    history_hint(&candidates, false)
+                )
             }),
     );
     let users_text = match (&max_users, levels_text.is_empty()) {
@@ -1360,8 +1486,11 @@ fn scalability(ctx: &mut tera::Context, spec: &ReportSpec, missing: &mut Vec<Str
         }
         (None, false) => "none of the tested user levels held every latency target".to_string(),
         (None, true) => {
-            missing.push("Scalability Analysis / Single Instance: a step run (`[step]` in --config) with a windowed latency history (Locust --csv-full-history)".into());
-            "not determined: needs a run with a windowed latency series per user level (Locust --csv-full-history, or a Goose request log)".to_string()
+            missing.push(("capacity", format!("Scalability Analysis / Single Instance: a step run (`[step]` in --config) with a windowed latency history ({})", history_hint(&candidates, true))));
+            format!(
+                "not determined: needs a run with a windowed latency series per user level ({})",
+                history_hint(&candidates, true)
+            )
         }
     };
     ctx.insert("max_users", &users_text);
@@ -1433,10 +1562,10 @@ fn scalability(ctx: &mut tera::Context, spec: &ReportSpec, missing: &mut Vec<Str
     let (instances, inote) = scaling(|p| p.instances, "instance(s)");
     let (cores, cnote) = scaling(|p| p.cores, "CPU core(s)");
     if instances.is_empty() {
-        missing.push("Scalability Analysis / Multiple Instances: `[[scalability]]` runs with `instances = N` in --config".into());
+        missing.push(("instances", "Scalability Analysis / Multiple Instances: `[[scalability]]` runs with `instances = N` in --config".into()));
     }
     if cores.is_empty() {
-        missing.push("Scalability Analysis / Vertical Scaling: `[[scalability]]` runs with `cores = N` in --config".into());
+        missing.push(("cores", "Scalability Analysis / Vertical Scaling: `[[scalability]]` runs with `cores = N` in --config".into()));
     }
     ctx.insert(
         "instances_lines",
@@ -1493,9 +1622,16 @@ fn peak_window_rps(run: &Run, seconds: f64) -> Option<f64> {
     best
 }
 
-fn comparison(ctx: &mut tera::Context, spec: &ReportSpec, missing: &mut Vec<String>) {
+fn comparison(
+    ctx: &mut tera::Context,
+    spec: &ReportSpec,
+    missing: &mut Vec<(&'static str, String)>,
+) {
     let Some(c) = &spec.comparison else {
-        missing.push("Before/After Comparison: `[baseline]` and `[after]` runs in --config".into());
+        missing.push((
+            "comparison",
+            "Before/After Comparison: `[baseline]` and `[after]` runs in --config".into(),
+        ));
         ctx.insert("comparison", &false);
         return;
     };
