@@ -46,7 +46,7 @@ fn latency_limits(targets: &[Target]) -> Vec<(f64, f64, String)> {
         .filter(|t| !t.expr.warn && t.expr.scope.is_empty())
         .filter_map(|t| match t.expr.metric {
             Metric::Percentile(p) if [50.0, 95.0, 99.0].contains(&p) => {
-                Some((p, t.expr.limit, format!("p{p} target {}", t.expr.text)))
+                Some((p, t.expr.limit, format!("{}: < {} ms", t.title, svg::num(t.expr.limit))))
             }
             _ => None,
         })
@@ -75,8 +75,10 @@ fn run_t0(run: &Run) -> Option<f64> {
 
 fn latency_chart(id: &str, run: &Run, targets: &[Target]) -> (LineChart, String) {
     let t0 = run_t0(run).unwrap_or(0.0);
-    let colours = [svg::BLUE, svg::ORANGE, svg::VERMILLION];
-    let mut lines: Vec<Line> = [50.0, 95.0, 99.0]
+    // drawn p99 first: with few requests a second p95 often equals p99, and
+    // the lower percentile must stay visible on top
+    let colours = [svg::VERMILLION, svg::ORANGE, svg::BLUE];
+    let mut lines: Vec<Line> = [99.0, 95.0, 50.0]
         .iter()
         .zip(colours)
         .map(|(q, c)| {
@@ -111,7 +113,7 @@ fn latency_chart(id: &str, run: &Run, targets: &[Target]) -> (LineChart, String)
             colour: svg::BLACK,
         });
         // shade the stretches where the drawn percentile is above its limit
-        let idx = [50.0, 95.0, 99.0].iter().position(|x| x == q).unwrap_or(0);
+        let idx = [99.0, 95.0, 50.0].iter().position(|x| x == q).unwrap_or(0);
         let pts = &lines[idx].points;
         let mut start: Option<f64> = None;
         for (k, (x, y)) in pts.iter().enumerate() {
@@ -590,6 +592,19 @@ pub fn figures(spec: &ReportSpec) -> Vec<Figure> {
                 "comparison",
                 "Before/after: change per figure and per endpoint p95",
                 &rows,
+            ),
+        );
+    }
+    if spec.comparison.is_none() {
+        push(
+            "comparison".into(),
+            "comparison",
+            "Before/after".into(),
+            String::new(),
+            svg::no_data(
+                "comparison",
+                "Before/after",
+                "no [baseline] and [after] runs were given",
             ),
         );
     }

@@ -447,7 +447,8 @@ impl LineChart {
                 v
             }
             XAxis::Linear => {
-                let step = nice_step(x1 - x0, 6.0);
+                // counts of instances or cores: whole numbers only
+                let step = nice_step(x1 - x0, 6.0).max(1.0);
                 let mut t = (x0 / step).ceil() * step;
                 let mut v = Vec::new();
                 while t <= x1 + 1e-9 {
@@ -611,7 +612,7 @@ pub fn bar_chart(
     let per_bar = 11.0;
     let bars = rows.iter().map(|r| r.bars.len()).max().unwrap_or(1).max(1) as f64;
     let row_h = per_bar * bars + 10.0;
-    let top = 40.0;
+    let top = 58.0;
     let height = top + row_h * rows.len() as f64 + 78.0;
     let max = rows
         .iter()
