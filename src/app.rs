@@ -405,6 +405,10 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
             if !chart_files.is_empty() {
                 markdown.push_str("\n## Charts\n\n");
                 for (f, (path, _)) in figures.iter().zip(&chart_files) {
+                    // the template links the resource chart in its own section
+                    if f.kind == "resources" && spec.chart.is_some() {
+                        continue;
+                    }
                     let name = path
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())

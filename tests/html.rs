@@ -48,7 +48,9 @@ fn goose(dir: &Path) -> (PathBuf, String) {
 /// The `<svg ...>...</svg>` element with this id.
 fn svg_by_id<'a>(html: &'a str, id: &str) -> &'a str {
     let start = html
-        .find(&format!("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" id=\"{id}\""))
+        .find(&format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" id=\"{id}\""
+        ))
         .unwrap_or_else(|| panic!("no chart {id}"));
     let end = start + html[start..].find("</svg>").unwrap();
     &html[start..end]
@@ -117,7 +119,11 @@ fn spectrum_points_are_locusts_percentiles_and_after_is_lower_at_p95_and_p99() {
         "fixtures/locust/mixed_baseline_u50_90s/mixed_baseline_u50_90s.json",
         "fixtures/locust/mixed_after_u50_90s/mixed_after_u50_90s.json",
     ]) {
-        assert!(name.contains(if file.contains("baseline") { "baseline" } else { "after" }));
+        assert!(name.contains(if file.contains("baseline") {
+            "baseline"
+        } else {
+            "after"
+        }));
         let (hist, n) = merged_histogram(file);
         assert!(pts.len() >= 40, "{name}: {} points", pts.len());
         for &(x, y) in pts {
@@ -127,7 +133,11 @@ fn spectrum_points_are_locusts_percentiles_and_after_is_lower_at_p95_and_p99() {
             let ok = [q - 1e-9, q, q + 1e-9]
                 .iter()
                 .any(|q| locust_pct(&hist, n, q.clamp(0.0, 1.0)) as f64 == y);
-            assert!(ok, "{name}: at q={q} plotted {y} ms, Locust's rule gives {}", locust_pct(&hist, n, q));
+            assert!(
+                ok,
+                "{name}: at q={q} plotted {y} ms, Locust's rule gives {}",
+                locust_pct(&hist, n, q)
+            );
         }
         let y_at = |p: f64| {
             let x = -(1.0 - p / 100.0).log10();
@@ -142,7 +152,10 @@ fn spectrum_points_are_locusts_percentiles_and_after_is_lower_at_p95_and_p99() {
         at.push((y_at(95.0), y_at(99.0)));
     }
     let ((b95, b99), (a95, a99)) = (at[0], at[1]);
-    assert!(a95 < b95 && a99 < b99, "baseline {b95}/{b99}, after {a95}/{a99}");
+    assert!(
+        a95 < b95 && a99 < b99,
+        "baseline {b95}/{b99}, after {a95}/{a99}"
+    );
 }
 
 const KINDS: [&str; 7] = [
@@ -185,12 +198,18 @@ fn the_autoarr_report_is_one_file_with_all_seven_kinds_of_chart() {
     let (_, html) = autoarr(dir.path());
     assert_self_contained(&html, &KINDS);
     // every kind has data here: none is a "no chart" placeholder
-    assert!(!html.contains("class=\"chart nodata\""), "a chart without data");
+    assert!(
+        !html.contains("class=\"chart nodata\""),
+        "a chart without data"
+    );
     // nothing else was written next to it
     let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(files.len(), 1);
     // the summary's fields stay on their own lines
-    assert!(html.contains("<br />\n<strong>Testing Tool</strong>"), "fields run together");
+    assert!(
+        html.contains("<br />\n<strong>Testing Tool</strong>"),
+        "fields run together"
+    );
     assert!(html.contains("Met in") && html.contains("Missed in"));
 }
 
@@ -211,7 +230,12 @@ fn time_charts_plot_the_timeline_and_target_lines() {
         r.records()
             .map(|x| x.unwrap())
             .filter(|x| &x[name] == "Aggregated")
-            .map(|x| (x[ts].parse::<f64>().unwrap(), x[rps].parse::<f64>().unwrap()))
+            .map(|x| {
+                (
+                    x[ts].parse::<f64>().unwrap(),
+                    x[rps].parse::<f64>().unwrap(),
+                )
+            })
             .collect::<Vec<_>>()
     };
     let svg = svg_by_id(&html, "throughput-1");
@@ -228,14 +252,20 @@ fn time_charts_plot_the_timeline_and_target_lines() {
 /// `true` when Chromium is there; when it is not: skip outside CI, fail in CI.
 fn chromium() -> Option<String> {
     for c in ["chromium", "chromium-browser"] {
-        if Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()) {
+        if Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
             return Some(c.to_string());
         }
     }
     if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
         panic!("CI is set but chromium is missing: .ci/run installs it (apt-get install chromium)");
     }
-    eprintln!("SKIPPED: browser test: chromium is not installed (apt-get install chromium; CI=true makes this a failure)");
+    eprintln!(
+        "SKIPPED: browser test: chromium is not installed (apt-get install chromium; CI=true makes this a failure)"
+    );
     None
 }
 
@@ -334,10 +364,19 @@ fn check_in_browser(browser: &str, page: &Path, shot: &Path, charts: usize) {
         .arg(&url)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dom = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    for blocked in ["Refused to", "Content Security Policy", "net::ERR_", "Failed to load"] {
+    for blocked in [
+        "Refused to",
+        "Content Security Policy",
+        "net::ERR_",
+        "Failed to load",
+    ] {
         assert!(!stderr.contains(blocked), "blocked request: {stderr}");
     }
     let svgs: Vec<&str> = dom
@@ -357,7 +396,11 @@ fn check_in_browser(browser: &str, page: &Path, shot: &Path, charts: usize) {
         .arg(&url)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (w, rows, bpp) = png_rows(shot);
     assert_eq!((w, rows.len()), (1280, 4000));
     // not blank: many pixels far from white, and more than a couple of colours
@@ -372,7 +415,11 @@ fn check_in_browser(browser: &str, page: &Path, shot: &Path, charts: usize) {
         }
     }
     assert!(dark > 20_000, "screenshot nearly blank: {dark} dark pixels");
-    assert!(colours.len() > 20, "screenshot has {} colours", colours.len());
+    assert!(
+        colours.len() > 20,
+        "screenshot has {} colours",
+        colours.len()
+    );
 }
 
 #[test]
@@ -392,7 +439,44 @@ fn reports_load_in_headless_chromium_with_every_chart_drawn() {
     // PERFREPORT_SCREENSHOTS=docs keeps them (how docs/*.png are made)
     if let Ok(to) = std::env::var("PERFREPORT_SCREENSHOTS") {
         for f in ["autoarr.png", "goose.png"] {
-            std::fs::copy(dir.path().join(f), Path::new(&to).join(format!("report-{f}"))).unwrap();
+            std::fs::copy(
+                dir.path().join(f),
+                Path::new(&to).join(format!("report-{f}")),
+            )
+            .unwrap();
         }
     }
+}
+
+#[test]
+fn the_markdown_report_links_its_charts_as_svg_files_next_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("REPORT.md");
+    assert_cmd::Command::cargo_bin("perfreport")
+        .unwrap()
+        .args([
+            "render",
+            "--config",
+            "fixtures/autoarr/perfreport.toml",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(&out).unwrap();
+    let mut linked = 0;
+    for (i, _) in md.match_indices("](REPORT.") {
+        let rest = &md[i + 2..];
+        let name = &rest[..rest.find(')').unwrap()];
+        assert!(name.ends_with(".svg"), "{name}");
+        let svg = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        assert!(
+            svg.starts_with("<?xml") && svg.contains("<svg xmlns"),
+            "{name}"
+        );
+        linked += 1;
+    }
+    // one file per chart of the HTML report, each linked once
+    let (_, html) = autoarr(dir.path());
+    assert_eq!(linked, html.matches("<figure class=\"chart\"").count());
 }

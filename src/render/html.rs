@@ -6,7 +6,7 @@
 //! before/after changes, resources with their phases, and scalability.
 
 use super::report::ReportSpec;
-use super::svg::{self, BarRow, Band, HLine, Line, LineChart, XAxis};
+use super::svg::{self, Band, BarRow, HLine, Line, LineChart, XAxis};
 use crate::analysis::resources::{LeakVerdict, PhaseKind, ResourceReport};
 use crate::analysis::{steady, windows};
 use crate::model::{ResourceSeries, Run, TimelinePoint};
@@ -45,9 +45,11 @@ fn latency_limits(targets: &[Target]) -> Vec<(f64, f64, String)> {
         .iter()
         .filter(|t| !t.expr.warn && t.expr.scope.is_empty())
         .filter_map(|t| match t.expr.metric {
-            Metric::Percentile(p) if [50.0, 95.0, 99.0].contains(&p) => {
-                Some((p, t.expr.limit, format!("{}: < {} ms", t.title, svg::num(t.expr.limit))))
-            }
+            Metric::Percentile(p) if [50.0, 95.0, 99.0].contains(&p) => Some((
+                p,
+                t.expr.limit,
+                format!("{}: < {} ms", t.title, svg::num(t.expr.limit)),
+            )),
             _ => None,
         })
         .collect()
@@ -99,7 +101,11 @@ fn latency_chart(id: &str, run: &Run, targets: &[Target]) -> (LineChart, String)
         .iter()
         .filter_map(|p| p.users.map(|u| (p.t - t0, u as f64)))
         .collect();
-    let mut u = Line::new("users", svg::BLACK, svg::downsample(&users, MAX_POINTS, true));
+    let mut u = Line::new(
+        "users",
+        svg::BLACK,
+        svg::downsample(&users, MAX_POINTS, true),
+    );
     u.right = true;
     u.dash = true;
     lines.push(u);
@@ -345,10 +351,18 @@ fn resource_chart(id: &str, label: &str, series: &ResourceSeries, r: &ResourceRe
     } else {
         "CPU (% of one core)"
     };
-    let mut cpu_line = Line::new(cpu_name, svg::GREEN, svg::downsample(&cpu, MAX_POINTS, true));
+    let mut cpu_line = Line::new(
+        cpu_name,
+        svg::GREEN,
+        svg::downsample(&cpu, MAX_POINTS, true),
+    );
     cpu_line.right = true;
     let mut lines = vec![
-        Line::new("RSS (MiB)", svg::VERMILLION, svg::downsample(&rss, MAX_POINTS, true)),
+        Line::new(
+            "RSS (MiB)",
+            svg::VERMILLION,
+            svg::downsample(&rss, MAX_POINTS, true),
+        ),
         cpu_line,
     ];
     if r.leak.verdict == LeakVerdict::Suspected
@@ -364,7 +378,10 @@ fn resource_chart(id: &str, label: &str, series: &ResourceSeries, r: &ResourceRe
             let mut fit = Line::new(
                 format!("leak fit ({:+.2} MiB/min)", slope * 60.0),
                 svg::PURPLE,
-                vec![(a - t0, icept + slope * (a - t0)), (b - t0, icept + slope * (b - t0))],
+                vec![
+                    (a - t0, icept + slope * (a - t0)),
+                    (b - t0, icept + slope * (b - t0)),
+                ],
             );
             fit.dash = true;
             lines.push(fit);
@@ -413,14 +430,15 @@ fn resource_chart(id: &str, label: &str, series: &ResourceSeries, r: &ResourceRe
     if r.segments.iter().any(|s| s.kind == PhaseKind::RampUp) {
         legend.push(("ramp-up".into(), svg::ORANGE, 0.15));
     }
-    if r
-        .segments
+    if r.segments
         .iter()
         .any(|s| matches!(s.kind, PhaseKind::IdleBefore | PhaseKind::IdleZeroUsers))
-        || r.segments.iter().any(|s| !matches!(
-            s.kind,
-            PhaseKind::Load | PhaseKind::RampUp | PhaseKind::Transition
-        ))
+        || r.segments.iter().any(|s| {
+            !matches!(
+                s.kind,
+                PhaseKind::Load | PhaseKind::RampUp | PhaseKind::Transition
+            )
+        })
     {
         legend.push(("idle".into(), BLACK_BAND, 0.08));
     }
@@ -520,7 +538,9 @@ pub fn figures(spec: &ReportSpec) -> Vec<Figure> {
             c.id.clone(),
             "latency",
             format!("Latency over time: {}", run.label),
-            format!("p50, p95 and p99 {basis}; target lines dashed, stretches above a target shaded; users on the right axis."),
+            format!(
+                "p50, p95 and p99 {basis}; target lines dashed, stretches above a target shaded; users on the right axis."
+            ),
             c.svg(),
         );
         let c = throughput_chart(&format!("throughput-{}", slug(i)), run);
@@ -537,7 +557,11 @@ pub fn figures(spec: &ReportSpec) -> Vec<Figure> {
         .iter()
         .map(|s| (s.run.label.as_str(), &s.run))
         .collect();
-    let c = spectrum_chart("spectrum", "Latency percentile spectrum: all scenarios", &runs);
+    let c = spectrum_chart(
+        "spectrum",
+        "Latency percentile spectrum: all scenarios",
+        &runs,
+    );
     push(
         c.id.clone(),
         "spectrum",

@@ -150,7 +150,7 @@ pub fn no_data(id: &str, title: &str, reason: &str) -> String {
 
 /// A step of 1, 2 or 5 times a power of ten giving about `n` intervals.
 fn nice_step(range: f64, n: f64) -> f64 {
-    if !(range > 0.0) || !range.is_finite() {
+    if range <= 0.0 || !range.is_finite() {
         return 1.0;
     }
     let raw = range / n;
@@ -370,7 +370,11 @@ impl LineChart {
         let y21 = (right_max * 1.08 / y2step).ceil().max(1.0) * y2step;
         let f = Frame {
             left: 78.0,
-            right: if has_right { WIDTH - 78.0 } else { WIDTH - 24.0 },
+            right: if has_right {
+                WIDTH - 78.0
+            } else {
+                WIDTH - 24.0
+            },
             top: 40.0,
             bottom: HEIGHT - 78.0,
             x0,
@@ -749,7 +753,7 @@ pub fn change_chart(id: &str, title: &str, rows: &[(String, f64, String)]) -> St
             "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{bottom}\" stroke=\"#eeeeee\"/><text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" fill=\"#333\">{}{} %</text>",
             bottom + 16.0,
             if t > 1e-12 { "+" } else { "" },
-            num(t * 100.0)
+            num(if t.abs() < 1e-12 { 0.0 } else { t * 100.0 })
         );
         t += step;
     }
@@ -760,8 +764,22 @@ pub fn change_chart(id: &str, title: &str, rows: &[(String, f64, String)]) -> St
         } else {
             (px(*v), mid - px(*v))
         };
-        let colour = if *v >= 0.0 { BLUE } else { VERMILLION };
-        let word = if *v >= 0.0 { "better" } else { "worse" };
+        // under 0.05 % both ways is no change: neither colour nor word claims one
+        let same = v.abs() < 0.0005;
+        let colour = if same {
+            "#777777"
+        } else if *v >= 0.0 {
+            BLUE
+        } else {
+            VERMILLION
+        };
+        let word = if same {
+            "no change"
+        } else if *v >= 0.0 {
+            "better"
+        } else {
+            "worse"
+        };
         let _ = write!(
             out,
             "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"12\" fill=\"#222\">{}</text><rect class=\"bar\" data-row=\"{}\" data-value=\"{v}\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{}\" fill=\"{colour}\"><title>{}</title></rect>",
@@ -783,7 +801,13 @@ pub fn change_chart(id: &str, title: &str, rows: &[(String, f64, String)]) -> St
             out,
             "<text x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" font-size=\"12\" font-weight=\"bold\" fill=\"{colour}\">{}{:.1} % {word}</text>",
             y + 16.0,
-            if *v >= 0.0 { "+" } else { "−" },
+            if same {
+                "±"
+            } else if *v >= 0.0 {
+                "+"
+            } else {
+                "−"
+            },
             v.abs() * 100.0
         );
     }
