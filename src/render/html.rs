@@ -723,3 +723,49 @@ pub fn page(markdown: &str, title: &str, figures: &[Figure]) -> String {
 }
 
 const EXTRA_CSS: &str = "figure.chart{margin:1.5rem 0;break-inside:avoid;page-break-inside:avoid}figure.chart svg{max-width:100%;height:auto;border:1px solid #ddd}figcaption{font-size:.9rem;color:#444;margin-top:.3rem}svg.mark{vertical-align:-2px;margin-right:.25em}@media print{body{max-width:none;margin:0}h2{break-before:auto}figure.chart{break-inside:avoid}}@page{size:A4;margin:15mm}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Tool;
+
+    /// A 1-hour run at 1 s resolution stays light, and a one-second latency
+    /// spike survives the reduction.
+    #[test]
+    fn an_hour_at_one_second_is_drawn_with_at_most_max_points_keeping_the_spike() {
+        let mut run = Run::new("hour", Tool::Locust);
+        run.started = Some(1_000_000.0);
+        run.timeline = (0..3600)
+            .map(|i| TimelinePoint {
+                t: 1_000_000.0 + i as f64,
+                users: Some(10),
+                rps: Some(20.0),
+                p50_ms: Some(10.0),
+                p95_ms: Some(if i == 2345 { 950.0 } else { 40.0 }),
+                p99_ms: Some(60.0),
+                ..TimelinePoint::default()
+            })
+            .collect();
+        let (chart, _) = latency_chart("latency-1", &run, &[]);
+        for l in &chart.lines {
+            assert!(
+                l.points.len() <= MAX_POINTS,
+                "{}: {}",
+                l.name,
+                l.points.len()
+            );
+        }
+        let p95 = chart
+            .lines
+            .iter()
+            .find(|l| l.name.starts_with("p95"))
+            .unwrap();
+        assert!(p95.points.contains(&(2345.0, 950.0)));
+        let svg = chart.svg();
+        assert!(
+            svg.matches(' ').count() < 40_000,
+            "svg of {} bytes",
+            svg.len()
+        );
+    }
+}
