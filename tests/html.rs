@@ -371,9 +371,12 @@ fn check_in_browser(browser: &str, page: &Path, shot: &Path, charts: usize) {
     );
     let dom = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // a blocked load or any console message (Chromium logs them as CONSOLE)
     for blocked in [
         "Refused to",
         "Content Security Policy",
+        "has been blocked",
+        ":CONSOLE",
         "net::ERR_",
         "Failed to load",
     ] {

@@ -539,7 +539,7 @@ pub fn figures(spec: &ReportSpec) -> Vec<Figure> {
             "latency",
             format!("Latency over time: {}", run.label),
             format!(
-                "p50, p95 and p99 {basis}; target lines dashed, stretches above a target shaded; users on the right axis."
+                "p50, p95 and p99 of all requests {basis}; the run-wide latency targets dashed (API targets are judged on HTTP requests only), stretches above a target shaded; users on the right axis."
             ),
             c.svg(),
         );
