@@ -285,16 +285,19 @@ fn spec_recording(
             "the config has no [[scenario]] entries; a report needs at least one run",
         ));
     }
+    let mut compared = None;
     let comparison = match (&cfg.baseline, &cfg.after) {
         (Some(b), Some(a)) => {
             let (b_run, a_run) = (load_inputs(b, read)?, load_inputs(a, read)?);
             compare::check_comparable(&b_run, &a_run, opts.force)?;
-            Some(compare::compare(
+            let c = compare::compare(
                 &b_run,
                 &a_run,
                 side_with_resources(&b_run, &resource_input(&cfg, b))?,
                 side_with_resources(&a_run, &resource_input(&cfg, a))?,
-            ))
+            );
+            compared = Some((b_run, a_run));
+            Some(c)
         }
         (None, None) => None,
         _ => {
@@ -346,6 +349,7 @@ fn spec_recording(
         step_resources,
         chart: None,
         focus_series,
+        compared,
     };
     Ok((spec, Some(cfg)))
 }
@@ -466,19 +470,26 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
 pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
     let mut read = InputSet::new();
     let (mut spec, cfg) = spec_recording(opts, &mut read)?;
-    // The chart goes next to the report (REPORT.resources.svg), linked from it.
-    let mut chart_svg = None;
-    if let (Some(out), Some(series), Some((_, focus))) =
-        (&opts.out, &spec.focus_series, report::resource_focus(&spec))
-    {
-        let svg = crate::render::chart::resource_chart_svg(series, focus)?;
+    let format = opts.format.unwrap_or(match &opts.out {
+        Some(p) if p.extension().is_some_and(|e| e == "html" || e == "htm") => ReportFormat::Html,
+        _ => ReportFormat::Markdown,
+    });
+    // The markdown report links its charts as files next to it
+    // (REPORT.<chart>.svg); the HTML report carries them inline.
+    let figures = render::html::figures(&spec);
+    let mut chart_files: Vec<(std::path::PathBuf, String)> = Vec::new();
+    if let (Some(out), ReportFormat::Markdown) = (&opts.out, format) {
         let stem = out
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "report".into());
-        let name = format!("{stem}.resources.svg");
-        chart_svg = Some((out.with_file_name(&name), svg));
-        spec.chart = Some(name);
+        for f in &figures {
+            let name = format!("{stem}.{}.svg", f.id);
+            if f.kind == "resources" && report::resource_focus(&spec).is_some() {
+                spec.chart = Some(name.clone());
+            }
+            chart_files.push((out.with_file_name(&name), standalone_svg(&f.svg)));
+        }
     }
     // one pass over the data gives both the context and what it lacks
     let (context, missing) = report::context_and_missing(&spec);
@@ -486,32 +497,53 @@ pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
         .template
         .as_deref()
         .or(cfg.as_ref().and_then(|c| c.template.as_deref()));
-    let markdown = render::render_markdown(&context, template)?;
-    let format = opts.format.unwrap_or(match &opts.out {
-        Some(p) if p.extension().is_some_and(|e| e == "html" || e == "htm") => ReportFormat::Html,
-        _ => ReportFormat::Markdown,
-    });
+    let mut markdown = render::render_markdown(&context, template)?;
+    let title = cfg
+        .as_ref()
+        .and_then(|c| c.title.as_deref())
+        .unwrap_or("Load Testing Report");
     let text = match format {
-        ReportFormat::Markdown => markdown,
-        ReportFormat::Html => render::markdown_to_html(
-            &markdown,
-            cfg.as_ref()
-                .and_then(|c| c.title.as_deref())
-                .unwrap_or("Load Testing Report"),
-        ),
+        ReportFormat::Markdown => {
+            if !chart_files.is_empty() {
+                markdown.push_str("\n## Charts\n\n");
+                for (f, (path, _)) in figures.iter().zip(&chart_files) {
+                    // the template links the resource chart in its own section
+                    if f.kind == "resources" && spec.chart.is_some() {
+                        continue;
+                    }
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    markdown.push_str(&format!(
+                        "### {}\n\n![{}]({})\n\n",
+                        render::escape_markdown_string(&f.heading),
+                        render::escape_markdown_string(&f.heading),
+                        name
+                    ));
+                }
+            }
+            markdown
+        }
+        ReportFormat::Html => render::html::page(&markdown, title, &figures),
     };
     if let Some(out) = &opts.out {
-        // both checked before either is written: a refusal leaves nothing half-done
+        // all checked before any is written: a refusal leaves nothing half-done
         read.check_output(out, "--out")?;
-        if let Some((path, _)) = &chart_svg {
+        for (path, _) in &chart_files {
             read.check_output(path, "--out (its chart)")?;
         }
-        if let Some((path, svg)) = &chart_svg {
+        for (path, svg) in &chart_files {
             files::write_output(path, svg.as_bytes(), &read, "--out (its chart)")?;
         }
         files::write_output(out, text.as_bytes(), &read, "--out")?;
     }
     Ok(Rendered { text, missing })
+}
+
+/// A chart as a file of its own: the XML declaration a viewer expects.
+fn standalone_svg(svg: &str) -> String {
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{svg}\n")
 }
 
 /// Evaluate the targets on a run and write the outputs asked for (`--junit`,

@@ -483,38 +483,6 @@ fn sampler_on_sleep_3_writes_about_3_rows() {
 }
 
 #[test]
-fn chart_is_clean_svg_with_load_phases_marked() {
-    let (_, series, r) = step_leak();
-    let svg = perfreport::render::chart::resource_chart_svg(&series, &r).expect("chart");
-    assert!(svg.trim_start().starts_with("<svg"), "{}", &svg[..80]);
-    assert!(svg.trim_end().ends_with("</svg>"));
-    for label in [
-        "25 users",
-        "50 users",
-        "100 users",
-        "RSS (MiB)",
-        "CPU (% of machine)",
-    ] {
-        assert!(svg.contains(label), "missing {label}");
-    }
-    // No font files, images or scripts are referenced.
-    for bad in ["@font-face", "url(", "<image", "<script", "href="] {
-        assert!(!svg.contains(bad), "found {bad}");
-    }
-    assert!(
-        svg.matches("<polyline").count() >= 2,
-        "an RSS and a CPU line"
-    );
-    if let Ok(p) = std::env::var("PERFREPORT_CHART_OUT") {
-        std::fs::write(p, &svg).expect("write chart");
-    }
-}
-
-// ------------------------------------------------------------- the CLI
-
-const STEP: &str = "fixtures/locust/step_leak_25-50-100_90s";
-
-#[test]
 fn cli_render_fills_resource_utilization_per_user_level() {
     let out = assert_cmd::Command::cargo_bin("perfreport")
         .expect("binary")

@@ -5,10 +5,11 @@
 //! a `<script>` cannot become markup. The HTML output additionally drops any raw
 //! HTML the markdown might still contain.
 
-pub mod chart;
 pub mod fill;
+pub mod html;
 pub mod recommendations;
 pub mod report;
+pub mod svg;
 
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -177,6 +178,13 @@ fn scheme(url: &str) -> Option<String> {
 /// and a Content-Security-Policy forbids scripts and remote loads, so nothing
 /// from the data can inject markup.
 pub fn markdown_to_html(markdown: &str, title: &str) -> String {
+    page(title, &markdown_body(markdown), "")
+}
+
+/// The HTML of a markdown text, made safe as [`markdown_to_html`] says. Lines
+/// written on separate lines stay on separate lines (a soft break becomes
+/// `<br>`): the report writes fields such as `**Test Date**: ...` one a line.
+pub fn markdown_body(markdown: &str) -> String {
     use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
     // links cannot nest, images can (in alt text): a stack per kind
     let mut links: Vec<bool> = Vec::new();
@@ -184,6 +192,7 @@ pub fn markdown_to_html(markdown: &str, title: &str) -> String {
     let parser = Parser::new_ext(markdown, Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS)
         .filter_map(|ev| match ev {
             Event::Html(t) | Event::InlineHtml(t) => Some(Event::Text(t)),
+            Event::SoftBreak => Some(Event::HardBreak),
             Event::Start(Tag::Link { ref dest_url, .. }) => {
                 let keep = safe_link(dest_url);
                 links.push(keep);
@@ -200,18 +209,15 @@ pub fn markdown_to_html(markdown: &str, title: &str) -> String {
         });
     let mut body = String::new();
     html::push_html(&mut body, parser);
-    let mut escaped_title = String::new();
-    for c in title.chars() {
-        match c {
-            '<' => escaped_title.push_str("&lt;"),
-            '>' => escaped_title.push_str("&gt;"),
-            '&' => escaped_title.push_str("&amp;"),
-            '"' => escaped_title.push_str("&quot;"),
-            c => escaped_title.push(c),
-        }
-    }
+    body
+}
+
+/// A standalone page around an already safe body, with the CSP; `extra_css`
+/// is appended to the built-in style sheet.
+pub fn page(title: &str, body: &str, extra_css: &str) -> String {
+    let escaped_title = svg::esc(title);
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{CONTENT_SECURITY_POLICY}\">\n<meta name=\"referrer\" content=\"no-referrer\">\n<title>{escaped_title}</title>\n<style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.2rem .5rem}}pre{{background:#f5f5f5;padding:.5rem}}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{CONTENT_SECURITY_POLICY}\">\n<meta name=\"referrer\" content=\"no-referrer\">\n<title>{escaped_title}</title>\n<style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.4}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.2rem .5rem}}pre{{background:#f5f5f5;padding:.5rem;overflow-x:auto}}{extra_css}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
     )
 }
 

@@ -81,6 +81,8 @@ pub struct ReportSpec {
     pub chart: Option<String>,
     /// The samples behind [`resource_focus`], for the chart.
     pub focus_series: Option<crate::model::ResourceSeries>,
+    /// The baseline and after runs behind [`ReportSpec::comparison`], for charts.
+    pub compared: Option<(Run, Run)>,
 }
 
 /// A run at a given instance or core count.
@@ -163,6 +165,7 @@ impl ReportSpec {
             step_resources: None,
             chart: None,
             focus_series: None,
+            compared: None,
         }
     }
 }
