@@ -482,6 +482,10 @@ fn sampler_on_sleep_3_writes_about_3_rows() {
     assert!(e.to_string().contains("already exists"), "{e}");
 }
 
+// ------------------------------------------------------------- the CLI
+
+const STEP: &str = "fixtures/locust/step_leak_25-50-100_90s";
+
 #[test]
 fn cli_render_fills_resource_utilization_per_user_level() {
     let out = assert_cmd::Command::cargo_bin("perfreport")
