@@ -261,14 +261,7 @@ pub fn per_second_windows(run: &Run, target: &Target) -> Option<(Window, Vec<Win
 /// Evaluate a target that has `over N s` or `for N s`.
 pub fn evaluate_windowed(run: &Run, target: &Target) -> Outcome {
     let e = &target.expr;
-    let not = |why: String| Outcome {
-        target: target.clone(),
-        state: State::NotMeasured,
-        measured: None,
-        measured_text: "not measured".into(),
-        detail: why,
-        samples: None,
-    };
+    let not = |why: String| not_measured(target, why);
     if !e.scope.is_empty() {
         return not(
             "windowed targets apply to all requests; the timeline has no per-endpoint series"
@@ -361,6 +354,28 @@ fn source_name(run: &Run) -> &'static str {
     }
 }
 
+/// A windowed target that could not be measured, and why.
+fn not_measured(target: &Target, why: String) -> Outcome {
+    Outcome {
+        target: target.clone(),
+        state: State::NotMeasured,
+        measured: None,
+        measured_text: "not measured".into(),
+        detail: why,
+        samples: None,
+    }
+}
+
+/// Why the per-second timeline has nothing for this metric.
+fn per_second_missing(run: &Run, metric: Metric) -> String {
+    if matches!(metric, Metric::Percentile(_)) {
+        no_latency_reason(run)
+    } else {
+        "the timeline has no per-second counts in the steady phase".into()
+    }
+}
+
+/// Why the timeline has no per-second latencies, naming the input that has them.
 fn no_latency_reason(run: &Run) -> String {
     format!(
         "{} has no per-second latencies: windowed percentiles need a Goose request log or report.json written with --report-graph-data (its heatmap)",
@@ -390,19 +405,8 @@ fn over_per_second(run: &Run, target: &Target, steady: Window) -> Outcome {
         }
     }
     if values.is_empty() {
-        let why = if matches!(e.metric, Metric::Percentile(_)) {
-            no_latency_reason(run)
-        } else {
-            "the timeline has no per-second counts in the steady phase".into()
-        };
-        return Outcome {
-            target: target.clone(),
-            state: State::NotMeasured,
-            measured: None,
-            measured_text: "not measured".into(),
-            detail: why,
-            samples: None,
-        };
+        let why = per_second_missing(run, e.metric);
+        return not_measured(target, why);
     }
     let basis = format!(
         "windows of {} from the start of the steady phase ({}); {}",
@@ -444,14 +448,7 @@ fn over_ticks(run: &Run, target: &Target, steady: Window) -> Outcome {
                 e.metric.key()
             )
         };
-        return Outcome {
-            target: target.clone(),
-            state: State::NotMeasured,
-            measured: None,
-            measured_text: "not measured".into(),
-            detail: why,
-            samples: None,
-        };
+        return not_measured(target, why);
     }
     let basis = if lookback > 0.0 {
         let approx = if (over - lookback).abs() < 0.5 {
@@ -646,19 +643,8 @@ fn sustained_breach_per_second(run: &Run, target: &Target, steady: Window, d: f6
         per_second_basis(run, e.metric, &inside)
     );
     if series.iter().all(|s| s.2.is_none()) {
-        let why = if matches!(e.metric, Metric::Percentile(_)) {
-            no_latency_reason(run)
-        } else {
-            "the timeline has no per-second counts in the steady phase".into()
-        };
-        return Outcome {
-            target: target.clone(),
-            state: State::NotMeasured,
-            measured: None,
-            measured_text: "not measured".into(),
-            detail: why,
-            samples: None,
-        };
+        let why = per_second_missing(run, e.metric);
+        return not_measured(target, why);
     }
     sustained_verdict(run, target, &series, d, basis)
 }
@@ -695,17 +681,13 @@ fn sustained_breach_ticks(run: &Run, target: &Target, steady: Window, d: f64) ->
         })
         .collect();
     if series.iter().all(|s| s.2.is_none()) {
-        return Outcome {
-            target: target.clone(),
-            state: State::NotMeasured,
-            measured: None,
-            measured_text: "not measured".into(),
-            detail: format!(
+        return not_measured(
+            target,
+            format!(
                 "the timeline has no {} values in the steady window (Locust: percentiles need --csv-full-history)",
                 e.metric.key()
             ),
-            samples: None,
-        };
+        );
     }
     let basis = format!(
         "judged per stats-history tick of the steady phase ({}) on Locust's own current values{}; a tick stands for the time to the next one",
