@@ -546,6 +546,36 @@ fn junit_follows_fail_on_warn_and_require_all() {
     assert!(warn.failure.as_ref().unwrap().0.contains("--fail-on warn"));
 }
 
+/// A run with no request (header and an empty Aggregated row, made from a
+/// real stats CSV by fixtures/bad/make_inconsistent.py): no target can be
+/// measured, the gate exits 3, and JUnit must not look like a clean run.
+#[test]
+fn junit_of_a_gate_that_measured_nothing_has_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let xml = dir.path().join("nothing.xml");
+    perfreport()
+        .args([
+            "gate",
+            "--stats",
+            "fixtures/bad/stats_no_requests_stats.csv",
+            "--junit",
+        ])
+        .arg(&xml)
+        .assert()
+        .code(3);
+    let (root, _, cases) = junit(&xml);
+    assert_eq!(root["failures"], "1");
+    let failed: Vec<&Case> = cases.iter().filter(|c| c.failure.is_some()).collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].name, "nothing measured");
+    assert!(failed[0].failure.as_ref().unwrap().0.contains("exit 3"));
+    // the targets themselves stay skipped, each with its reason
+    assert_eq!(
+        cases.iter().filter(|c| c.skipped.is_some()).count(),
+        cases.len() - 1
+    );
+}
+
 #[test]
 fn junit_escapes_hostile_names() {
     let dir = tempfile::tempdir().unwrap();

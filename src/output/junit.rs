@@ -122,6 +122,22 @@ pub fn render(verdict: &Verdict, ctx: &GateContext) -> Result<String> {
         suite.set_time(Duration::from_secs_f64(d));
     }
     suite.add_test_cases(verdict.outcomes.iter().map(|o| testcase(o, ctx)));
+    if verdict.measured_nothing() {
+        // every target is only skipped, yet the gate fails (exit 3): without
+        // a failing case a CI test view would show a clean run
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status
+            .set_message("no target could be measured: the gate does not pass (exit 3)")
+            .set_type("nothing-measured")
+            .set_description(format!(
+                "none of the {} targets could be measured from {}",
+                verdict.outcomes.len(),
+                ctx.sources.join(", ")
+            ));
+        let mut case = TestCase::new("nothing measured", status);
+        case.set_classname("slo.gate").set_time(Duration::ZERO);
+        suite.add_test_case(case);
+    }
     let mut report = Report::new("perfreport");
     report.add_test_suite(suite);
     report
