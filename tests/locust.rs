@@ -207,7 +207,7 @@ fn ws_and_db_groups_merge_histograms_from_json_and_bound_from_csv() {
 
 /// Locust's own percentiles, from the HTML reports of the same runs
 /// (fixtures/locust/html_percentiles.json, extracted by
-/// fixtures/locust/extract_html_percentiles.py): the HTML is written at
+/// fixtures/locust/extract_html_figures.py): the HTML is written at
 /// shutdown from the same stats as the JSON, so every entry and the Aggregated
 /// row must match the percentiles perfreport recomputes from the JSON
 /// histograms, at 50/60/70/80/90/95/99/100 %.
