@@ -190,8 +190,7 @@ fn json_error(path: &Path, e: serde_json::Error) -> Error {
 /// 1-based line of the first occurrence of `needle` in `bytes`, to point an
 /// error about a value found after deserializing.
 fn line_of(bytes: &[u8], needle: &str) -> Option<u64> {
-    memchr::memmem::find(bytes, needle.as_bytes())
-        .map(|at| 1 + memchr::memchr_iter(b'\n', &bytes[..at]).count() as u64)
+    memchr::memmem::find(bytes, needle.as_bytes()).map(|at| super::line_at_offset(bytes, at))
 }
 
 /// An RFC 3339 time as unix seconds (ns precision kept as far as f64 allows).

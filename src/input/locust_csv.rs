@@ -43,8 +43,7 @@ pub(crate) struct Row<'a> {
 /// the LF, and blank lines are skipped. So the record's line is that of its
 /// first byte that is not a line ending.
 pub(crate) fn line_in(data: &[u8], byte: u64) -> u64 {
-    let at = first_content(data, byte);
-    memchr::memchr_iter(b'\n', &data[..at]).count() as u64 + 1
+    super::line_at_offset(data, first_content(data, byte))
 }
 
 /// The first byte at or after `byte` that is not CR or LF (or the end).

@@ -175,7 +175,7 @@ fn entry_line(bytes: &[u8], index: usize) -> Option<u64> {
     let at = memchr::memmem::find_iter(bytes, needle)
         .filter(|&at| at == 0 || bytes[at - 1] != b'\\')
         .nth(index)?;
-    Some(1 + memchr::memchr_iter(b'\n', &bytes[..at]).count() as u64)
+    Some(super::line_at_offset(bytes, at))
 }
 
 /// An entry is one Locust `StatsEntry`: its histogram holds every timed

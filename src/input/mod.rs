@@ -250,14 +250,22 @@ fn read_within(path: &Path, limit: u64) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// The 1-based line that holds the byte at `offset`.
+pub(crate) fn line_at_offset(bytes: &[u8], offset: usize) -> u64 {
+    memchr::memchr_iter(b'\n', &bytes[..offset.min(bytes.len())]).count() as u64 + 1
+}
+
 /// Read a whole (possibly gzipped) UTF-8 text file, within the limits.
 pub(crate) fn read_text(path: &Path) -> Result<String> {
     let bytes = read_all(path)?;
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
-        let bytes = e.as_bytes();
-        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-        Error::parse(path, Some(line), None, "expected UTF-8 text")
+        Error::parse(
+            path,
+            Some(line_at_offset(e.as_bytes(), at)),
+            None,
+            "expected UTF-8 text",
+        )
     })
 }
 
