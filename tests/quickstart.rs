@@ -350,7 +350,7 @@ fn readme_locust_quick_start_gives_a_verdict_and_an_html_report() {
     for c in &block {
         let first = words_unchecked(c)[0].clone();
         assert!(
-            ["perfreport", "locust", "kill"].contains(&first.as_str()),
+            ["perfreport", "locust", "kill", "sleep"].contains(&first.as_str()),
             "unexpected command in the quick start: {c}"
         );
     }
@@ -425,6 +425,13 @@ fn goose_aggregated() -> (u64, f64) {
 #[test]
 fn readme_goose_quick_start_gives_a_verdict_and_an_html_report() {
     let block = readme_block(&readme(), "## Quick start: Goose");
+    for c in &block {
+        let first = words_unchecked(c)[0].clone();
+        assert!(
+            ["perfreport", "cargo", "kill", "sleep"].contains(&first.as_str()),
+            "unexpected command in the quick start: {c}"
+        );
+    }
     let load = block
         .iter()
         .map(|c| words_unchecked(c))
