@@ -65,6 +65,7 @@ if [ ! -x "$venv/bin/locust" ]; then
     "$python" -m venv "$venv"
     timeout 900 "$venv/bin/pip" install --quiet --disable-pip-version-check \
         -r ci/loadgen/requirements.txt || fail "pip install -r ci/loadgen/requirements.txt"
+    say "pip install took $((SECONDS - started)) s"
 fi
 say "$("$venv/bin/locust" --version 2>&1 | head -n 1)"
 
