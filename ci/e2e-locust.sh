@@ -103,10 +103,15 @@ sleep 3
 load_started=$SECONDS
 # RealtimeUser and DbUser add WebSocket (type WS) and SQLite (type DB) requests,
 # so every default target has something to measure
+# in the background and waited for, so that a signal to this script stops it at
+# once (bash runs traps only between foreground commands)
 timeout -k 10 120 "$venv/bin/locust" -f ci/loadgen/locustfile.py --headless -u 20 -r 5 -t 20s \
     --host "$host" --csv "$out/run" --csv-full-history --json-file "$out/run" \
     --exit-code-on-error 0 --only-summary MixedUser RealtimeUser DbUser \
-    >"$out/locust.log" 2>&1 || fail "locust exited $? (see $out/locust.log)"
+    >"$out/locust.log" 2>&1 &
+locust_pid=$!
+pids=("$sampler_pid" "$locust_pid" "$server_pid")
+wait "$locust_pid" || fail "locust exited $? (see $out/locust.log)"
 say "locust ran $((SECONDS - load_started)) s"
 sleep 3
 
