@@ -540,6 +540,20 @@ mod tests {
     }
 
     #[test]
+    fn targets_may_be_a_table_a_list_or_target_tables() {
+        let c = load_text("[targets]\n\"Throughput\" = \"rps>=50\"\n").unwrap();
+        assert_eq!(c.targets[0].0, "Throughput");
+        assert_eq!(c.targets[0].1.limit, 50.0);
+        let c = load_text(
+            "targets = [\"p95<300ms\"]\n\n[[target]]\nname = \"Checkout p99\"\nexpr = \"p99<1s\"\n",
+        )
+        .unwrap();
+        let titles: Vec<&str> = c.targets.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(titles, ["p95<300ms", "Checkout p99"]);
+        assert_eq!(c.targets[1].1.limit, 1000.0);
+    }
+
+    #[test]
     fn scalability_entries_need_instances_or_cores() {
         let err = load_text("[[scalability]]\nstats = \"a.csv\"\n").unwrap_err();
         assert!(err.to_string().contains("instances = N"));
