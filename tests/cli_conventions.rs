@@ -501,6 +501,41 @@ fn a_dash_reads_standard_input_recognised_by_content() {
     assert_eq!(f["targets"], s["targets"]);
     assert_eq!(s["run"]["sources"], serde_json::json!(["<stdin>"]));
 
+    // a Goose request log (CSV): the same verdict as from the file
+    let log = "fixtures/goose/monitoring-30u-reqlog-csv/requests.csv";
+    perfreport()
+        .args(["gate", "--stats", log, "--target", "rps>=1", "--json"])
+        .arg(&from_file)
+        .assert()
+        .code(1);
+    perfreport()
+        .args(["gate", "--stats", "-", "--target", "rps>=1", "--json"])
+        .arg(&from_stdin)
+        .write_stdin(std::fs::read(log).unwrap())
+        .assert()
+        .code(1);
+    let (f, s) = (json_file(&from_file), json_file(&from_stdin));
+    assert_eq!(f["targets"], s["targets"]);
+    // one request per row of the log
+    let rows = common::records(Path::new(log)).len().to_string();
+    let mut grouped = String::new();
+    for (i, c) in rows.chars().enumerate() {
+        if i > 0 && (rows.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let quiet = stdout_of(
+        perfreport()
+            .args(["gate", "-q", "--stats", "-", "--target", "rps>=1"])
+            .write_stdin(std::fs::read(log).unwrap()),
+        1,
+    );
+    assert!(
+        quiet.contains(&format!(": {grouped} requests")),
+        "{grouped}: {quiet}"
+    );
+
     // a Locust stats CSV, and resource samples
     let quiet = stdout_of(
         perfreport()
