@@ -520,7 +520,7 @@ fn a_dash_reads_standard_input_recognised_by_content() {
     let rows = common::records(Path::new(log)).len().to_string();
     let mut grouped = String::new();
     for (i, c) in rows.chars().enumerate() {
-        if i > 0 && (rows.len() - i) % 3 == 0 {
+        if i > 0 && (rows.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
