@@ -32,6 +32,10 @@ pub struct RenderOptions {
     pub label: Option<String>,
     /// `--target` expressions.
     pub targets: Vec<String>,
+    /// `--targets FILE`: a targets file (applied after the config's, before `--target`).
+    pub targets_file: Option<PathBuf>,
+    /// `--no-default-targets`: check only the targets given.
+    pub no_default_targets: bool,
     /// `--out` file; stdout when absent.
     pub out: Option<PathBuf>,
     /// Output format; default from `--out`'s extension.
@@ -133,6 +137,10 @@ pub struct GateOptions {
     pub config: Option<PathBuf>,
     /// `--target` expressions.
     pub targets: Vec<String>,
+    /// `--targets FILE`: a targets file (applied after the config's, before `--target`).
+    pub targets_file: Option<PathBuf>,
+    /// `--no-default-targets`: check only the targets given.
+    pub no_default_targets: bool,
     /// `--baseline` files: also fail on a regression against this run.
     pub baseline: Vec<PathBuf>,
     /// Regression tolerance.
@@ -187,6 +195,14 @@ pub struct DiffOptions {
     pub config: Option<PathBuf>,
     /// Compare even when users or durations differ.
     pub force: bool,
+    /// `--label-baseline`: the baseline's name (default: from its files).
+    pub label_baseline: Option<String>,
+    /// `--label-after`: the after run's name (default: from its files).
+    pub label_after: Option<String>,
+    /// `--resources-baseline`: the server's samples during the baseline run.
+    pub resources_baseline: ResourceInput,
+    /// `--resources-after`: the server's samples during the after run.
+    pub resources_after: ResourceInput,
 }
 
 /// The targets in force: defaults, then config overrides, then `--target`.
@@ -196,6 +212,47 @@ pub fn targets_from(exprs: &[String]) -> Result<Vec<Target>> {
         targets::default_targets(),
         &overrides,
     ))
+}
+
+/// The targets in force, each layer replacing the targets of the same metric
+/// and scope in the layers before it: the defaults (unless `no_defaults`),
+/// the config's `[targets]`, the `--targets` file, then `--target`. No
+/// target at all is a usage error: a gate that checks nothing cannot pass.
+pub fn targets_in_force(
+    no_defaults: bool,
+    config: &[(String, crate::targets::TargetExpr)],
+    file: Option<&std::path::Path>,
+    given: &[String],
+    read: &mut InputSet,
+) -> Result<Vec<Target>> {
+    let mut set = if no_defaults {
+        Vec::new()
+    } else {
+        targets::default_targets()
+    };
+    set = targets::with_titled_overrides(
+        set,
+        config
+            .iter()
+            .map(|(title, expr)| Target::new(title.clone(), expr.clone())),
+    );
+    if let Some(path) = file {
+        read.add(path);
+        let from_file = targets::file::load(path)?;
+        set = targets::with_titled_overrides(
+            set,
+            from_file
+                .into_iter()
+                .map(|(title, expr)| Target::new(title, expr)),
+        );
+    }
+    set = targets::with_overrides(set, &targets::parse_all(given)?);
+    if set.is_empty() {
+        return Err(Error::Usage(
+            "--no-default-targets and no target given: pass --target EXPR, --targets FILE or a config with [targets]".into(),
+        ));
+    }
+    Ok(set)
 }
 
 fn resource_input(cfg: &Config, inputs: &RunInputs) -> ResourceInput {
@@ -239,7 +296,13 @@ fn spec_recording(
     }
     read.extend(&opts.resources.path);
     let Some(path) = &opts.config else {
-        let targets = targets_from(&opts.targets)?;
+        let targets = targets_in_force(
+            opts.no_default_targets,
+            &[],
+            opts.targets_file.as_deref(),
+            &opts.targets,
+            read,
+        )?;
         let run = load_recorded(&opts.stats, opts.label.as_deref(), read)?;
         let mut spec = report::ReportSpec::single(run, targets);
         if let Some(sc) = spec.scenarios.first_mut() {
@@ -257,13 +320,13 @@ fn spec_recording(
     if let Some(t) = &cfg.template {
         read.add(t);
     }
-    let targets = targets::with_titled_overrides(
-        targets::default_targets(),
-        cfg.targets
-            .iter()
-            .map(|(title, expr)| Target::new(title.clone(), expr.clone())),
-    );
-    let mut targets = targets::with_overrides(targets, &targets::parse_all(&opts.targets)?);
+    let mut targets = targets_in_force(
+        opts.no_default_targets,
+        &cfg.targets,
+        opts.targets_file.as_deref(),
+        &opts.targets,
+        read,
+    )?;
     targets::exclude_groups(&mut targets, &cfg.groups);
     let mut scenarios = Vec::new();
     let mut focus_series = None;
@@ -368,6 +431,10 @@ pub struct FillOptions {
     /// Exit 2, writing nothing, when a placeholder stays or the document's
     /// scenario sections do not match the config's scenarios.
     pub strict: bool,
+    /// `--targets FILE`: a targets file (applied after the config's).
+    pub targets_file: Option<PathBuf>,
+    /// `--no-default-targets`: check only the targets given.
+    pub no_default_targets: bool,
 }
 
 /// What `fill` did.
@@ -385,6 +452,8 @@ pub fn fill(opts: &FillOptions) -> Result<FillOutcome> {
     let mut read = InputSet::new();
     let render_opts = RenderOptions {
         config: Some(opts.config.clone()),
+        targets_file: opts.targets_file.clone(),
+        no_default_targets: opts.no_default_targets,
         ..Default::default()
     };
     let (spec, _) = spec_recording(&render_opts, &mut read)?;
@@ -437,9 +506,33 @@ pub struct Rendered {
     pub text: String,
     /// Sections that lack data, each with the input that would fill it.
     pub missing: Vec<String>,
+    /// The files written (`--out`, then its charts); empty without `--out`.
+    pub written: Vec<PathBuf>,
+    /// The report's targets over all its scenarios.
+    pub counts: output::Counts,
 }
 
 impl Rendered {
+    /// One line on what was written and the targets' verdict: `wrote
+    /// report.md, report.latency-1.svg; targets: 1 met, 0 warned, 2 missed,
+    /// 5 not measured`.
+    pub fn summary(&self) -> String {
+        let files: Vec<String> = self
+            .written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        format!(
+            "wrote {}; targets: {}",
+            if files.is_empty() {
+                "nothing".to_string()
+            } else {
+                files.join(", ")
+            },
+            self.counts
+        )
+    }
+
     /// The `--strict` refusal (exit 2) naming every section that lacks data,
     /// when there is one.
     pub fn strict_error(&self) -> Option<Error> {
@@ -493,6 +586,10 @@ pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
     }
     // one pass over the data gives both the context and what it lacks
     let (context, missing) = report::context_and_missing(&spec);
+    let mut counts = output::Counts::default();
+    for v in report::verdicts(&spec) {
+        counts.add(output::Counts::of(&v));
+    }
     let template = opts
         .template
         .as_deref()
@@ -538,7 +635,18 @@ pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
         }
         files::write_output(out, text.as_bytes(), &read, "--out")?;
     }
-    Ok(Rendered { text, missing })
+    let written = opts
+        .out
+        .iter()
+        .cloned()
+        .chain(chart_files.into_iter().map(|(p, _)| p))
+        .collect();
+    Ok(Rendered {
+        text,
+        missing,
+        written,
+        counts,
+    })
 }
 
 /// A chart as a file of its own: the XML declaration a viewer expects.
@@ -553,7 +661,13 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
     let (run, mut verdict) = match &opts.config {
         Some(_) => gate_config(opts, &mut read)?,
         None => {
-            let targets = targets_from(&opts.targets)?;
+            let targets = targets_in_force(
+                opts.no_default_targets,
+                &[],
+                opts.targets_file.as_deref(),
+                &opts.targets,
+                &mut read,
+            )?;
             let run = load_recorded(&opts.stats, None, &mut read)?;
             read.extend(&opts.resources.path);
             let res = resource_report(&run, &opts.resources)?.map(|r| r.figures());
@@ -644,6 +758,8 @@ fn gate_config(opts: &GateOptions, read: &mut InputSet) -> Result<(Run, Verdict)
         &RenderOptions {
             config: opts.config.clone(),
             targets: opts.targets.clone(),
+            targets_file: opts.targets_file.clone(),
+            no_default_targets: opts.no_default_targets,
             force: opts.force,
             ..RenderOptions::default()
         },
@@ -683,15 +799,44 @@ fn gate_config(opts: &GateOptions, read: &mut InputSet) -> Result<(Run, Verdict)
     Ok((run, Verdict { outcomes }))
 }
 
-/// Compare a baseline and an after run (`perfreport diff`).
+/// Compare a baseline and an after run (`perfreport diff`), with the CPU and
+/// memory of each side when its resource samples are given (from the flags,
+/// or the config's `resources` of `[baseline]` and `[after]`).
 pub fn diff(opts: &DiffOptions) -> Result<Comparison> {
-    let (baseline, after) = match &opts.config {
+    let (baseline, after, res_b, res_a) = match &opts.config {
         Some(path) => {
             let cfg = config::load(path)?;
             match (&cfg.baseline, &cfg.after) {
                 (Some(b), Some(a)) => {
                     let mut read = InputSet::new();
-                    (load_inputs(b, &mut read)?, load_inputs(a, &mut read)?)
+                    let mut b_in = b.clone();
+                    let mut a_in = a.clone();
+                    if opts.label_baseline.is_some() {
+                        b_in.label = opts.label_baseline.clone();
+                    }
+                    if opts.label_after.is_some() {
+                        a_in.label = opts.label_after.clone();
+                    }
+                    let pick = |flag: &ResourceInput, inputs: &RunInputs| {
+                        let from_config = resource_input(&cfg, inputs);
+                        if flag.path.is_some() {
+                            ResourceInput {
+                                cpu_cores: flag.cpu_cores.or(from_config.cpu_cores),
+                                ..flag.clone()
+                            }
+                        } else {
+                            ResourceInput {
+                                cpu_cores: flag.cpu_cores.or(from_config.cpu_cores),
+                                ..from_config
+                            }
+                        }
+                    };
+                    (
+                        load_inputs(&b_in, &mut read)?,
+                        load_inputs(&a_in, &mut read)?,
+                        pick(&opts.resources_baseline, b),
+                        pick(&opts.resources_after, a),
+                    )
                 }
                 _ => {
                     return Err(Error::parse(
@@ -710,10 +855,18 @@ pub fn diff(opts: &DiffOptions) -> Result<Comparison> {
                 ));
             }
             (
-                input::load_run(&opts.baseline, None)?,
-                input::load_run(&opts.after, None)?,
+                input::load_run(&opts.baseline, opts.label_baseline.as_deref())?,
+                input::load_run(&opts.after, opts.label_after.as_deref())?,
+                opts.resources_baseline.clone(),
+                opts.resources_after.clone(),
             )
         }
     };
-    compare_runs(&baseline, &after, opts.force)
+    compare::check_comparable(&baseline, &after, opts.force)?;
+    Ok(compare::compare(
+        &baseline,
+        &after,
+        side_with_resources(&baseline, &res_b)?,
+        side_with_resources(&after, &res_a)?,
+    ))
 }

@@ -65,7 +65,9 @@ struct RawConfig {
     next_review: Option<String>,
     cpu_cores: Option<u32>,
     #[serde(default)]
-    targets: BTreeMap<String, toml::Spanned<String>>,
+    targets: crate::targets::file::TargetList,
+    #[serde(default, rename = "target")]
+    target: Vec<crate::targets::file::NamedTarget>,
     #[serde(default)]
     groups: BTreeMap<String, toml::Spanned<String>>,
     #[serde(default, rename = "scenario")]
@@ -176,7 +178,8 @@ pub struct Config {
     pub next_review: Option<String>,
     /// Core count of the server, for the CPU basis.
     pub cpu_cores: Option<u32>,
-    /// Target overrides: (row title, expression).
+    /// Target overrides: (row title, expression), from `[targets]` (a table
+    /// of titles, or a list of expressions) and `[[target]]` tables.
     pub targets: Vec<(String, TargetExpr)>,
     /// Request groups for the database / orchestrator sections.
     pub groups: Vec<(String, Scope)>,
@@ -220,7 +223,7 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 /// The 1-based line and column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (u64, u64) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (u64, u64) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() as u64 + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
@@ -228,7 +231,7 @@ fn line_col(text: &str, offset: usize) -> (u64, u64) {
 }
 
 /// Add "did you mean" to serde's "unknown field `x`, expected one of `a`, `b`".
-fn did_you_mean(message: &str) -> String {
+pub(crate) fn did_you_mean(message: &str) -> String {
     let Some(rest) = message.strip_prefix("unknown field `") else {
         return message.to_string();
     };
@@ -251,7 +254,7 @@ fn did_you_mean(message: &str) -> String {
 /// A `[targets]` or `[groups]` value that does not parse, placed at its line
 /// and column in the config file. The column points into the string at the
 /// character the expression parser stopped at, when the string has no escapes.
-fn entry_error(
+pub(crate) fn entry_error(
     path: &Path,
     text: &str,
     table: &str,
@@ -311,12 +314,7 @@ pub fn load(path: &Path) -> Result<Config> {
         stats: stats.into_vec().iter().map(|s| resolve(s)).collect(),
         resources: resources.as_deref().map(resolve),
     };
-    let mut targets = Vec::new();
-    for (title, value) in raw.targets {
-        let parsed = expr::parse(value.get_ref())
-            .map_err(|e| entry_error(path, &text, "targets", &title, &value, e))?;
-        targets.push((title, parsed));
-    }
+    let targets = crate::targets::file::parse_entries(path, &text, raw.targets, raw.target)?;
     let mut groups = Vec::new();
     for (name, value) in raw.groups {
         let parsed = expr::parse_scope(value.get_ref())
@@ -539,6 +537,20 @@ mod tests {
             assert!(err.contains("line 2"), "{err}");
             assert!(err.contains("not applicable: <why"), "{err}");
         }
+    }
+
+    #[test]
+    fn targets_may_be_a_table_a_list_or_target_tables() {
+        let c = load_text("[targets]\n\"Throughput\" = \"rps>=50\"\n").unwrap();
+        assert_eq!(c.targets[0].0, "Throughput");
+        assert_eq!(c.targets[0].1.limit, 50.0);
+        let c = load_text(
+            "targets = [\"p95<300ms\"]\n\n[[target]]\nname = \"Checkout p99\"\nexpr = \"p99<1s\"\n",
+        )
+        .unwrap();
+        let titles: Vec<&str> = c.targets.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(titles, ["p95<300ms", "Checkout p99"]);
+        assert_eq!(c.targets[1].1.limit, 1000.0);
     }
 
     #[test]

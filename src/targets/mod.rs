@@ -7,6 +7,7 @@
 //! is bounded, and the target is decided from the bounds when they suffice.
 
 pub mod expr;
+pub mod file;
 
 pub use expr::{Metric, Op, Scope, TargetExpr};
 
@@ -123,12 +124,27 @@ pub fn with_overrides(targets: Vec<Target>, overrides: &[TargetExpr]) -> Vec<Tar
 /// `[targets]` keys): a replaced default keeps its title, a replaced user
 /// target (titled by its text) takes the new title. A replaced API target
 /// keeps covering HTTP requests only: `p95<150ms` sets the API row's limit.
+///
+/// A target given here replaces the one of the same metric, scope and tier
+/// that it was given over, whatever its window (`p95<200ms over 30s`
+/// replaces the default `p95<200ms`), once: targets given together in one
+/// call stand side by side unless they are the same target, so `p95<300ms`
+/// with `p95<200ms over 30s` checks both.
 pub fn with_titled_overrides(
     mut targets: Vec<Target>,
     overrides: impl IntoIterator<Item = Target>,
 ) -> Vec<Target> {
+    let given = targets.len();
+    let mut replaced = vec![false; given];
     for o in overrides {
-        if let Some(t) = targets.iter_mut().find(|t| t.expr.same_target(&o.expr)) {
+        let same = targets.iter().position(|t| t.expr.same_target(&o.expr));
+        let like =
+            || (0..given).find(|&i| !replaced[i] && targets[i].expr.same_metric_and_scope(&o.expr));
+        if let Some(i) = same.or_else(like) {
+            if i < given {
+                replaced[i] = true;
+            }
+            let t = &mut targets[i];
             if t.title == t.expr.text {
                 t.title = o.title;
             }
@@ -689,5 +705,35 @@ mod tests {
         assert_eq!(warns.len(), 1);
         assert_eq!(warns[0].expr.limit, 150.0);
         assert_eq!(warns[0].title, "warn: p95<150ms");
+    }
+
+    #[test]
+    fn a_windowed_target_replaces_the_default_of_its_metric_and_scope() {
+        let given = parse_all(&["p95<250ms over 30s".into()]).unwrap();
+        let targets = with_overrides(default_targets(), &given);
+        assert_eq!(targets.len(), DEFAULT_TARGETS.len());
+        let p95: Vec<&Target> = targets
+            .iter()
+            .filter(|t| t.expr.metric == Metric::Percentile(95.0) && t.expr.scope.is_empty())
+            .collect();
+        assert_eq!(p95.len(), 1);
+        assert_eq!(p95[0].title, "API Response Time (p95)");
+        assert_eq!(p95[0].expr.over_s, Some(30.0));
+        assert!(p95[0].is_api());
+        // given together, a plain and a windowed limit both stand
+        let both = parse_all(&["p95<250ms over 30s".into(), "p95<300ms".into()]).unwrap();
+        let targets = with_overrides(default_targets(), &both);
+        assert_eq!(targets.len(), DEFAULT_TARGETS.len() + 1);
+        let limits: Vec<(f64, Option<f64>)> = targets
+            .iter()
+            .filter(|t| t.expr.metric == Metric::Percentile(95.0) && t.expr.scope.is_empty())
+            .map(|t| (t.expr.limit, t.expr.over_s))
+            .collect();
+        assert_eq!(limits, [(250.0, Some(30.0)), (300.0, None)]);
+        // another scope is another target
+        let ws = parse_all(&["p95{type:DB}<20ms over 10s".into()]).unwrap();
+        let targets = with_overrides(default_targets(), &ws);
+        assert_eq!(targets.len(), DEFAULT_TARGETS.len());
+        assert!(targets.iter().all(|t| t.expr.text != "p95{type:DB}<50ms"));
     }
 }
