@@ -537,7 +537,11 @@ fn render_from(opts: &RenderOptions, model: Option<&std::path::Path>) -> Result<
             chart_files.push((out.with_file_name(&name), standalone_svg(&f.chart.svg())));
         }
     }
-    let linked_resources = model.resources.res.as_ref().is_some_and(|r| r.chart.is_some());
+    let linked_resources = model
+        .resources
+        .res
+        .as_ref()
+        .is_some_and(|r| r.chart.is_some());
     let template = opts.template.as_deref().or(cfg_template.as_deref());
     let mut markdown = render::render_markdown(&model.context()?, template)?;
     let text = match format {

@@ -43,4 +43,3 @@ pub fn page(markdown: &str, title: &str, figures: &[Figure]) -> String {
 }
 
 const EXTRA_CSS: &str = "figure.chart{margin:1.5rem 0;break-inside:avoid;page-break-inside:avoid}figure.chart svg{max-width:100%;height:auto;border:1px solid #ddd}figcaption{font-size:.9rem;color:#444;margin-top:.3rem}svg.mark{vertical-align:-2px;margin-right:.25em}@media print{body{max-width:none;margin:0}h2{break-before:auto}figure.chart{break-inside:avoid}}@page{size:A4;margin:15mm}";
-

@@ -13,7 +13,6 @@ pub use crate::report::charts::{
     VERMILLION, XAxis, downsample, nines_to_percent, num, percent_to_nines,
 };
 
-
 const WIDTH: f64 = 900.0;
 const HEIGHT: f64 = 380.0;
 
@@ -33,7 +32,6 @@ pub fn esc(s: &str) -> String {
     }
     out
 }
-
 
 /// A placeholder chart that says why there is nothing to draw.
 pub fn no_data(id: &str, title: &str, reason: &str) -> String {
@@ -417,7 +415,12 @@ impl LineChart {
                 } else {
                     l.name.clone()
                 };
-                (name, l.colour.as_str(), false, if l.dash { 1.0 } else { 0.0 })
+                (
+                    name,
+                    l.colour.as_str(),
+                    false,
+                    if l.dash { 1.0 } else { 0.0 },
+                )
             })
             .collect();
         for (name, fill, op) in &self.band_legend {

@@ -210,7 +210,6 @@ pub struct LineChart {
     pub hlines: Vec<HLine>,
 }
 
-
 /// One row of a horizontal bar chart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BarRow {
@@ -282,8 +281,6 @@ pub fn downsample(points: &[(f64, f64)], max: usize, keep_max: bool) -> Vec<(f64
         .collect()
 }
 
-
-
 fn slug(i: usize) -> String {
     format!("{}", i + 1)
 }
@@ -338,11 +335,7 @@ fn latency_chart(id: &str, run: &Run, targets: &[Target]) -> (LineChart, String)
                 .iter()
                 .filter_map(|p| point_percentile(p, *q).map(|v| (p.t - t0, v)))
                 .collect();
-            Line::new(
-                format!("p{q} (ms)"),
-                c,
-                downsample(&pts, MAX_POINTS, true),
-            )
+            Line::new(format!("p{q} (ms)"), c, downsample(&pts, MAX_POINTS, true))
         })
         .collect();
     let users: Vec<(f64, f64)> = run
@@ -350,11 +343,7 @@ fn latency_chart(id: &str, run: &Run, targets: &[Target]) -> (LineChart, String)
         .iter()
         .filter_map(|p| p.users.map(|u| (p.t - t0, u as f64)))
         .collect();
-    let mut u = Line::new(
-        "users",
-        BLACK,
-        downsample(&users, MAX_POINTS, true),
-    );
+    let mut u = Line::new("users", BLACK, downsample(&users, MAX_POINTS, true));
     u.right = true;
     u.dash = true;
     lines.push(u);
@@ -512,11 +501,7 @@ pub fn spectrum_points(run: &Run) -> Vec<(f64, f64)> {
     spectrum_percentiles()
         .into_iter()
         .filter(|p| percent_to_nines(*p) <= top + 1e-9)
-        .filter_map(|p| {
-            lat.percentile(p)
-                .value()
-                .map(|v| (percent_to_nines(p), v))
-        })
+        .filter_map(|p| lat.percentile(p).value().map(|v| (percent_to_nines(p), v)))
         .collect()
 }
 
@@ -524,13 +509,7 @@ fn spectrum_chart(id: &str, title: &str, runs: &[(&str, &Run)]) -> LineChart {
     let lines = runs
         .iter()
         .enumerate()
-        .map(|(i, (name, run))| {
-            Line::new(
-                *name,
-                PALETTE[i % PALETTE.len()],
-                spectrum_points(run),
-            )
-        })
+        .map(|(i, (name, run))| Line::new(*name, PALETTE[i % PALETTE.len()], spectrum_points(run)))
         .collect();
     LineChart {
         id: id.into(),
@@ -557,10 +536,7 @@ fn endpoint_chart(id: &str, run: &Run, targets: &[Target]) -> Chart {
             (e, p95, p99)
         })
         .collect();
-    eps.sort_by(|a, b| {
-        b.1.unwrap_or(f64::NAN)
-            .total_cmp(&a.1.unwrap_or(f64::NAN))
-    });
+    eps.sort_by(|a, b| b.1.unwrap_or(f64::NAN).total_cmp(&a.1.unwrap_or(f64::NAN)));
     let rows: Vec<BarRow> = eps
         .iter()
         .map(|(e, p95, p99)| BarRow {
@@ -603,18 +579,10 @@ fn resource_chart(id: &str, label: &str, series: &ResourceSeries, r: &ResourceRe
     } else {
         "CPU (% of one core)"
     };
-    let mut cpu_line = Line::new(
-        cpu_name,
-        GREEN,
-        downsample(&cpu, MAX_POINTS, true),
-    );
+    let mut cpu_line = Line::new(cpu_name, GREEN, downsample(&cpu, MAX_POINTS, true));
     cpu_line.right = true;
     let mut lines = vec![
-        Line::new(
-            "RSS (MiB)",
-            VERMILLION,
-            downsample(&rss, MAX_POINTS, true),
-        ),
+        Line::new("RSS (MiB)", VERMILLION, downsample(&rss, MAX_POINTS, true)),
         cpu_line,
     ];
     if r.leak.verdict == LeakVerdict::Suspected
@@ -730,10 +698,7 @@ fn scalability_chart(spec: &ReportSpec) -> Option<LineChart> {
         return None;
     }
     let mut lines = Vec::new();
-    for (name, pick, colour) in [
-        ("instances", 0usize, BLUE),
-        ("cores", 1usize, ORANGE),
-    ] {
+    for (name, pick, colour) in [("instances", 0usize, BLUE), ("cores", 1usize, ORANGE)] {
         let mut pts: Vec<(f64, f64)> = spec
             .scalability
             .iter()
@@ -770,7 +735,6 @@ fn scalability_chart(spec: &ReportSpec) -> Option<LineChart> {
         hlines: vec![],
     })
 }
-
 
 /// Every chart the report's data allows, in reading order.
 pub fn build(spec: &ReportSpec) -> Vec<Figure> {
@@ -885,9 +849,7 @@ pub fn build(spec: &ReportSpec) -> Vec<Figure> {
             ),
         );
     }
-    if let (Some(series), Some((label, r))) =
-        (&spec.focus_series, resource_focus(spec))
-    {
+    if let (Some(series), Some((label, r))) = (&spec.focus_series, resource_focus(spec)) {
         let c = resource_chart("resources", &label, series, r);
         push(
             c.id.clone(),

@@ -19,8 +19,10 @@
 //!    fields should be top-level template variables, else a named object),
 //!    filled in [`build`];
 //! 3. a block in `templates/report.md.tera` that lays it out, and
-//!    `schemas/report.schema.json` regenerated (`perfreport schema`); bump
-//!    [`SCHEMA_VERSION`] only when a field changes meaning or goes away.
+//!    `schemas/report.schema.json` regenerated
+//!    (`PERFREPORT_BLESS=1 cargo test --test report_model`); bump
+//!    [`SCHEMA_VERSION`] when a field changes meaning or goes away (a new
+//!    field that older models lack needs `#[serde(default)]`).
 
 pub mod bottlenecks;
 pub mod charts;
@@ -241,8 +243,7 @@ impl ReportModel {
         struct Version {
             schema_version: Option<serde_json::Value>,
         }
-        let v: Version = serde_json::from_str(text)
-            .map_err(|e| json_error(path, &e))?;
+        let v: Version = serde_json::from_str(text).map_err(|e| json_error(path, &e))?;
         match v.schema_version {
             Some(serde_json::Value::Number(n)) if n.as_u64() == Some(SCHEMA_VERSION as u64) => {}
             other => {
@@ -261,8 +262,7 @@ impl ReportModel {
                 ));
             }
         }
-        serde_json::from_str(text)
-            .map_err(|e| json_error(path, &e))
+        serde_json::from_str(text).map_err(|e| json_error(path, &e))
     }
 }
 

@@ -404,4 +404,3 @@ pub fn build(spec: &ReportSpec) -> RecommendationsSection {
         recommendation_levels: levels,
     }
 }
-

@@ -24,7 +24,6 @@ pub struct ResourceLevelView {
     pub cpu: String,
 }
 
-
 /// The Resource Utilization section, formatted (first scenario with samples).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ResourceView {
@@ -71,7 +70,6 @@ pub struct ResourceView {
     /// Notes of the resource analysis.
     pub notes: Vec<String>,
 }
-
 
 /// The Resource Utilization section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -153,13 +153,13 @@ pub fn build(spec: &ReportSpec, missing: &mut super::Missing) -> Scalability {
         }
     }
     let max_throughput = max_rps
-            .map(|(v, s)| format!("{} (highest 10 s window, {s})", format::rps(v)))
-            .unwrap_or_else(|| {
-                format!(
-                    "not measured: no run has requests per second over time ({})",
-                    history_hint(&candidates, false)
-                )
-            });
+        .map(|(v, s)| format!("{} (highest 10 s window, {s})", format::rps(v)))
+        .unwrap_or_else(|| {
+            format!(
+                "not measured: no run has requests per second over time ({})",
+                history_hint(&candidates, false)
+            )
+        });
     let users_text = match (&max_users, levels_text.is_empty()) {
         (Some((u, s)), _) => {
             format!("{u} (the highest user level at which every latency target held, {s})")
@@ -246,18 +246,15 @@ pub fn build(spec: &ReportSpec, missing: &mut super::Missing) -> Scalability {
         missing.push(("cores", "Scalability Analysis / Vertical Scaling: `[[scalability]]` runs with `cores = N` in --config".into()));
     }
     let instances_lines = if instances.is_empty() {
-            vec![
-                "not tested: add `[[scalability]]` runs with `instances = N` to --config"
-                    .to_string(),
-            ]
-        } else {
-            instances.into_iter().chain(inote).collect()
-        };
+        vec!["not tested: add `[[scalability]]` runs with `instances = N` to --config".to_string()]
+    } else {
+        instances.into_iter().chain(inote).collect()
+    };
     let cores_lines = if cores.is_empty() {
-            vec!["not tested: add `[[scalability]]` runs with `cores = N` to --config".to_string()]
-        } else {
-            cores.into_iter().chain(cnote).collect()
-        };
+        vec!["not tested: add `[[scalability]]` runs with `cores = N` to --config".to_string()]
+    } else {
+        cores.into_iter().chain(cnote).collect()
+    };
     Scalability {
         max_throughput,
         max_users: users_text,

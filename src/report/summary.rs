@@ -35,7 +35,7 @@ pub fn build(spec: &ReportSpec) -> Summary {
         _ => format!("{} runs", runs.len()),
     });
     let summary = format!(
-            "This report documents load testing results for {system} using {}.",
+        "This report documents load testing results for {system} using {}.",
         dedup(runs.iter().map(|r| r.tool.to_string())).join(" and ")
     );
     let test_date = spec.test_date.clone().unwrap_or_else(|| {

@@ -31,7 +31,6 @@ pub const DEFAULT_TARGETS: &[(&str, &str)] = &[
     ("CPU Usage (normal)", "cpu_load<50%"),
 ];
 
-
 /// Default targets that cover HTTP requests only (the API rows).
 const API_TITLES: &[&str] = &["API Response Time (p95)", "API Response Time (p99)"];
 
@@ -117,7 +116,6 @@ pub fn with_titled_overrides(
 pub fn parse_all(texts: &[String]) -> Result<Vec<TargetExpr>> {
     texts.iter().map(|t| expr::parse(t)).collect()
 }
-
 
 /// Evaluate targets on a run (and its resource figures, when supplied).
 pub fn evaluate(run: &Run, targets: &[Target], resources: Option<&ResourceFigures>) -> Verdict {
