@@ -100,6 +100,81 @@ pub fn build(spec: &ReportSpec, verdicts: &[Verdict]) -> Conclusions {
 /// suspected leak, the before/after change, and what held everywhere.
 fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
     let many = spec.scenarios.len() > 1;
+    let (mut missed, held, any_missed) = target_findings(spec, verdicts, many);
+    missed.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // the two worst misses lead; further misses come after the other findings
+    let mut findings: Vec<String> = missed.into_iter().map(|m| m.1).collect();
+    let later_missed = findings.split_off(findings.len().min(2));
+
+    findings.extend(dominant_error(spec));
+    if let Some((run, r)) = resource_focus(spec)
+        && r.leak.verdict == crate::analysis::resources::LeakVerdict::Suspected
+    {
+        findings.push(format!("{run}: {}", r.leak.sentence));
+    }
+    if let Some(c) = &spec.comparison {
+        let parts: Vec<String> = c
+            .changes
+            .iter()
+            .filter(|ch| ch.metric == "p95" || ch.metric == "p99")
+            .map(|ch| format!("{} {}", ch.metric, ch.text))
+            .collect();
+        if !parts.is_empty() {
+            findings.push(format!(
+                "Before/after ({} → {}): {}.",
+                c.baseline.label,
+                c.after.label,
+                parts.join(", ")
+            ));
+        }
+    }
+    findings.extend(later_missed);
+    findings.extend(slowest_endpoint(spec, many));
+    if !held.is_empty() {
+        // beside a miss, "met wherever measured" would read as a pass
+        findings.push(if any_missed {
+            format!(
+                "The other measured targets were met{}: {}.",
+                if many { " in every scenario" } else { "" },
+                held.join(", ")
+            )
+        } else {
+            format!(
+                "Every measured target was met{}: {}.",
+                if many { " in every scenario" } else { "" },
+                held.join(", ")
+            )
+        });
+    }
+    findings.truncate(5);
+    if findings.len() < 3 {
+        let unmeasured: Vec<String> = dedup(
+            verdicts
+                .iter()
+                .flat_map(|v| v.outcomes.iter())
+                .filter(|o| o.state == State::NotMeasured)
+                .map(|o| o.target.title.clone()),
+        );
+        if !unmeasured.is_empty() {
+            findings.push(format!(
+                "Not measured for lack of input: {}.",
+                unmeasured.join(", ")
+            ));
+        }
+    }
+    if findings.len() < 3 && spec.scenarios.iter().all(|s| s.run.total.failures == 0) {
+        findings.push("No request failed.".into());
+    }
+    findings
+}
+
+/// The missed targets, each with how far past its limit (relative) for
+/// ordering; the targets met in every scenario; whether any missed.
+fn target_findings(
+    spec: &ReportSpec,
+    verdicts: &[Verdict],
+    many: bool,
+) -> (Vec<(f64, String)>, Vec<String>, bool) {
     let mut missed: Vec<(f64, String)> = Vec::new();
     let mut held: Vec<String> = Vec::new();
     let mut any_missed = false;
@@ -156,12 +231,11 @@ fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
         };
         missed.push((excess(wo), text));
     }
-    missed.sort_by(|a, b| b.0.total_cmp(&a.0));
-    // the two worst misses lead; further misses come after the other findings
-    let mut findings: Vec<String> = missed.into_iter().map(|m| m.1).collect();
-    let later_missed = findings.split_off(findings.len().min(2));
+    (missed, held, any_missed)
+}
 
-    // the dominant error over all runs, by endpoint and status
+/// The dominant error over all runs, by endpoint path and status.
+fn dominant_error(spec: &ReportSpec) -> Option<String> {
     let mut errors: Vec<(String, Option<u16>, u64, String)> = Vec::new();
     for s in &spec.scenarios {
         for f in &s.run.failures {
@@ -188,43 +262,26 @@ fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
             None => by_path.push((p, *status, *n, error.clone())),
         }
     }
-    if let Some((label, status, n, error)) = by_path.iter().max_by_key(|e| e.2) {
+    let (label, status, n, error) = by_path.iter().max_by_key(|e| e.2)?;
+    {
         // what was observed, not a guess at why (a 404 may be a wrong path,
         // a missing record or a route that does not exist)
         let why = match status {
             Some(0) => ": connection errors, no HTTP response",
             _ => "",
         };
-        findings.push(format!(
+        Some(format!(
             "{label} causes {} of {} failed requests ({}, {}){why}.",
             format::count(*n),
             format::count(total_errors),
             format::fraction(*n as f64 / total_errors.max(1) as f64),
             error_label(*status, error)
-        ));
+        ))
     }
-    if let Some((run, r)) = resource_focus(spec)
-        && r.leak.verdict == crate::analysis::resources::LeakVerdict::Suspected
-    {
-        findings.push(format!("{run}: {}", r.leak.sentence));
-    }
-    if let Some(c) = &spec.comparison {
-        let parts: Vec<String> = c
-            .changes
-            .iter()
-            .filter(|ch| ch.metric == "p95" || ch.metric == "p99")
-            .map(|ch| format!("{} {}", ch.metric, ch.text))
-            .collect();
-        if !parts.is_empty() {
-            findings.push(format!(
-                "Before/after ({} → {}): {}.",
-                c.baseline.label,
-                c.after.label,
-                parts.join(", ")
-            ));
-        }
-    }
-    findings.extend(later_missed);
+}
+
+/// The slowest endpoint by p95 that did not always fail.
+fn slowest_endpoint(spec: &ReportSpec, many: bool) -> Option<String> {
     let slowest = spec
         .scenarios
         .iter()
@@ -232,8 +289,8 @@ fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
         .filter(|(_, e)| e.failures < e.requests)
         .filter_map(|(s, e)| e.latency.percentile(95.0).value().map(|v| (s, e, v)))
         .max_by(|a, b| a.2.total_cmp(&b.2));
-    if let Some((s, e, v)) = slowest {
-        findings.push(format!(
+    slowest.map(|(s, e, v)| {
+        format!(
             "The slowest endpoint is {} with p95 {}{}.",
             e.label(),
             format::ms(v),
@@ -242,42 +299,6 @@ fn key_findings(spec: &ReportSpec, verdicts: &[Verdict]) -> Vec<String> {
             } else {
                 String::new()
             }
-        ));
-    }
-    if !held.is_empty() {
-        // beside a miss, "met wherever measured" would read as a pass
-        findings.push(if any_missed {
-            format!(
-                "The other measured targets were met{}: {}.",
-                if many { " in every scenario" } else { "" },
-                held.join(", ")
-            )
-        } else {
-            format!(
-                "Every measured target was met{}: {}.",
-                if many { " in every scenario" } else { "" },
-                held.join(", ")
-            )
-        });
-    }
-    findings.truncate(5);
-    if findings.len() < 3 {
-        let unmeasured: Vec<String> = dedup(
-            verdicts
-                .iter()
-                .flat_map(|v| v.outcomes.iter())
-                .filter(|o| o.state == State::NotMeasured)
-                .map(|o| o.target.title.clone()),
-        );
-        if !unmeasured.is_empty() {
-            findings.push(format!(
-                "Not measured for lack of input: {}.",
-                unmeasured.join(", ")
-            ));
-        }
-    }
-    if findings.len() < 3 && spec.scenarios.iter().all(|s| s.run.total.failures == 0) {
-        findings.push("No request failed.".into());
-    }
-    findings
+        )
+    })
 }

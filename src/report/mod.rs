@@ -267,11 +267,15 @@ impl ReportModel {
 }
 
 fn json_error(path: &Path, e: &serde_json::Error) -> Error {
+    // serde_json's text ends with the position, which the error already names
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    let what = text.strip_suffix(&suffix).unwrap_or(&text);
     Error::parse(
         path,
         Some(e.line() as u64),
         Some(e.column() as u64),
-        format!("not a perfreport report model: {e}"),
+        format!("not a perfreport report model: {what}"),
     )
 }
 

@@ -1,7 +1,7 @@
 //! Test Scenarios: per run, its profile, expected and actual figures, and the
 //! analysis sentences.
 
-use super::spec::{Scenario, scenario_title, user_levels};
+use super::spec::{Scenario, ScenarioInfo, scenario_title, user_levels};
 use super::text::{error_label, outcome_phrase, pct_text, status_name, trim_num};
 use crate::analysis::steady;
 use crate::format;
@@ -85,6 +85,55 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
                 .unwrap_or_default()
         )
     });
+    let user_profile = user_profile(s);
+    let levels = user_levels(run);
+    let user_levels_text = s.info.user_levels.clone().unwrap_or_else(|| {
+        if levels.is_empty() {
+            "not recorded in the input (pass the stats history or JSON beside the CSV)".into()
+        } else {
+            levels
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    });
+    let think_time = s.info.think_time.clone().unwrap_or_else(|| {
+        "not recorded in the load-test output (set think_time for the scenario in --config)".into()
+    });
+    let expected = expected(&s.info);
+    let actual = actual(run);
+    let analysis = analysis(s, verdict);
+    let notes = notes(s);
+    ScenarioView {
+        number,
+        title,
+        run_sources: run
+            .sources
+            .iter()
+            .map(|p| {
+                p.file_name().map_or_else(
+                    || p.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        description,
+        user_profile,
+        think_time,
+        user_levels: user_levels_text,
+        expected,
+        actual,
+        analysis,
+        notes,
+    }
+}
+
+/// The user profile: the config's lines, else the observed request mix; then
+/// the tool's own scenarios and transactions.
+fn user_profile(s: &Scenario) -> Vec<String> {
+    let run = &s.run;
     let mut user_profile = if s.info.user_profile.is_empty() {
         vec![format!(
             "Tasks (observed request mix): {}",
@@ -131,37 +180,31 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
             }
         ));
     }
-    let levels = user_levels(run);
-    let user_levels_text = s.info.user_levels.clone().unwrap_or_else(|| {
-        if levels.is_empty() {
-            "not recorded in the input (pass the stats history or JSON beside the CSV)".into()
-        } else {
-            levels
-                .iter()
-                .map(|l| l.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    });
-    let think_time = s.info.think_time.clone().unwrap_or_else(|| {
-        "not recorded in the load-test output (set think_time for the scenario in --config)".into()
-    });
+    user_profile
+}
+
+/// Expected results, from the config.
+fn expected(info: &ScenarioInfo) -> Vec<String> {
     let mut expected = Vec::new();
-    match s.info.expected_users {
+    match info.expected_users {
         Some(u) => expected.push(format!("Users: {u}")),
         None => expected.push("Users: not set (expected_users in --config)".into()),
     }
-    match &s.info.expected_duration {
+    match &info.expected_duration {
         Some(d) => expected.push(format!("Duration: {d}")),
         None => expected.push("Duration: not set (expected_duration in --config)".into()),
     }
-    match s.info.target_rps {
+    match info.target_rps {
         Some((lo, hi)) => expected.push(format!("Target RPS: {}-{}", trim_num(lo), trim_num(hi))),
         None => expected.push("Target RPS: not set (target_rps in --config)".into()),
     }
+    expected
+}
+
+/// Actual results: the run's totals.
+fn actual(run: &Run) -> Vec<String> {
     let t = &run.total;
-    let sustained = steady::sustained_rps(run);
-    let actual = vec![
+    vec![
         format!("Total Requests: {}", t.requests),
         format!(
             "Failures: {} ({})",
@@ -180,7 +223,15 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
                 })
                 .unwrap_or_else(|| "n/a".into())
         ),
-    ];
+    ]
+}
+
+/// The analysis sentences: totals, throughput against its range, targets,
+/// slowest endpoints, then failures and what the tool itself reported.
+fn analysis(s: &Scenario, verdict: &Verdict) -> Vec<String> {
+    let run = &s.run;
+    let t = &run.total;
+    let sustained = steady::sustained_rps(run);
     let mut analysis = Vec::new();
     analysis.push(format!(
         "The run completed {} requests{} at {} on average; {} failed ({}).",
@@ -263,6 +314,15 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
                 .join(", ")
         ));
     }
+    analysis.extend(failures_and_tool(run));
+    analysis
+}
+
+/// Sentences on the run's failures, exceptions, the tool's own thresholds and
+/// how the run ended, and the percentile rule.
+fn failures_and_tool(run: &Run) -> Vec<String> {
+    let t = &run.total;
+    let mut analysis = Vec::new();
     if let Some(f) = run.failures.first() {
         // one denominator for every failure figure: the run's own count
         let listed: u64 = run.failures.iter().map(|f| f.occurrences).sum();
@@ -327,6 +387,12 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
         analysis.push(format!("{} reports the run ended by: {by}.", run.tool));
     }
     analysis.push(format!("Percentiles: {}.", t.latency.precision_note()));
+    analysis
+}
+
+/// Notes: the config's, the inputs' provenance, endpoints that always failed.
+fn notes(s: &Scenario) -> Vec<String> {
+    let run = &s.run;
     let mut notes = s.info.notes.clone();
     notes.extend(run.provenance.iter().cloned());
     for e in &run.endpoints {
@@ -353,29 +419,7 @@ fn scenario_view(number: usize, s: &Scenario, verdict: &Verdict) -> ScenarioView
             ));
         }
     }
-    ScenarioView {
-        number,
-        title,
-        run_sources: run
-            .sources
-            .iter()
-            .map(|p| {
-                p.file_name().map_or_else(
-                    || p.display().to_string(),
-                    |n| n.to_string_lossy().into_owned(),
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        description,
-        user_profile,
-        think_time,
-        user_levels: user_levels_text,
-        expected,
-        actual,
-        analysis,
-        notes,
-    }
+    notes
 }
 
 #[cfg(test)]
