@@ -8,7 +8,8 @@ use crate::input;
 use crate::model::Run;
 use crate::output;
 use crate::output::files::{self, InputSet};
-use crate::render::{self, report};
+use crate::render;
+use crate::report::{self, ReportModel};
 use crate::targets::{self, Target, Verdict};
 use std::path::PathBuf;
 
@@ -19,6 +20,8 @@ pub enum ReportFormat {
     Markdown,
     /// A standalone HTML page.
     Html,
+    /// The report model as JSON (`schemas/report.schema.json`).
+    Json,
 }
 
 /// Options of `perfreport render`.
@@ -393,6 +396,7 @@ fn spec_recording(
         });
     }
     let spec = report::ReportSpec {
+        title: cfg.title.clone(),
         system: cfg.system.clone(),
         environment: cfg.environment.clone(),
         test_date: cfg.test_date.clone(),
@@ -410,7 +414,6 @@ fn spec_recording(
         step,
         scalability,
         step_resources,
-        chart: None,
         focus_series,
         compared,
     };
@@ -458,7 +461,8 @@ pub fn fill(opts: &FillOptions) -> Result<FillOutcome> {
     };
     let (spec, _) = spec_recording(&render_opts, &mut read)?;
     let document = input::read_text(&opts.document)?;
-    let context = report::context(&spec)?;
+    // the same model `render` lays out: nothing is derived twice
+    let context = report::build(&spec).context()?;
     let filled = render::fill::fill_document(&document, &context);
     if opts.strict && (!filled.unresolved.is_empty() || !filled.warnings.is_empty()) {
         let mut problems: Vec<String> = filled.warnings.clone();
@@ -559,53 +563,90 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
 }
 
 /// Render a report whatever it lacks (`strict` is not applied here; see
-/// [`Rendered::strict_error`]); writes `--out` when given.
+/// [`Rendered::strict_error`]); writes `--out` when given. The report model
+/// is built from the runs, or read from `--model`; every format is laid out
+/// from that model alone.
 pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
+    render_from(opts, None)
+}
+
+/// [`render_report`] from a report model saved by `render --format json`
+/// (`render --model FILE`): no run is read; `opts` gives the output, the
+/// format and the template.
+pub fn render_saved_model(model: &std::path::Path, opts: &RenderOptions) -> Result<Rendered> {
+    render_from(opts, Some(model))
+}
+
+fn render_from(opts: &RenderOptions, model: Option<&std::path::Path>) -> Result<Rendered> {
     let mut read = InputSet::new();
-    let (mut spec, cfg) = spec_recording(opts, &mut read)?;
+    let (mut model, cfg_template) = match model {
+        Some(path) => {
+            if opts.config.is_some() || !opts.stats.is_empty() {
+                return Err(Error::Usage(
+                    "give --model alone: a saved report model already holds the runs' figures (not --config or --stats)".into(),
+                ));
+            }
+            if let Some(t) = &opts.template {
+                read.add(t);
+            }
+            read.add(path);
+            (read_model(path)?, None)
+        }
+        None => {
+            let (spec, cfg) = spec_recording(opts, &mut read)?;
+            (report::build(&spec), cfg.and_then(|c| c.template))
+        }
+    };
     let format = opts.format.unwrap_or(match &opts.out {
         Some(p) if p.extension().is_some_and(|e| e == "html" || e == "htm") => ReportFormat::Html,
+        Some(p) if p.extension().is_some_and(|e| e == "json") => ReportFormat::Json,
         _ => ReportFormat::Markdown,
     });
+    if format == ReportFormat::Json {
+        let text = model.to_json();
+        if let Some(out) = &opts.out {
+            files::write_output(out, text.as_bytes(), &read, "--out")?;
+        }
+        let written = opts.out.iter().cloned().collect();
+        return Ok(Rendered {
+            text,
+            counts: output::Counts::from(model.target_counts),
+            missing: model.missing,
+            written,
+        });
+    }
     // The markdown report links its charts as files next to it
     // (REPORT.<chart>.svg); the HTML report carries them inline.
-    let figures = render::html::figures(&spec);
     let mut chart_files: Vec<(std::path::PathBuf, String)> = Vec::new();
     if let (Some(out), ReportFormat::Markdown) = (&opts.out, format) {
         let stem = out
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "report".into());
-        for f in &figures {
+        for f in &model.figures {
             let name = format!("{stem}.{}.svg", f.id);
-            if f.kind == "resources" && report::resource_focus(&spec).is_some() {
-                spec.chart = Some(name.clone());
+            if f.kind == "resources"
+                && let Some(res) = model.resources.res.as_mut()
+            {
+                res.chart = Some(name.clone());
             }
-            chart_files.push((out.with_file_name(&name), standalone_svg(&f.svg)));
+            chart_files.push((out.with_file_name(&name), standalone_svg(&f.chart.svg())));
         }
     }
-    // one pass over the data gives both the context and what it lacks
-    let (context, missing) = report::context_and_missing(&spec);
-    let mut counts = output::Counts::default();
-    for v in report::verdicts(&spec) {
-        counts.add(output::Counts::of(&v));
-    }
-    let template = opts
-        .template
-        .as_deref()
-        .or(cfg.as_ref().and_then(|c| c.template.as_deref()));
-    let mut markdown = render::render_markdown(&context, template)?;
-    let title = cfg
+    let linked_resources = model
+        .resources
+        .res
         .as_ref()
-        .and_then(|c| c.title.as_deref())
-        .unwrap_or("Load Testing Report");
+        .is_some_and(|r| r.chart.is_some());
+    let template = opts.template.as_deref().or(cfg_template.as_deref());
+    let mut markdown = render::render_markdown(&model.context()?, template)?;
     let text = match format {
         ReportFormat::Markdown => {
             if !chart_files.is_empty() {
                 markdown.push_str("\n## Charts\n\n");
-                for (f, (path, _)) in figures.iter().zip(&chart_files) {
+                for (f, (path, _)) in model.figures.iter().zip(&chart_files) {
                     // the template links the resource chart in its own section
-                    if f.kind == "resources" && spec.chart.is_some() {
+                    if f.kind == "resources" && linked_resources {
                         continue;
                     }
                     let name = path
@@ -622,7 +663,7 @@ pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
             }
             markdown
         }
-        ReportFormat::Html => render::html::page(&markdown, title, &figures),
+        _ => render::html::page(&markdown, &model.title, &model.figures),
     };
     if let Some(out) = &opts.out {
         // all checked before any is written: a refusal leaves nothing half-done
@@ -643,10 +684,16 @@ pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
         .collect();
     Ok(Rendered {
         text,
-        missing,
+        counts: output::Counts::from(model.target_counts),
+        missing: model.missing,
         written,
-        counts,
     })
+}
+
+/// Read a report model saved by `render --format json`.
+pub fn read_model(path: &std::path::Path) -> Result<ReportModel> {
+    let text = input::read_text(path)?;
+    ReportModel::from_json(path, &text)
 }
 
 /// A chart as a file of its own: the XML declaration a viewer expects.

@@ -142,7 +142,7 @@ pub struct RunInputs {
 #[derive(Debug, Clone)]
 pub struct ScenarioConfig {
     /// What the config says about it (its `name` is the title).
-    pub info: crate::render::report::ScenarioInfo,
+    pub info: crate::report::ScenarioInfo,
     /// Inputs.
     pub inputs: RunInputs,
 }
@@ -322,12 +322,12 @@ pub fn load(path: &Path) -> Result<Config> {
         groups.push((name, parsed));
     }
     for section in raw.notes.keys() {
-        if !crate::render::report::NOTE_SECTIONS.contains(&section.as_str()) {
+        if !crate::report::NOTE_SECTIONS.contains(&section.as_str()) {
             let line = text
                 .lines()
                 .position(|l| l.trim_start().starts_with(section.as_str()))
                 .map(|i| i as u64 + 1);
-            let close = crate::render::report::NOTE_SECTIONS
+            let close = crate::report::NOTE_SECTIONS
                 .iter()
                 .map(|c| (strsim::levenshtein(section, c), *c))
                 .min()
@@ -340,7 +340,7 @@ pub fn load(path: &Path) -> Result<Config> {
                 None,
                 format!(
                     "[notes] has no section `{section}`; expected one of {}{close}",
-                    crate::render::report::NOTE_SECTIONS.join(", ")
+                    crate::report::NOTE_SECTIONS.join(", ")
                 ),
             ));
         }
@@ -349,8 +349,8 @@ pub fn load(path: &Path) -> Result<Config> {
     for (section, value) in &raw.sections {
         let (line, col) = line_col(&text, value.span().start);
         let here = |message: String| Error::parse(path, Some(line), Some(col), message);
-        if !crate::render::report::SECTIONS.contains(&section.as_str()) {
-            let close = crate::render::report::SECTIONS
+        if !crate::report::SECTIONS.contains(&section.as_str()) {
+            let close = crate::report::SECTIONS
                 .iter()
                 .map(|c| (strsim::levenshtein(section, c), *c))
                 .min()
@@ -359,7 +359,7 @@ pub fn load(path: &Path) -> Result<Config> {
                 .unwrap_or_default();
             return Err(here(format!(
                 "[sections] has no section `{section}`; expected one of {}{close}",
-                crate::render::report::SECTIONS.join(", ")
+                crate::report::SECTIONS.join(", ")
             )));
         }
         let reason = not_applicable_reason(value.get_ref()).ok_or_else(|| {
@@ -413,7 +413,7 @@ pub fn load(path: &Path) -> Result<Config> {
             .scenarios
             .into_iter()
             .map(|s| ScenarioConfig {
-                info: crate::render::report::ScenarioInfo {
+                info: crate::report::ScenarioInfo {
                     title: Some(s.name.clone()),
                     description: s.description,
                     user_profile: s.user_profile.unwrap_or_default(),

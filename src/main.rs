@@ -99,12 +99,16 @@ enum Command {
         /// A stats input: Locust PREFIX_stats.csv or --json-file output, Goose report.json or
         /// request log (recognised by content; `-` reads standard input). Give the CSV and the
         /// JSON of one run together.
-        #[arg(long, required_unless_present = "config")]
+        #[arg(long, required_unless_present_any = ["config", "model"])]
         stats: Vec<PathBuf>,
         /// A report file (perfreport.toml) naming several runs: scenarios, baseline/after,
         /// scalability runs. Paths in it are relative to it.
         #[arg(long, conflicts_with = "stats")]
         config: Option<PathBuf>,
+        /// A report model saved with --format json: render it (markdown or HTML) without
+        /// the runs.
+        #[arg(long, conflicts_with_all = ["stats", "config"])]
+        model: Option<PathBuf>,
         /// Exit 2, listing them, when sections still lack data.
         #[arg(long)]
         strict: bool,
@@ -128,7 +132,8 @@ enum Command {
         /// Write here (atomically) instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Output format (default: from --out's extension, else md).
+        /// Output format (default: from --out's extension, else md); json writes the report
+        /// model (schemas/report.schema.json).
         #[arg(long, value_enum)]
         format: Option<Format>,
         /// A tera template to use instead of the built-in one.
@@ -350,6 +355,7 @@ impl From<ResourceArgs> for app::ResourceInput {
 enum Format {
     Md,
     Html,
+    Json,
 }
 
 fn main() -> ExitCode {
@@ -453,6 +459,7 @@ fn run(cli: Cli, stdin: &mut Option<SavedStdin>) -> perfreport::Result<u8> {
         Command::Render {
             mut stats,
             config,
+            model,
             strict,
             force,
             label,
@@ -475,7 +482,7 @@ fn run(cli: Cli, stdin: &mut Option<SavedStdin>) -> perfreport::Result<u8> {
                 stdin,
             )?;
             let to_stdout = out.is_none();
-            let rendered = app::render_report(&app::RenderOptions {
+            let opts = app::RenderOptions {
                 stats,
                 config,
                 strict,
@@ -488,10 +495,15 @@ fn run(cli: Cli, stdin: &mut Option<SavedStdin>) -> perfreport::Result<u8> {
                 format: format.map(|f| match f {
                     Format::Md => app::ReportFormat::Markdown,
                     Format::Html => app::ReportFormat::Html,
+                    Format::Json => app::ReportFormat::Json,
                 }),
                 template,
                 resources: resources.into(),
-            })?;
+            };
+            let rendered = match &model {
+                Some(m) => app::render_saved_model(m, &opts)?,
+                None => app::render_report(&opts)?,
+            };
             let text = &rendered.text;
             if to_stdout {
                 if std::io::stdout().is_terminal() {

@@ -167,6 +167,17 @@ pub struct Counts {
     pub not_measured: usize,
 }
 
+impl From<crate::report::targets::TargetCounts> for Counts {
+    fn from(c: crate::report::targets::TargetCounts) -> Self {
+        Counts {
+            met: c.met,
+            warned: c.warned,
+            missed: c.missed,
+            not_measured: c.not_measured,
+        }
+    }
+}
+
 impl Counts {
     /// Add another verdict's counts (a report's scenarios together).
     pub fn add(&mut self, other: Counts) {
