@@ -4,6 +4,7 @@
 use crate::analysis::compare::{self, Comparison, Side, Tolerance};
 use crate::config::{self, Config, RunInputs};
 use crate::error::{Error, Result};
+use crate::history::{self, DbSpec, RunStore};
 use crate::input;
 use crate::model::Run;
 use crate::output;
@@ -44,6 +45,8 @@ pub struct RenderOptions {
     pub force: bool,
     /// Resource samples of the server and how to read them (without --config).
     pub resources: ResourceInput,
+    /// `--history db:FILE[?filters]`: recorded runs for the Trend section.
+    pub history: Option<String>,
 }
 
 /// `--resources FILE`, `--cpu-cores N` and `--resources-start UNIX`.
@@ -153,6 +156,17 @@ pub struct GateOptions {
     pub github: bool,
     /// The job summary file (`$GITHUB_STEP_SUMMARY`), used with `github`.
     pub step_summary: Option<PathBuf>,
+    /// `--record`: store the judged run (with its verdict) here.
+    pub record: Option<RecordTo>,
+}
+
+/// Where and with which labels a run is recorded.
+#[derive(Debug, Clone, Default)]
+pub struct RecordTo {
+    /// The run database (`--db`, default `perfreport.db`).
+    pub db: PathBuf,
+    /// Branch, commit, build URL, tags.
+    pub labels: history::Labels,
 }
 
 /// What `gate` produced besides the files it wrote.
@@ -166,6 +180,8 @@ pub struct GateOutcome {
     pub annotations: String,
     /// Notes for stderr (a skipped job summary, ...).
     pub notes: Vec<String>,
+    /// The database and id the run was recorded under, with `--record`.
+    pub recorded: Option<(PathBuf, history::RunId)>,
 }
 
 impl GateOutcome {
@@ -476,7 +492,18 @@ pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
     });
     // The markdown report links its charts as files next to it
     // (REPORT.<chart>.svg); the HTML report carries them inline.
-    let figures = render::html::figures(&spec);
+    let mut figures = render::html::figures(&spec);
+    let trend = match &opts.history {
+        Some(text) => {
+            let db = DbSpec::parse(text)?;
+            // the database is read: --out must not replace it
+            read.add(&db.path);
+            let runs = recorded_runs(&db)?;
+            figures.extend(history::trend::figures(&runs));
+            Some(history::trend::TrendContext::of(text, &runs))
+        }
+        None => None,
+    };
     let mut chart_files: Vec<(std::path::PathBuf, String)> = Vec::new();
     if let (Some(out), ReportFormat::Markdown) = (&opts.out, format) {
         let stem = out
@@ -492,7 +519,22 @@ pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
         }
     }
     // one pass over the data gives both the context and what it lacks
-    let (context, missing) = report::context_and_missing(&spec);
+    let (mut context, missing) = report::context_and_missing(&spec);
+    if let Some(mut trend) = trend {
+        // the markdown report links its trend charts in its Trend section
+        for (f, (path, _)) in figures.iter().zip(&chart_files) {
+            if f.kind == "trend" {
+                trend.charts.push(history::trend::ChartLink {
+                    heading: f.heading.clone(),
+                    file: path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                });
+            }
+        }
+        context.insert("trend", &trend);
+    }
     let template = opts
         .template
         .as_deref()
@@ -509,6 +551,9 @@ pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
                 for (f, (path, _)) in figures.iter().zip(&chart_files) {
                     // the template links the resource chart in its own section
                     if f.kind == "resources" && spec.chart.is_some() {
+                        continue;
+                    }
+                    if f.kind == "trend" {
                         continue;
                     }
                     let name = path
@@ -550,6 +595,12 @@ fn standalone_svg(svg: &str) -> String {
 /// `--json`, the GitHub job summary).
 pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
     let mut read = InputSet::new();
+    if opts.record.is_some() && opts.config.is_some() {
+        return Err(Error::Usage(
+            "--record stores one run: give it --stats (to record the runs of a config, record each with `perfreport record --stats ...`)".into(),
+        ));
+    }
+    let mut resources = None;
     let (run, mut verdict) = match &opts.config {
         Some(_) => gate_config(opts, &mut read)?,
         None => {
@@ -558,17 +609,27 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
             read.extend(&opts.resources.path);
             let res = resource_report(&run, &opts.resources)?.map(|r| r.figures());
             let verdict = targets::evaluate(&run, &targets, res.as_ref());
+            resources = res;
             (run, verdict)
         }
     };
     if !opts.baseline.is_empty() {
-        let baseline = load_recorded(&opts.baseline, None, &mut read)?;
+        let baseline = match db_baseline(&opts.baseline)? {
+            Some(spec) => baseline_from_db(&spec)?,
+            None => load_recorded(&opts.baseline, None, &mut read)?,
+        };
         let cmp = compare_runs(&baseline, &run, opts.force)?;
         verdict
             .outcomes
             .extend(compare::regression_outcomes(&cmp, &opts.tolerance));
     }
     let context = output::GateContext::new(&run, &opts.stats, opts.require_all, opts.fail_on_warn);
+    // the database is checked (and opened) with the other outputs, before any is written
+    let mut store = opts
+        .record
+        .as_ref()
+        .map(|r| history::sqlite::SqliteStore::open_for_writing(&r.db, &read))
+        .transpose()?;
     // every output checked (and rendered) before the first is written
     let summary = opts.step_summary.as_ref().filter(|_| opts.github);
     if let Some(path) = &opts.junit {
@@ -613,6 +674,23 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
     if let (Some(path), Some(json)) = (&opts.json, &json) {
         files::write_output(path, json.as_bytes(), &read, "--json")?;
     }
+    let mut recorded = None;
+    if let (Some(store), Some(to)) = (&mut store, &opts.record) {
+        let outcomes: serde_json::Value =
+            serde_json::from_str(&output::json::render(&verdict, &context)?)
+                .unwrap_or(serde_json::Value::Null);
+        let rec = history::RecordedRun::from_run(
+            &run,
+            resources.as_ref(),
+            Some(history::RecordedVerdict {
+                exit_code: context.exit_code(&verdict),
+                outcomes,
+            }),
+            to.labels.clone(),
+            now_unix(),
+        )?;
+        recorded = Some((to.db.clone(), store.record(&rec)?));
+    }
     let mut notes = Vec::new();
     let mut annotations = String::new();
     if opts.github {
@@ -633,7 +711,118 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
         context,
         annotations,
         notes,
+        recorded,
     })
+}
+
+fn now_unix() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// `--baseline db:FILE[?filters]`, when that is what was given.
+fn db_baseline(baseline: &[PathBuf]) -> Result<Option<DbSpec>> {
+    let texts: Vec<String> = baseline
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    if !texts.iter().any(|t| DbSpec::is_db(t)) {
+        return Ok(None);
+    }
+    match texts.as_slice() {
+        [one] => DbSpec::parse(one).map(Some),
+        _ => Err(Error::Usage(
+            "--baseline db:FILE names the whole baseline: give it alone, without stats files"
+                .into(),
+        )),
+    }
+}
+
+/// The recorded runs a `db:` spec selects, rebuilt, oldest first.
+pub fn recorded_runs(spec: &DbSpec) -> Result<Vec<history::RecordedRun>> {
+    let store = history::sqlite::SqliteStore::open_existing(&spec.path)?;
+    store.query(&spec.filter)
+}
+
+/// The baseline `--baseline db:...` stands for: the selected recorded runs
+/// rebuilt from their stored distributions, merged into one run
+/// ([`history::merged_baseline`], the seam for a comparison of N baselines).
+pub fn baseline_from_db(spec: &DbSpec) -> Result<Run> {
+    let runs = recorded_runs(spec)?
+        .iter()
+        .map(|r| r.to_run(&spec.path))
+        .collect::<Result<Vec<_>>>()?;
+    history::merged_baseline(&runs, &spec.path, &spec.filter)
+}
+
+/// Options of `perfreport record`.
+#[derive(Debug, Clone, Default)]
+pub struct RecordOptions {
+    /// `--stats` files of the run.
+    pub stats: Vec<PathBuf>,
+    /// `--target` expressions: the verdict stored with the run.
+    pub targets: Vec<String>,
+    /// Resource samples of the server.
+    pub resources: ResourceInput,
+    /// The database and labels.
+    pub to: RecordTo,
+}
+
+/// Record a run, judged against the targets, into a run database; returns
+/// what `gate --record` would have (the verdict and the id).
+pub fn record(opts: &RecordOptions) -> Result<GateOutcome> {
+    gate_run(&GateOptions {
+        stats: opts.stats.clone(),
+        targets: opts.targets.clone(),
+        resources: opts.resources.clone(),
+        record: Some(opts.to.clone()),
+        ..GateOptions::default()
+    })
+}
+
+/// Options of `perfreport history`.
+#[derive(Debug, Clone)]
+pub struct HistoryOptions {
+    /// The database and which runs.
+    pub spec: DbSpec,
+    /// JSON instead of a table.
+    pub json: bool,
+}
+
+/// The recorded runs as a table or JSON.
+pub fn history_text(opts: &HistoryOptions) -> Result<String> {
+    let runs = recorded_runs(&opts.spec)?;
+    if opts.json {
+        #[derive(serde::Serialize)]
+        struct Entry<'a> {
+            #[serde(flatten)]
+            run: &'a history::RecordedRun,
+            error_rate: Option<f64>,
+            regressions: Vec<String>,
+        }
+        let entries: Vec<Entry> = runs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Entry {
+                run: r,
+                error_rate: r.error_rate(),
+                regressions: history::trend::regressions(i.checked_sub(1).map(|p| &runs[p]), r),
+            })
+            .collect();
+        let mut text = serde_json::to_string_pretty(&entries)
+            .map_err(|e| Error::Usage(format!("cannot write the history as JSON: {e}")))?;
+        text.push('\n');
+        return Ok(text);
+    }
+    if runs.is_empty() {
+        return Ok(format!(
+            "{}: no {}\n",
+            opts.spec.path.display(),
+            opts.spec.filter.describe()
+        ));
+    }
+    Ok(history::trend::table(&runs))
 }
 
 /// Every scenario of a config against its targets, each outcome titled with

@@ -262,6 +262,8 @@ fn build(spec: &ReportSpec) -> (tera::Context, Vec<String>) {
     let mut missing: Vec<(&'static str, String)> = Vec::new();
     let verdicts = verdicts(spec);
     let mut ctx = tera::Context::new();
+    // `render --history` replaces it with the recorded runs
+    ctx.insert("trend", &crate::history::trend::TrendContext::not_given());
     let runs: Vec<&Run> = spec.scenarios.iter().map(|s| &s.run).collect();
     let first = runs.first().copied();
 
