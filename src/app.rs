@@ -493,7 +493,11 @@ pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
     // The markdown report links its charts as files next to it
     // (REPORT.<chart>.svg); the HTML report carries them inline.
     let mut figures = render::html::figures(&spec);
-    let trend = match &opts.history {
+    let history_spec = opts
+        .history
+        .clone()
+        .or_else(|| cfg.as_ref().and_then(|c| c.history.clone()));
+    let trend = match &history_spec {
         Some(text) => {
             let db = DbSpec::parse(text)?;
             // the database is read: --out must not replace it
@@ -749,10 +753,20 @@ pub fn recorded_runs(spec: &DbSpec) -> Result<Vec<history::RecordedRun>> {
 /// rebuilt from their stored distributions, merged into one run
 /// ([`history::merged_baseline`], the seam for a comparison of N baselines).
 pub fn baseline_from_db(spec: &DbSpec) -> Result<Run> {
-    let runs = recorded_runs(spec)?
+    let recorded = recorded_runs(spec)?;
+    let mut runs = recorded
         .iter()
         .map(|r| r.to_run(&spec.path))
         .collect::<Result<Vec<_>>>()?;
+    if let ([r], [run]) = (recorded.as_slice(), runs.as_mut_slice()) {
+        // the comparison names its baseline by label: say where it came from
+        run.label = format!(
+            "{} (recorded run #{} of {})",
+            run.label,
+            r.id.unwrap_or_default(),
+            spec.path.display()
+        );
+    }
     history::merged_baseline(&runs, &spec.path, &spec.filter)
 }
 

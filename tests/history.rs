@@ -596,3 +596,69 @@ fn the_report_shows_the_trend_of_the_recorded_runs() {
         .success();
     assert!(!String::from_utf8_lossy(&out.get_output().stdout).contains("## Trend"));
 }
+
+#[test]
+fn a_config_names_the_history_relative_to_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("runs.db");
+    record(&db, BASE, &[]).success();
+    record(&db, AFTER, &[]).success();
+    let stats = std::fs::canonicalize(json_of(AFTER)).unwrap();
+    let cfg = dir.path().join("perfreport.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "history = \"db:runs.db?last=1\"\n\n[[scenario]]\nname = \"after\"\nstats = {:?}\n",
+            stats.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = perfreport()
+        .args(["render", "--config"])
+        .arg(&cfg)
+        .current_dir(std::env::temp_dir())
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let trend = &text[text.find("## Trend").expect("no Trend section")..];
+    let rows: Vec<&str> = trend.lines().filter(|l| l.starts_with("| #")).collect();
+    assert_eq!(rows.len(), 1, "{trend}");
+    assert!(rows[0].starts_with("| #2 |"), "{trend}");
+}
+
+#[test]
+fn several_recorded_runs_merge_into_one_baseline_with_their_pooled_histograms() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let mut store = SqliteStore::open_for_writing(&db, &InputSet::new()).unwrap();
+    for run in [BASE, AFTER] {
+        let r = input::load_run(&[PathBuf::from(json_of(run))], None).unwrap();
+        let rec = RecordedRun::from_run(&r, None, None, Labels::default(), 1.0).unwrap();
+        store.record(&rec).unwrap();
+    }
+    drop(store);
+    let spec = DbSpec::parse(&format!("db:{}?last=2", db.display())).unwrap();
+    let baseline = perfreport::app::baseline_from_db(&spec).unwrap();
+    let mut all = json_entries(&json_of(BASE));
+    all.extend(json_entries(&json_of(AFTER)));
+    let (h, n) = merged(&all);
+    assert_eq!(baseline.total.requests, all.iter().map(|e| e.2).sum::<u64>());
+    assert_eq!(baseline.total.failures, all.iter().map(|e| e.3).sum::<u64>());
+    for q in [0.5, 0.95, 0.99] {
+        assert_eq!(
+            baseline.total.latency.percentile(q * 100.0),
+            Percentile::Value(locust_rule(&h, n, q)),
+            "q={q}"
+        );
+    }
+    // per endpoint too: the pooled buckets of that endpoint in both runs
+    let name = &all[0].1;
+    let parts: Vec<Entry> = all.iter().filter(|e| &e.1 == name).cloned().collect();
+    assert_eq!(parts.len(), 2);
+    let (h, n) = merged(&parts);
+    let e = baseline.endpoints.iter().find(|e| &e.name == name).unwrap();
+    assert_eq!(
+        e.latency.percentile(95.0),
+        Percentile::Value(locust_rule(&h, n, 0.95))
+    );
+}

@@ -590,26 +590,11 @@ pub fn merged_baseline(runs: &[Run], db: &Path, filter: &Filter) -> Result<Run> 
         first.tool,
     );
     out.sources = vec![db.to_path_buf()];
-    let mean = |f: &dyn Fn(&Run) -> Option<f64>| {
-        let v: Vec<f64> = runs.iter().filter_map(f).collect();
-        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-    };
-    out.duration_s = mean(&|r| r.duration_s);
+    let durations: Vec<f64> = runs.iter().filter_map(|r| r.duration_s).collect();
+    out.duration_s =
+        (!durations.is_empty()).then(|| durations.iter().sum::<f64>() / durations.len() as f64);
     out.peak_users = runs.iter().filter_map(|r| r.peak_users).max();
-    let merge_endpoint = |parts: Vec<&Endpoint>| -> Endpoint {
-        let rates: Vec<f64> = parts.iter().filter_map(|e| e.rps).collect();
-        Endpoint {
-            kind: parts[0].kind.clone(),
-            name: parts[0].name.clone(),
-            requests: parts.iter().map(|e| e.requests).sum(),
-            failures: parts.iter().map(|e| e.failures).sum(),
-            latency: Latency::merge(parts.iter().map(|e| &e.latency)),
-            rps: (rates.len() == parts.len())
-                .then(|| rates.iter().sum::<f64>() / rates.len() as f64),
-            ..Endpoint::default()
-        }
-    };
-    out.total = merge_endpoint(runs.iter().map(|r| &r.total).collect());
+    out.total = merge_endpoints(runs.iter().map(|r| &r.total).collect());
     out.total.name = "Aggregated".into();
     let mut by_key: BTreeMap<(String, String), Vec<&Endpoint>> = BTreeMap::new();
     for r in runs {
@@ -620,12 +605,28 @@ pub fn merged_baseline(runs: &[Run], db: &Path, filter: &Filter) -> Result<Run> 
                 .push(e);
         }
     }
-    out.endpoints = by_key.into_values().map(merge_endpoint).collect();
-    // the mean rate is over each run's own window; no single window applies
+    out.endpoints = by_key.into_values().map(merge_endpoints).collect();
+    // the comparison reads total.rps as the sustained rate only under a
+    // measured window; each rate was measured over its own run's, the first
+    // one's stands in
     out.measured_window = first.measured_window;
     out.rps_basis = Some(format!(
         "mean of the sustained rates of {} recorded runs",
         runs.len()
     ));
     Ok(out)
+}
+
+/// One endpoint of several runs together (see [`merged_baseline`]).
+fn merge_endpoints(parts: Vec<&Endpoint>) -> Endpoint {
+    let rates: Vec<f64> = parts.iter().filter_map(|e| e.rps).collect();
+    Endpoint {
+        kind: parts[0].kind.clone(),
+        name: parts[0].name.clone(),
+        requests: parts.iter().map(|e| e.requests).sum(),
+        failures: parts.iter().map(|e| e.failures).sum(),
+        latency: Latency::merge(parts.iter().map(|e| &e.latency)),
+        rps: (rates.len() == parts.len()).then(|| rates.iter().sum::<f64>() / rates.len() as f64),
+        ..Endpoint::default()
+    }
 }

@@ -228,9 +228,8 @@ impl SqliteStore {
             st.query_map([], |r| r.get(0))?.collect()
         })
         .map_err(|e| db_error(&self.path, "cannot list the tables", e))?;
-        if !tables.is_empty()
-            && !(tables.contains(&"runs".into()) && tables.contains(&"endpoints".into()))
-        {
+        let ours = tables.iter().any(|t| t == "runs") && tables.iter().any(|t| t == "endpoints");
+        if !tables.is_empty() && !ours {
             return Err(Error::wrong_kind(
                 &self.path,
                 format!(
