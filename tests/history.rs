@@ -642,8 +642,14 @@ fn several_recorded_runs_merge_into_one_baseline_with_their_pooled_histograms() 
     let mut all = json_entries(&json_of(BASE));
     all.extend(json_entries(&json_of(AFTER)));
     let (h, n) = merged(&all);
-    assert_eq!(baseline.total.requests, all.iter().map(|e| e.2).sum::<u64>());
-    assert_eq!(baseline.total.failures, all.iter().map(|e| e.3).sum::<u64>());
+    assert_eq!(
+        baseline.total.requests,
+        all.iter().map(|e| e.2).sum::<u64>()
+    );
+    assert_eq!(
+        baseline.total.failures,
+        all.iter().map(|e| e.3).sum::<u64>()
+    );
     for q in [0.5, 0.95, 0.99] {
         assert_eq!(
             baseline.total.latency.percentile(q * 100.0),
@@ -660,5 +666,68 @@ fn several_recorded_runs_merge_into_one_baseline_with_their_pooled_histograms() 
     assert_eq!(
         e.latency.percentile(95.0),
         Percentile::Value(locust_rule(&h, n, 0.95))
+    );
+}
+
+#[test]
+fn stored_histograms_are_hdrhistogram_v2_deflate_of_the_inputs_buckets() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    record(&db, BASE, &[]).success();
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let rows: Vec<(String, String, String, Vec<u8>)> = c
+        .prepare("SELECT kind, name, dist_kind, histogram_v2 FROM endpoints WHERE is_total = 0")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let entries = json_entries(&json_of(BASE));
+    assert_eq!(rows.len(), entries.len());
+    for (kind, name, dist, blob) in rows {
+        assert_eq!(dist, "locust_buckets_ms");
+        // V2 compressed cookie (HdrHistogram's encoding, big-endian)
+        assert_eq!(&blob[..4], &0x1c84_9314u32.to_be_bytes(), "{name}");
+        let h: hdrhistogram::Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+            .deserialize(&mut &blob[..])
+            .unwrap();
+        let e = entries.iter().find(|e| e.0 == kind && e.1 == name).unwrap();
+        let stored: BTreeMap<u64, u64> = h
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect();
+        assert_eq!(stored, e.4, "{name}: the JSON's buckets, key by key");
+    }
+}
+
+#[test]
+fn the_resources_summary_is_stored_with_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let res = "fixtures/locust/mixed_baseline_u50_90s/resources.csv";
+    record(&db, BASE, &["--resources", res, "--cpu-cores", "2"]).success();
+    let runs = history_json(&db, &[]);
+    let r = &runs[0]["resources"];
+    let rss: Vec<f64> = std::fs::read_to_string(res)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+        .collect();
+    let max = rss.iter().cloned().fold(0.0, f64::max);
+    let min = rss.iter().cloned().fold(f64::MAX, f64::min);
+    let load = r["rss_load_bytes"].as_f64().unwrap();
+    let idle = r["rss_idle_bytes"].as_f64().unwrap();
+    assert!(load >= min && load <= max, "{load}");
+    assert!(idle >= min && idle <= load, "{idle}");
+    assert!(r["cpu_load_percent"].as_f64().unwrap() > 0.0);
+    assert!(r["cpu_basis"].as_str().unwrap().contains("2 cores"));
+    // the verdict stored with it judged the memory targets on these figures
+    let targets = runs[0]["verdict"]["outcomes"]["targets"]
+        .as_array()
+        .unwrap();
+    assert!(
+        targets.iter().any(|t| t["measured"].as_f64() == Some(load)),
+        "{targets:?}"
     );
 }
