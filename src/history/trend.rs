@@ -244,13 +244,16 @@ pub fn figures(runs: &[RecordedRun]) -> Vec<Figure> {
             .filter_map(|r| f(r).map(|v| (x(r), v)))
             .collect()
     };
+    let first_x = runs.iter().map(x).fold(f64::INFINITY, f64::min);
+    let last_x = runs.iter().map(x).fold(f64::NEG_INFINITY, f64::max);
     let marked: Vec<Band> = rows(runs)
         .iter()
         .zip(runs)
         .filter(|(row, _)| !row.regressions.is_empty())
         .map(|(row, r)| Band {
-            x0: x(r) - 0.4,
-            x1: x(r) + 0.4,
+            // clipped to the runs drawn, so a band does not widen the x axis
+            x0: (x(r) - 0.5).max(first_x),
+            x1: (x(r) + 0.5).min(last_x),
             // the full figures are in the table; the band names the metrics
             label: format!(
                 "#{} regressed: {}",
@@ -306,7 +309,7 @@ pub fn figures(runs: &[RecordedRun]) -> Vec<Figure> {
         x: XAxis::Linear,
         lines: vec![marker(Line::new(
             "error rate",
-            svg::VERMILLION,
+            svg::PURPLE,
             series(&|r| r.error_rate().map(|e| e * 100.0)),
         ))],
         bands: marked,
