@@ -9,7 +9,8 @@ use crate::input;
 use crate::model::Run;
 use crate::output;
 use crate::output::files::{self, InputSet};
-use crate::render::{self, report};
+use crate::render;
+use crate::report::{self, ReportModel};
 use crate::targets::{self, Target, Verdict};
 use std::path::PathBuf;
 
@@ -20,6 +21,8 @@ pub enum ReportFormat {
     Markdown,
     /// A standalone HTML page.
     Html,
+    /// The report model as JSON (`schemas/report.schema.json`).
+    Json,
 }
 
 /// Options of `perfreport render`.
@@ -33,6 +36,10 @@ pub struct RenderOptions {
     pub label: Option<String>,
     /// `--target` expressions.
     pub targets: Vec<String>,
+    /// `--targets FILE`: a targets file (applied after the config's, before `--target`).
+    pub targets_file: Option<PathBuf>,
+    /// `--no-default-targets`: check only the targets given.
+    pub no_default_targets: bool,
     /// `--out` file; stdout when absent.
     pub out: Option<PathBuf>,
     /// Output format; default from `--out`'s extension.
@@ -136,6 +143,10 @@ pub struct GateOptions {
     pub config: Option<PathBuf>,
     /// `--target` expressions.
     pub targets: Vec<String>,
+    /// `--targets FILE`: a targets file (applied after the config's, before `--target`).
+    pub targets_file: Option<PathBuf>,
+    /// `--no-default-targets`: check only the targets given.
+    pub no_default_targets: bool,
     /// `--baseline` files: also fail on a regression against this run.
     pub baseline: Vec<PathBuf>,
     /// Regression tolerance.
@@ -203,6 +214,14 @@ pub struct DiffOptions {
     pub config: Option<PathBuf>,
     /// Compare even when users or durations differ.
     pub force: bool,
+    /// `--label-baseline`: the baseline's name (default: from its files).
+    pub label_baseline: Option<String>,
+    /// `--label-after`: the after run's name (default: from its files).
+    pub label_after: Option<String>,
+    /// `--resources-baseline`: the server's samples during the baseline run.
+    pub resources_baseline: ResourceInput,
+    /// `--resources-after`: the server's samples during the after run.
+    pub resources_after: ResourceInput,
 }
 
 /// The targets in force: defaults, then config overrides, then `--target`.
@@ -212,6 +231,47 @@ pub fn targets_from(exprs: &[String]) -> Result<Vec<Target>> {
         targets::default_targets(),
         &overrides,
     ))
+}
+
+/// The targets in force, each layer replacing the targets of the same metric
+/// and scope in the layers before it: the defaults (unless `no_defaults`),
+/// the config's `[targets]`, the `--targets` file, then `--target`. No
+/// target at all is a usage error: a gate that checks nothing cannot pass.
+pub fn targets_in_force(
+    no_defaults: bool,
+    config: &[(String, crate::targets::TargetExpr)],
+    file: Option<&std::path::Path>,
+    given: &[String],
+    read: &mut InputSet,
+) -> Result<Vec<Target>> {
+    let mut set = if no_defaults {
+        Vec::new()
+    } else {
+        targets::default_targets()
+    };
+    set = targets::with_titled_overrides(
+        set,
+        config
+            .iter()
+            .map(|(title, expr)| Target::new(title.clone(), expr.clone())),
+    );
+    if let Some(path) = file {
+        read.add(path);
+        let from_file = targets::file::load(path)?;
+        set = targets::with_titled_overrides(
+            set,
+            from_file
+                .into_iter()
+                .map(|(title, expr)| Target::new(title, expr)),
+        );
+    }
+    set = targets::with_overrides(set, &targets::parse_all(given)?);
+    if set.is_empty() {
+        return Err(Error::Usage(
+            "--no-default-targets and no target given: pass --target EXPR, --targets FILE or a config with [targets]".into(),
+        ));
+    }
+    Ok(set)
 }
 
 fn resource_input(cfg: &Config, inputs: &RunInputs) -> ResourceInput {
@@ -255,7 +315,13 @@ fn spec_recording(
     }
     read.extend(&opts.resources.path);
     let Some(path) = &opts.config else {
-        let targets = targets_from(&opts.targets)?;
+        let targets = targets_in_force(
+            opts.no_default_targets,
+            &[],
+            opts.targets_file.as_deref(),
+            &opts.targets,
+            read,
+        )?;
         let run = load_recorded(&opts.stats, opts.label.as_deref(), read)?;
         let mut spec = report::ReportSpec::single(run, targets);
         if let Some(sc) = spec.scenarios.first_mut() {
@@ -273,13 +339,13 @@ fn spec_recording(
     if let Some(t) = &cfg.template {
         read.add(t);
     }
-    let targets = targets::with_titled_overrides(
-        targets::default_targets(),
-        cfg.targets
-            .iter()
-            .map(|(title, expr)| Target::new(title.clone(), expr.clone())),
-    );
-    let mut targets = targets::with_overrides(targets, &targets::parse_all(&opts.targets)?);
+    let mut targets = targets_in_force(
+        opts.no_default_targets,
+        &cfg.targets,
+        opts.targets_file.as_deref(),
+        &opts.targets,
+        read,
+    )?;
     targets::exclude_groups(&mut targets, &cfg.groups);
     let mut scenarios = Vec::new();
     let mut focus_series = None;
@@ -346,6 +412,7 @@ fn spec_recording(
         });
     }
     let spec = report::ReportSpec {
+        title: cfg.title.clone(),
         system: cfg.system.clone(),
         environment: cfg.environment.clone(),
         test_date: cfg.test_date.clone(),
@@ -363,9 +430,9 @@ fn spec_recording(
         step,
         scalability,
         step_resources,
-        chart: None,
         focus_series,
         compared,
+        history: None,
     };
     Ok((spec, Some(cfg)))
 }
@@ -384,6 +451,10 @@ pub struct FillOptions {
     /// Exit 2, writing nothing, when a placeholder stays or the document's
     /// scenario sections do not match the config's scenarios.
     pub strict: bool,
+    /// `--targets FILE`: a targets file (applied after the config's).
+    pub targets_file: Option<PathBuf>,
+    /// `--no-default-targets`: check only the targets given.
+    pub no_default_targets: bool,
 }
 
 /// What `fill` did.
@@ -401,11 +472,14 @@ pub fn fill(opts: &FillOptions) -> Result<FillOutcome> {
     let mut read = InputSet::new();
     let render_opts = RenderOptions {
         config: Some(opts.config.clone()),
+        targets_file: opts.targets_file.clone(),
+        no_default_targets: opts.no_default_targets,
         ..Default::default()
     };
     let (spec, _) = spec_recording(&render_opts, &mut read)?;
     let document = input::read_text(&opts.document)?;
-    let context = report::context(&spec)?;
+    // the same model `render` lays out: nothing is derived twice
+    let context = report::build(&spec).context()?;
     let filled = render::fill::fill_document(&document, &context);
     if opts.strict && (!filled.unresolved.is_empty() || !filled.warnings.is_empty()) {
         let mut problems: Vec<String> = filled.warnings.clone();
@@ -453,9 +527,33 @@ pub struct Rendered {
     pub text: String,
     /// Sections that lack data, each with the input that would fill it.
     pub missing: Vec<String>,
+    /// The files written (`--out`, then its charts); empty without `--out`.
+    pub written: Vec<PathBuf>,
+    /// The report's targets over all its scenarios.
+    pub counts: output::Counts,
 }
 
 impl Rendered {
+    /// One line on what was written and the targets' verdict: `wrote
+    /// report.md, report.latency-1.svg; targets: 1 met, 0 warned, 2 missed,
+    /// 5 not measured`.
+    pub fn summary(&self) -> String {
+        let files: Vec<String> = self
+            .written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        format!(
+            "wrote {}; targets: {}",
+            if files.is_empty() {
+                "nothing".to_string()
+            } else {
+                files.join(", ")
+            },
+            self.counts
+        )
+    }
+
     /// The `--strict` refusal (exit 2) naming every section that lacks data,
     /// when there is one.
     pub fn strict_error(&self) -> Option<Error> {
@@ -482,79 +580,110 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
 }
 
 /// Render a report whatever it lacks (`strict` is not applied here; see
-/// [`Rendered::strict_error`]); writes `--out` when given.
+/// [`Rendered::strict_error`]); writes `--out` when given. The report model
+/// is built from the runs, or read from `--model`; every format is laid out
+/// from that model alone.
 pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
+    render_from(opts, None)
+}
+
+/// [`render_report`] from a report model saved by `render --format json`
+/// (`render --model FILE`): no run is read; `opts` gives the output, the
+/// format and the template.
+pub fn render_saved_model(model: &std::path::Path, opts: &RenderOptions) -> Result<Rendered> {
+    render_from(opts, Some(model))
+}
+
+fn render_from(opts: &RenderOptions, model: Option<&std::path::Path>) -> Result<Rendered> {
     let mut read = InputSet::new();
-    let (mut spec, cfg) = spec_recording(opts, &mut read)?;
+    let (mut model, cfg_template) = match model {
+        Some(path) => {
+            if opts.config.is_some() || !opts.stats.is_empty() || opts.history.is_some() {
+                return Err(Error::Usage(
+                    "give --model alone: a saved report model already holds the runs' figures and trend (not --config, --stats or --history)".into(),
+                ));
+            }
+            if let Some(t) = &opts.template {
+                read.add(t);
+            }
+            read.add(path);
+            (read_model(path)?, None)
+        }
+        None => {
+            let (mut spec, cfg) = spec_recording(opts, &mut read)?;
+            let history = opts
+                .history
+                .clone()
+                .or_else(|| cfg.as_ref().and_then(|c| c.history.clone()));
+            if let Some(text) = history {
+                let db = DbSpec::parse(&text)?;
+                // the database is read: --out must not replace it
+                read.add(&db.path);
+                spec.history = Some(report::trend::History {
+                    runs: recorded_runs(&db)?,
+                    source: text,
+                });
+            }
+            (report::build(&spec), cfg.and_then(|c| c.template))
+        }
+    };
     let format = opts.format.unwrap_or(match &opts.out {
         Some(p) if p.extension().is_some_and(|e| e == "html" || e == "htm") => ReportFormat::Html,
+        Some(p) if p.extension().is_some_and(|e| e == "json") => ReportFormat::Json,
         _ => ReportFormat::Markdown,
     });
+    if format == ReportFormat::Json {
+        let text = model.to_json();
+        if let Some(out) = &opts.out {
+            files::write_output(out, text.as_bytes(), &read, "--out")?;
+        }
+        let written = opts.out.iter().cloned().collect();
+        return Ok(Rendered {
+            text,
+            counts: output::Counts::from(model.target_counts),
+            missing: model.missing,
+            written,
+        });
+    }
     // The markdown report links its charts as files next to it
     // (REPORT.<chart>.svg); the HTML report carries them inline.
-    let mut figures = render::html::figures(&spec);
-    let history_spec = opts
-        .history
-        .clone()
-        .or_else(|| cfg.as_ref().and_then(|c| c.history.clone()));
-    let trend = match &history_spec {
-        Some(text) => {
-            let db = DbSpec::parse(text)?;
-            // the database is read: --out must not replace it
-            read.add(&db.path);
-            let runs = recorded_runs(&db)?;
-            figures.extend(history::trend::figures(&runs));
-            Some(history::trend::TrendContext::of(text, &runs))
-        }
-        None => None,
-    };
     let mut chart_files: Vec<(std::path::PathBuf, String)> = Vec::new();
     if let (Some(out), ReportFormat::Markdown) = (&opts.out, format) {
         let stem = out
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "report".into());
-        for f in &figures {
+        for f in &model.figures {
             let name = format!("{stem}.{}.svg", f.id);
-            if f.kind == "resources" && report::resource_focus(&spec).is_some() {
-                spec.chart = Some(name.clone());
+            if f.kind == "resources"
+                && let Some(res) = model.resources.res.as_mut()
+            {
+                res.chart = Some(name.clone());
             }
-            chart_files.push((out.with_file_name(&name), standalone_svg(&f.svg)));
-        }
-    }
-    // one pass over the data gives both the context and what it lacks
-    let (mut context, missing) = report::context_and_missing(&spec);
-    if let Some(mut trend) = trend {
-        // the markdown report links its trend charts in its Trend section
-        for (f, (path, _)) in figures.iter().zip(&chart_files) {
+            // the Trend section links its own charts
             if f.kind == "trend" {
-                trend.charts.push(history::trend::ChartLink {
+                model.trend.charts.push(report::trend::ChartLink {
                     heading: f.heading.clone(),
-                    file: path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
+                    file: name.clone(),
                 });
             }
+            chart_files.push((out.with_file_name(&name), standalone_svg(&f.chart.svg())));
         }
-        context.insert("trend", &trend);
     }
-    let template = opts
-        .template
-        .as_deref()
-        .or(cfg.as_ref().and_then(|c| c.template.as_deref()));
-    let mut markdown = render::render_markdown(&context, template)?;
-    let title = cfg
+    let linked_resources = model
+        .resources
+        .res
         .as_ref()
-        .and_then(|c| c.title.as_deref())
-        .unwrap_or("Load Testing Report");
+        .is_some_and(|r| r.chart.is_some());
+    let template = opts.template.as_deref().or(cfg_template.as_deref());
+    let mut markdown = render::render_markdown(&model.context()?, template)?;
     let text = match format {
         ReportFormat::Markdown => {
             if !chart_files.is_empty() {
                 markdown.push_str("\n## Charts\n\n");
-                for (f, (path, _)) in figures.iter().zip(&chart_files) {
+                for (f, (path, _)) in model.figures.iter().zip(&chart_files) {
                     // the template links the resource chart in its own section
-                    if f.kind == "resources" && spec.chart.is_some() {
+                    if f.kind == "resources" && linked_resources {
                         continue;
                     }
                     if f.kind == "trend" {
@@ -574,7 +703,7 @@ pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
             }
             markdown
         }
-        ReportFormat::Html => render::html::page(&markdown, title, &figures),
+        _ => render::html::page(&markdown, &model.title, &model.figures),
     };
     if let Some(out) = &opts.out {
         // all checked before any is written: a refusal leaves nothing half-done
@@ -587,7 +716,24 @@ pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
         }
         files::write_output(out, text.as_bytes(), &read, "--out")?;
     }
-    Ok(Rendered { text, missing })
+    let written = opts
+        .out
+        .iter()
+        .cloned()
+        .chain(chart_files.into_iter().map(|(p, _)| p))
+        .collect();
+    Ok(Rendered {
+        text,
+        counts: output::Counts::from(model.target_counts),
+        missing: model.missing,
+        written,
+    })
+}
+
+/// Read a report model saved by `render --format json`.
+pub fn read_model(path: &std::path::Path) -> Result<ReportModel> {
+    let text = input::read_text(path)?;
+    ReportModel::from_json(path, &text)
 }
 
 /// A chart as a file of its own: the XML declaration a viewer expects.
@@ -608,7 +754,13 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
     let (run, mut verdict) = match &opts.config {
         Some(_) => gate_config(opts, &mut read)?,
         None => {
-            let targets = targets_from(&opts.targets)?;
+            let targets = targets_in_force(
+                opts.no_default_targets,
+                &[],
+                opts.targets_file.as_deref(),
+                &opts.targets,
+                &mut read,
+            )?;
             let run = load_recorded(&opts.stats, None, &mut read)?;
             read.extend(&opts.resources.path);
             let res = resource_report(&run, &opts.resources)?.map(|r| r.figures());
@@ -847,6 +999,8 @@ fn gate_config(opts: &GateOptions, read: &mut InputSet) -> Result<(Run, Verdict)
         &RenderOptions {
             config: opts.config.clone(),
             targets: opts.targets.clone(),
+            targets_file: opts.targets_file.clone(),
+            no_default_targets: opts.no_default_targets,
             force: opts.force,
             ..RenderOptions::default()
         },
@@ -886,15 +1040,44 @@ fn gate_config(opts: &GateOptions, read: &mut InputSet) -> Result<(Run, Verdict)
     Ok((run, Verdict { outcomes }))
 }
 
-/// Compare a baseline and an after run (`perfreport diff`).
+/// Compare a baseline and an after run (`perfreport diff`), with the CPU and
+/// memory of each side when its resource samples are given (from the flags,
+/// or the config's `resources` of `[baseline]` and `[after]`).
 pub fn diff(opts: &DiffOptions) -> Result<Comparison> {
-    let (baseline, after) = match &opts.config {
+    let (baseline, after, res_b, res_a) = match &opts.config {
         Some(path) => {
             let cfg = config::load(path)?;
             match (&cfg.baseline, &cfg.after) {
                 (Some(b), Some(a)) => {
                     let mut read = InputSet::new();
-                    (load_inputs(b, &mut read)?, load_inputs(a, &mut read)?)
+                    let mut b_in = b.clone();
+                    let mut a_in = a.clone();
+                    if opts.label_baseline.is_some() {
+                        b_in.label = opts.label_baseline.clone();
+                    }
+                    if opts.label_after.is_some() {
+                        a_in.label = opts.label_after.clone();
+                    }
+                    let pick = |flag: &ResourceInput, inputs: &RunInputs| {
+                        let from_config = resource_input(&cfg, inputs);
+                        if flag.path.is_some() {
+                            ResourceInput {
+                                cpu_cores: flag.cpu_cores.or(from_config.cpu_cores),
+                                ..flag.clone()
+                            }
+                        } else {
+                            ResourceInput {
+                                cpu_cores: flag.cpu_cores.or(from_config.cpu_cores),
+                                ..from_config
+                            }
+                        }
+                    };
+                    (
+                        load_inputs(&b_in, &mut read)?,
+                        load_inputs(&a_in, &mut read)?,
+                        pick(&opts.resources_baseline, b),
+                        pick(&opts.resources_after, a),
+                    )
                 }
                 _ => {
                     return Err(Error::parse(
@@ -913,10 +1096,18 @@ pub fn diff(opts: &DiffOptions) -> Result<Comparison> {
                 ));
             }
             (
-                input::load_run(&opts.baseline, None)?,
-                input::load_run(&opts.after, None)?,
+                input::load_run(&opts.baseline, opts.label_baseline.as_deref())?,
+                input::load_run(&opts.after, opts.label_after.as_deref())?,
+                opts.resources_baseline.clone(),
+                opts.resources_after.clone(),
             )
         }
     };
-    compare_runs(&baseline, &after, opts.force)
+    compare::check_comparable(&baseline, &after, opts.force)?;
+    Ok(compare::compare(
+        &baseline,
+        &after,
+        side_with_resources(&baseline, &res_b)?,
+        side_with_resources(&after, &res_a)?,
+    ))
 }

@@ -65,7 +65,9 @@ struct RawConfig {
     next_review: Option<String>,
     cpu_cores: Option<u32>,
     #[serde(default)]
-    targets: BTreeMap<String, toml::Spanned<String>>,
+    targets: crate::targets::file::TargetList,
+    #[serde(default, rename = "target")]
+    target: Vec<crate::targets::file::NamedTarget>,
     #[serde(default)]
     groups: BTreeMap<String, toml::Spanned<String>>,
     #[serde(default, rename = "scenario")]
@@ -141,7 +143,7 @@ pub struct RunInputs {
 #[derive(Debug, Clone)]
 pub struct ScenarioConfig {
     /// What the config says about it (its `name` is the title).
-    pub info: crate::render::report::ScenarioInfo,
+    pub info: crate::report::ScenarioInfo,
     /// Inputs.
     pub inputs: RunInputs,
 }
@@ -177,7 +179,8 @@ pub struct Config {
     pub next_review: Option<String>,
     /// Core count of the server, for the CPU basis.
     pub cpu_cores: Option<u32>,
-    /// Target overrides: (row title, expression).
+    /// Target overrides: (row title, expression), from `[targets]` (a table
+    /// of titles, or a list of expressions) and `[[target]]` tables.
     pub targets: Vec<(String, TargetExpr)>,
     /// Request groups for the database / orchestrator sections.
     pub groups: Vec<(String, Scope)>,
@@ -224,7 +227,7 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 /// The 1-based line and column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (u64, u64) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (u64, u64) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() as u64 + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
@@ -232,7 +235,7 @@ fn line_col(text: &str, offset: usize) -> (u64, u64) {
 }
 
 /// Add "did you mean" to serde's "unknown field `x`, expected one of `a`, `b`".
-fn did_you_mean(message: &str) -> String {
+pub(crate) fn did_you_mean(message: &str) -> String {
     let Some(rest) = message.strip_prefix("unknown field `") else {
         return message.to_string();
     };
@@ -255,7 +258,7 @@ fn did_you_mean(message: &str) -> String {
 /// A `[targets]` or `[groups]` value that does not parse, placed at its line
 /// and column in the config file. The column points into the string at the
 /// character the expression parser stopped at, when the string has no escapes.
-fn entry_error(
+pub(crate) fn entry_error(
     path: &Path,
     text: &str,
     table: &str,
@@ -315,12 +318,7 @@ pub fn load(path: &Path) -> Result<Config> {
         stats: stats.into_vec().iter().map(|s| resolve(s)).collect(),
         resources: resources.as_deref().map(resolve),
     };
-    let mut targets = Vec::new();
-    for (title, value) in raw.targets {
-        let parsed = expr::parse(value.get_ref())
-            .map_err(|e| entry_error(path, &text, "targets", &title, &value, e))?;
-        targets.push((title, parsed));
-    }
+    let targets = crate::targets::file::parse_entries(path, &text, raw.targets, raw.target)?;
     let mut groups = Vec::new();
     for (name, value) in raw.groups {
         let parsed = expr::parse_scope(value.get_ref())
@@ -328,12 +326,12 @@ pub fn load(path: &Path) -> Result<Config> {
         groups.push((name, parsed));
     }
     for section in raw.notes.keys() {
-        if !crate::render::report::NOTE_SECTIONS.contains(&section.as_str()) {
+        if !crate::report::NOTE_SECTIONS.contains(&section.as_str()) {
             let line = text
                 .lines()
                 .position(|l| l.trim_start().starts_with(section.as_str()))
                 .map(|i| i as u64 + 1);
-            let close = crate::render::report::NOTE_SECTIONS
+            let close = crate::report::NOTE_SECTIONS
                 .iter()
                 .map(|c| (strsim::levenshtein(section, c), *c))
                 .min()
@@ -346,7 +344,7 @@ pub fn load(path: &Path) -> Result<Config> {
                 None,
                 format!(
                     "[notes] has no section `{section}`; expected one of {}{close}",
-                    crate::render::report::NOTE_SECTIONS.join(", ")
+                    crate::report::NOTE_SECTIONS.join(", ")
                 ),
             ));
         }
@@ -355,8 +353,8 @@ pub fn load(path: &Path) -> Result<Config> {
     for (section, value) in &raw.sections {
         let (line, col) = line_col(&text, value.span().start);
         let here = |message: String| Error::parse(path, Some(line), Some(col), message);
-        if !crate::render::report::SECTIONS.contains(&section.as_str()) {
-            let close = crate::render::report::SECTIONS
+        if !crate::report::SECTIONS.contains(&section.as_str()) {
+            let close = crate::report::SECTIONS
                 .iter()
                 .map(|c| (strsim::levenshtein(section, c), *c))
                 .min()
@@ -365,7 +363,7 @@ pub fn load(path: &Path) -> Result<Config> {
                 .unwrap_or_default();
             return Err(here(format!(
                 "[sections] has no section `{section}`; expected one of {}{close}",
-                crate::render::report::SECTIONS.join(", ")
+                crate::report::SECTIONS.join(", ")
             )));
         }
         let reason = not_applicable_reason(value.get_ref()).ok_or_else(|| {
@@ -419,7 +417,7 @@ pub fn load(path: &Path) -> Result<Config> {
             .scenarios
             .into_iter()
             .map(|s| ScenarioConfig {
-                info: crate::render::report::ScenarioInfo {
+                info: crate::report::ScenarioInfo {
                     title: Some(s.name.clone()),
                     description: s.description,
                     user_profile: s.user_profile.unwrap_or_default(),
@@ -557,6 +555,20 @@ mod tests {
             assert!(err.contains("line 2"), "{err}");
             assert!(err.contains("not applicable: <why"), "{err}");
         }
+    }
+
+    #[test]
+    fn targets_may_be_a_table_a_list_or_target_tables() {
+        let c = load_text("[targets]\n\"Throughput\" = \"rps>=50\"\n").unwrap();
+        assert_eq!(c.targets[0].0, "Throughput");
+        assert_eq!(c.targets[0].1.limit, 50.0);
+        let c = load_text(
+            "targets = [\"p95<300ms\"]\n\n[[target]]\nname = \"Checkout p99\"\nexpr = \"p99<1s\"\n",
+        )
+        .unwrap();
+        let titles: Vec<&str> = c.targets.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(titles, ["p95<300ms", "Checkout p99"]);
+        assert_eq!(c.targets[1].1.limit, 1000.0);
     }
 
     #[test]

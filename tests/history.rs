@@ -597,6 +597,111 @@ fn the_report_shows_the_trend_of_the_recorded_runs() {
     assert!(!String::from_utf8_lossy(&out.get_output().stdout).contains("## Trend"));
 }
 
+fn files_in(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_saved_model_with_a_trend_renders_the_same_trend_charts_without_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("perfreport.db");
+    for run in [BASE, AFTER, BASE] {
+        record(&db, run, &[]).success();
+    }
+    let history = format!("db:{}", db.display());
+    let direct = dir.path().join("direct");
+    let saved = dir.path().join("saved");
+    std::fs::create_dir_all(&direct).unwrap();
+    std::fs::create_dir_all(&saved).unwrap();
+    for out in ["R.md", "R.html"] {
+        perfreport()
+            .args(["render", "--stats", &json_of(AFTER), "--history", &history])
+            .arg("--out")
+            .arg(direct.join(out))
+            .assert()
+            .success();
+    }
+    let model = dir.path().join("model.json");
+    perfreport()
+        .args(["render", "--stats", &json_of(AFTER), "--history", &history])
+        .args(["--format", "json", "--out"])
+        .arg(&model)
+        .assert()
+        .success();
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
+    // the trend's figures are data in the model: p95 per run as Locust computes it
+    let p95: Vec<f64> = [BASE, AFTER, BASE]
+        .iter()
+        .map(|r| {
+            let (h, n) = merged(&json_entries(&json_of(r)));
+            locust_rule(&h, n, 0.95)
+        })
+        .collect();
+    let fig = json["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "trend")
+        .expect("no trend figure in the model");
+    assert_eq!(fig["kind"], "trend");
+    let line = fig["chart"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "p95")
+        .unwrap();
+    let points: Vec<(f64, f64)> = line["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+        .collect();
+    assert_eq!(points, vec![(1.0, p95[0]), (2.0, p95[1]), (3.0, p95[2])]);
+    assert_eq!(json["trend"]["rows"].as_array().unwrap().len(), 3);
+    // the database is gone: the saved model alone draws the same report
+    std::fs::remove_file(&db).unwrap();
+    for out in ["R.md", "R.html"] {
+        perfreport()
+            .args(["render", "--model"])
+            .arg(&model)
+            .arg("--out")
+            .arg(saved.join(out))
+            .assert()
+            .success();
+    }
+    let a = files_in(&direct);
+    let b = files_in(&saved);
+    let names = |v: &[(String, Vec<u8>)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&a), names(&b));
+    assert!(
+        names(&a).contains(&"R.trend.svg".to_string()),
+        "{:?}",
+        names(&a)
+    );
+    assert!(names(&a).contains(&"R.trend-errors.svg".to_string()));
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs when rendered from the saved model");
+    }
+    // --history with --model: the model already holds its trend
+    perfreport()
+        .args(["render", "--history", &history, "--model"])
+        .arg(&model)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--model alone"));
+}
+
 #[test]
 fn a_config_names_the_history_relative_to_itself() {
     let dir = tempfile::tempdir().unwrap();

@@ -105,6 +105,8 @@ fn render(stats: Vec<PathBuf>, resources: Option<PathBuf>) -> perfreport::Result
         config: None,
         label: None,
         targets: Vec::new(),
+        targets_file: None,
+        no_default_targets: false,
         out: None,
         format: None,
         template: None,

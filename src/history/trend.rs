@@ -1,5 +1,5 @@
-//! Recorded runs over time: the `history` table, and the report's Trend
-//! section and charts.
+//! Recorded runs over time: the `history` table and its rows (the report's
+//! Trend section, [`crate::report::trend`], lays out the same rows).
 //!
 //! A run is marked regressed when it is worse than the run listed before it
 //! by more than the default regression tolerance (its verdict against the
@@ -9,15 +9,14 @@
 
 use super::RecordedRun;
 use crate::format;
-use crate::render::html::Figure;
-use crate::render::svg::{self, Band, Line, LineChart, XAxis};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// The one sentence on what marks a run regressed.
 pub const REGRESSION_BASIS: &str = "a run is marked regressed when, against the run listed before it, its p95 or p99 rose by more than 10 % and 5 ms, its throughput fell by more than 10 %, or its error rate rose by more than 0.5 percentage points";
 
 /// One recorded run as a row of the history table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TrendRow {
     /// Store id.
     pub id: i64,
@@ -176,164 +175,4 @@ pub fn table(runs: &[RecordedRun]) -> String {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
     }
     out
-}
-
-/// The Trend section's context: the rows, or why there are none.
-#[derive(Debug, Clone, Serialize)]
-pub struct TrendContext {
-    /// Where the runs come from (`db:perfreport.db?last=5`), when given.
-    pub source: Option<String>,
-    /// The rows, oldest first.
-    pub rows: Vec<TrendRow>,
-    /// What marks a run regressed.
-    pub basis: String,
-    /// Why there is no trend (no history given, no runs recorded).
-    pub missing: Option<String>,
-    /// The trend charts as files beside a markdown report.
-    pub charts: Vec<ChartLink>,
-    /// Where the charts are when they are not linked files.
-    pub chart_note: String,
-}
-
-/// A chart file the markdown report links.
-#[derive(Debug, Clone, Serialize)]
-pub struct ChartLink {
-    /// Its heading (alt text).
-    pub heading: String,
-    /// The file name, beside the report.
-    pub file: String,
-}
-
-impl TrendContext {
-    /// The context for recorded runs read from `source`.
-    pub fn of(source: &str, runs: &[RecordedRun]) -> TrendContext {
-        TrendContext {
-            source: Some(source.to_string()),
-            rows: rows(runs),
-            basis: REGRESSION_BASIS.into(),
-            missing: runs.is_empty().then(|| {
-                format!("{source} holds no recorded runs matching its filters: record runs with `perfreport record` or `gate --record`")
-            }),
-            charts: Vec::new(),
-            chart_note: "The trend charts are in the Charts section of the HTML report (`--format html`), or files beside a markdown report written with `--out`.".into(),
-        }
-    }
-
-    /// The context when no history was given.
-    pub fn not_given() -> TrendContext {
-        TrendContext {
-            source: None,
-            rows: Vec::new(),
-            basis: REGRESSION_BASIS.into(),
-            missing: Some("no run history given: record runs with `perfreport record` (or `gate --record`) and render with `--history db:perfreport.db`".into()),
-            charts: Vec::new(),
-            chart_note: String::new(),
-        }
-    }
-}
-
-/// The Trend charts: p95, p99 and RPS per recorded run, and the error rate,
-/// with regressed runs shaded. x is the run's store id.
-pub fn figures(runs: &[RecordedRun]) -> Vec<Figure> {
-    if runs.is_empty() {
-        return Vec::new();
-    }
-    let x = |r: &RecordedRun| r.id.unwrap_or_default() as f64;
-    let series = |f: &dyn Fn(&RecordedRun) -> Option<f64>| -> Vec<(f64, f64)> {
-        runs.iter()
-            .filter_map(|r| f(r).map(|v| (x(r), v)))
-            .collect()
-    };
-    let first_x = runs.iter().map(x).fold(f64::INFINITY, f64::min);
-    let last_x = runs.iter().map(x).fold(f64::NEG_INFINITY, f64::max);
-    let marked: Vec<Band> = rows(runs)
-        .iter()
-        .zip(runs)
-        .filter(|(row, _)| !row.regressions.is_empty())
-        .map(|(row, r)| Band {
-            // clipped to the runs drawn, so a band does not widen the x axis
-            x0: (x(r) - 0.5).max(first_x),
-            x1: (x(r) + 0.5).min(last_x),
-            // the full figures are in the table; the band names the metrics
-            label: format!(
-                "#{} regressed: {}",
-                row.id,
-                row.regressions
-                    .iter()
-                    .map(|t| if t.starts_with("error rate") {
-                        "error rate"
-                    } else {
-                        t.split(' ').next().unwrap_or_default()
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            fill: svg::VERMILLION,
-            opacity: 0.15,
-        })
-        .collect();
-    let legend = if marked.is_empty() {
-        vec![]
-    } else {
-        vec![("regressed run".to_string(), svg::VERMILLION, 0.15)]
-    };
-    let marker = |mut l: Line| {
-        l.markers = true;
-        l
-    };
-    let mut rps = marker(Line::new("RPS", svg::GREEN, series(&|r| r.rps)));
-    rps.right = true;
-    rps.dash = true;
-    let latency = LineChart {
-        id: "trend".into(),
-        title: "Trend: latency and throughput per recorded run".into(),
-        x_title: "recorded run (id)".into(),
-        y_title: "latency (ms)".into(),
-        y2_title: Some("requests/s".into()),
-        x: XAxis::Linear,
-        lines: vec![
-            marker(Line::new("p95", svg::BLUE, series(&|r| r.p95_ms))),
-            marker(Line::new("p99", svg::ORANGE, series(&|r| r.p99_ms))),
-            rps,
-        ],
-        bands: marked.clone(),
-        band_legend: legend.clone(),
-        hlines: vec![],
-    };
-    let errors = LineChart {
-        id: "trend-errors".into(),
-        title: "Trend: error rate per recorded run".into(),
-        x_title: "recorded run (id)".into(),
-        y_title: "error rate (%)".into(),
-        y2_title: None,
-        x: XAxis::Linear,
-        lines: vec![marker(Line::new(
-            "error rate",
-            svg::PURPLE,
-            series(&|r| r.error_rate().map(|e| e * 100.0)),
-        ))],
-        bands: marked,
-        band_legend: legend,
-        hlines: vec![],
-    };
-    vec![
-        Figure {
-            id: "trend".into(),
-            kind: "trend",
-            heading: "Trend: latency and throughput".into(),
-            basis: format!(
-                "p95 and p99 of all requests and the sustained rate of each recorded run, as recorded; {REGRESSION_BASIS} (shaded)."
-            ),
-            svg: latency.svg(),
-        },
-        Figure {
-            id: "trend-errors".into(),
-            kind: "trend",
-            heading: "Trend: error rate".into(),
-            basis: format!(
-                "failed requests ÷ requests of each recorded run; {REGRESSION_BASIS} (shaded)."
-            ),
-            svg: errors.svg(),
-        },
-    ]
 }
