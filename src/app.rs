@@ -4,6 +4,7 @@
 use crate::analysis::compare::{self, Comparison, Side, Tolerance};
 use crate::config::{self, Config, RunInputs};
 use crate::error::{Error, Result};
+use crate::history::{self, DbSpec, RunStore};
 use crate::input;
 use crate::model::Run;
 use crate::output;
@@ -51,6 +52,8 @@ pub struct RenderOptions {
     pub force: bool,
     /// Resource samples of the server and how to read them (without --config).
     pub resources: ResourceInput,
+    /// `--history db:FILE[?filters]`: recorded runs for the Trend section.
+    pub history: Option<String>,
 }
 
 /// `--resources FILE`, `--cpu-cores N` and `--resources-start UNIX`.
@@ -164,6 +167,17 @@ pub struct GateOptions {
     pub github: bool,
     /// The job summary file (`$GITHUB_STEP_SUMMARY`), used with `github`.
     pub step_summary: Option<PathBuf>,
+    /// `--record`: store the judged run (with its verdict) here.
+    pub record: Option<RecordTo>,
+}
+
+/// Where and with which labels a run is recorded.
+#[derive(Debug, Clone, Default)]
+pub struct RecordTo {
+    /// The run database (`--db`, default `perfreport.db`).
+    pub db: PathBuf,
+    /// Branch, commit, build URL, tags.
+    pub labels: history::Labels,
 }
 
 /// What `gate` produced besides the files it wrote.
@@ -177,6 +191,8 @@ pub struct GateOutcome {
     pub annotations: String,
     /// Notes for stderr (a skipped job summary, ...).
     pub notes: Vec<String>,
+    /// The database and id the run was recorded under, with `--record`.
+    pub recorded: Option<(PathBuf, history::RunId)>,
 }
 
 impl GateOutcome {
@@ -416,6 +432,7 @@ fn spec_recording(
         step_resources,
         focus_series,
         compared,
+        history: None,
     };
     Ok((spec, Some(cfg)))
 }
@@ -581,9 +598,9 @@ fn render_from(opts: &RenderOptions, model: Option<&std::path::Path>) -> Result<
     let mut read = InputSet::new();
     let (mut model, cfg_template) = match model {
         Some(path) => {
-            if opts.config.is_some() || !opts.stats.is_empty() {
+            if opts.config.is_some() || !opts.stats.is_empty() || opts.history.is_some() {
                 return Err(Error::Usage(
-                    "give --model alone: a saved report model already holds the runs' figures (not --config or --stats)".into(),
+                    "give --model alone: a saved report model already holds the runs' figures and trend (not --config, --stats or --history)".into(),
                 ));
             }
             if let Some(t) = &opts.template {
@@ -593,7 +610,20 @@ fn render_from(opts: &RenderOptions, model: Option<&std::path::Path>) -> Result<
             (read_model(path)?, None)
         }
         None => {
-            let (spec, cfg) = spec_recording(opts, &mut read)?;
+            let (mut spec, cfg) = spec_recording(opts, &mut read)?;
+            let history = opts
+                .history
+                .clone()
+                .or_else(|| cfg.as_ref().and_then(|c| c.history.clone()));
+            if let Some(text) = history {
+                let db = DbSpec::parse(&text)?;
+                // the database is read: --out must not replace it
+                read.add(&db.path);
+                spec.history = Some(report::trend::History {
+                    runs: recorded_runs(&db)?,
+                    source: text,
+                });
+            }
             (report::build(&spec), cfg.and_then(|c| c.template))
         }
     };
@@ -630,6 +660,13 @@ fn render_from(opts: &RenderOptions, model: Option<&std::path::Path>) -> Result<
             {
                 res.chart = Some(name.clone());
             }
+            // the Trend section links its own charts
+            if f.kind == "trend" {
+                model.trend.charts.push(report::trend::ChartLink {
+                    heading: f.heading.clone(),
+                    file: name.clone(),
+                });
+            }
             chart_files.push((out.with_file_name(&name), standalone_svg(&f.chart.svg())));
         }
     }
@@ -647,6 +684,9 @@ fn render_from(opts: &RenderOptions, model: Option<&std::path::Path>) -> Result<
                 for (f, (path, _)) in model.figures.iter().zip(&chart_files) {
                     // the template links the resource chart in its own section
                     if f.kind == "resources" && linked_resources {
+                        continue;
+                    }
+                    if f.kind == "trend" {
                         continue;
                     }
                     let name = path
@@ -705,6 +745,12 @@ fn standalone_svg(svg: &str) -> String {
 /// `--json`, the GitHub job summary).
 pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
     let mut read = InputSet::new();
+    if opts.record.is_some() && opts.config.is_some() {
+        return Err(Error::Usage(
+            "--record stores one run: give it --stats (to record the runs of a config, record each with `perfreport record --stats ...`)".into(),
+        ));
+    }
+    let mut resources = None;
     let (run, mut verdict) = match &opts.config {
         Some(_) => gate_config(opts, &mut read)?,
         None => {
@@ -719,17 +765,27 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
             read.extend(&opts.resources.path);
             let res = resource_report(&run, &opts.resources)?.map(|r| r.figures());
             let verdict = targets::evaluate(&run, &targets, res.as_ref());
+            resources = res;
             (run, verdict)
         }
     };
     if !opts.baseline.is_empty() {
-        let baseline = load_recorded(&opts.baseline, None, &mut read)?;
+        let baseline = match db_baseline(&opts.baseline)? {
+            Some(spec) => baseline_from_db(&spec)?,
+            None => load_recorded(&opts.baseline, None, &mut read)?,
+        };
         let cmp = compare_runs(&baseline, &run, opts.force)?;
         verdict
             .outcomes
             .extend(compare::regression_outcomes(&cmp, &opts.tolerance));
     }
     let context = output::GateContext::new(&run, &opts.stats, opts.require_all, opts.fail_on_warn);
+    // the database is checked (and opened) with the other outputs, before any is written
+    let mut store = opts
+        .record
+        .as_ref()
+        .map(|r| history::sqlite::SqliteStore::open_for_writing(&r.db, &read))
+        .transpose()?;
     // every output checked (and rendered) before the first is written
     let summary = opts.step_summary.as_ref().filter(|_| opts.github);
     if let Some(path) = &opts.junit {
@@ -774,6 +830,23 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
     if let (Some(path), Some(json)) = (&opts.json, &json) {
         files::write_output(path, json.as_bytes(), &read, "--json")?;
     }
+    let mut recorded = None;
+    if let (Some(store), Some(to)) = (&mut store, &opts.record) {
+        let outcomes: serde_json::Value =
+            serde_json::from_str(&output::json::render(&verdict, &context)?)
+                .unwrap_or(serde_json::Value::Null);
+        let rec = history::RecordedRun::from_run(
+            &run,
+            resources.as_ref(),
+            Some(history::RecordedVerdict {
+                exit_code: context.exit_code(&verdict),
+                outcomes,
+            }),
+            to.labels.clone(),
+            now_unix(),
+        )?;
+        recorded = Some((to.db.clone(), store.record(&rec)?));
+    }
     let mut notes = Vec::new();
     let mut annotations = String::new();
     if opts.github {
@@ -794,7 +867,128 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
         context,
         annotations,
         notes,
+        recorded,
     })
+}
+
+fn now_unix() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// `--baseline db:FILE[?filters]`, when that is what was given.
+fn db_baseline(baseline: &[PathBuf]) -> Result<Option<DbSpec>> {
+    let texts: Vec<String> = baseline
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    if !texts.iter().any(|t| DbSpec::is_db(t)) {
+        return Ok(None);
+    }
+    match texts.as_slice() {
+        [one] => DbSpec::parse(one).map(Some),
+        _ => Err(Error::Usage(
+            "--baseline db:FILE names the whole baseline: give it alone, without stats files"
+                .into(),
+        )),
+    }
+}
+
+/// The recorded runs a `db:` spec selects, rebuilt, oldest first.
+pub fn recorded_runs(spec: &DbSpec) -> Result<Vec<history::RecordedRun>> {
+    let store = history::sqlite::SqliteStore::open_existing(&spec.path)?;
+    store.query(&spec.filter)
+}
+
+/// The baseline `--baseline db:...` stands for: the selected recorded runs
+/// rebuilt from their stored distributions, merged into one run
+/// ([`history::merged_baseline`], the seam for a comparison of N baselines).
+pub fn baseline_from_db(spec: &DbSpec) -> Result<Run> {
+    let recorded = recorded_runs(spec)?;
+    let mut runs = recorded
+        .iter()
+        .map(|r| r.to_run(&spec.path))
+        .collect::<Result<Vec<_>>>()?;
+    if let ([r], [run]) = (recorded.as_slice(), runs.as_mut_slice()) {
+        // the comparison names its baseline by label: say where it came from
+        run.label = format!(
+            "{} (recorded run #{} of {})",
+            run.label,
+            r.id.unwrap_or_default(),
+            spec.path.display()
+        );
+    }
+    history::merged_baseline(&runs, &spec.path, &spec.filter)
+}
+
+/// Options of `perfreport record`.
+#[derive(Debug, Clone, Default)]
+pub struct RecordOptions {
+    /// `--stats` files of the run.
+    pub stats: Vec<PathBuf>,
+    /// `--target` expressions: the verdict stored with the run.
+    pub targets: Vec<String>,
+    /// Resource samples of the server.
+    pub resources: ResourceInput,
+    /// The database and labels.
+    pub to: RecordTo,
+}
+
+/// Record a run, judged against the targets, into a run database; returns
+/// what `gate --record` would have (the verdict and the id).
+pub fn record(opts: &RecordOptions) -> Result<GateOutcome> {
+    gate_run(&GateOptions {
+        stats: opts.stats.clone(),
+        targets: opts.targets.clone(),
+        resources: opts.resources.clone(),
+        record: Some(opts.to.clone()),
+        ..GateOptions::default()
+    })
+}
+
+/// Options of `perfreport history`.
+#[derive(Debug, Clone)]
+pub struct HistoryOptions {
+    /// The database and which runs.
+    pub spec: DbSpec,
+    /// JSON instead of a table.
+    pub json: bool,
+}
+
+/// The recorded runs as a table or JSON.
+pub fn history_text(opts: &HistoryOptions) -> Result<String> {
+    let runs = recorded_runs(&opts.spec)?;
+    if opts.json {
+        #[derive(serde::Serialize)]
+        struct Entry<'a> {
+            #[serde(flatten)]
+            run: &'a history::RecordedRun,
+            error_rate: Option<f64>,
+            regressions: Vec<String>,
+        }
+        let entries: Vec<Entry> = runs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Entry {
+                run: r,
+                error_rate: r.error_rate(),
+                regressions: history::trend::regressions(i.checked_sub(1).map(|p| &runs[p]), r),
+            })
+            .collect();
+        let mut text = serde_json::to_string_pretty(&entries)
+            .map_err(|e| Error::Usage(format!("cannot write the history as JSON: {e}")))?;
+        text.push('\n');
+        return Ok(text);
+    }
+    if runs.is_empty() {
+        return Ok(format!(
+            "{}: no {}\n",
+            opts.spec.path.display(),
+            opts.spec.filter.describe()
+        ));
+    }
+    Ok(history::trend::table(&runs))
 }
 
 /// Every scenario of a config against its targets, each outcome titled with

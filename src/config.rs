@@ -83,6 +83,7 @@ struct RawConfig {
     sections: BTreeMap<String, toml::Spanned<String>>,
     template: Option<String>,
     regression: Option<RawTolerance>,
+    history: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -201,6 +202,9 @@ pub struct Config {
     /// The config's own template (`template = "report.md.tera"`), which may
     /// extend the built-in one; `--template` wins over it.
     pub template: Option<PathBuf>,
+    /// Recorded runs for the Trend section (`history = "db:perfreport.db?last=20"`),
+    /// the database path relative to the config; `--history` wins over it.
+    pub history: Option<String>,
     /// Regression tolerance.
     pub tolerance: crate::analysis::compare::Tolerance,
 }
@@ -438,6 +442,20 @@ pub fn load(path: &Path) -> Result<Config> {
             .collect(),
         not_applicable,
         template: raw.template.as_deref().map(resolve),
+        history: raw.history.map(|h| match h.strip_prefix("db:") {
+            Some(rest) => {
+                let (db, query) = rest
+                    .split_once('?')
+                    .map_or((rest, None), |(d, q)| (d, Some(q)));
+                let db = resolve(db).display().to_string();
+                match query {
+                    Some(q) => format!("db:{db}?{q}"),
+                    None => format!("db:{db}"),
+                }
+            }
+            // not a db: spec; the render refuses it with the expected form
+            None => h,
+        }),
         tolerance,
     })
 }

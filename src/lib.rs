@@ -23,6 +23,7 @@ pub mod app;
 pub mod config;
 pub mod error;
 pub mod format;
+pub mod history;
 pub mod input;
 pub mod latency;
 pub mod model;

@@ -141,6 +141,10 @@ enum Command {
         template: Option<PathBuf>,
         #[command(flatten)]
         resources: ResourceArgs,
+        /// Recorded runs for the Trend section: db:perfreport.db, with filters
+        /// ?branch=main&last=20&passing.
+        #[arg(long, value_name = "db:FILE[?FILTERS]")]
+        history: Option<String>,
     },
     /// Evaluate the targets and exit 0 (met), 1 (missed), 2 (bad input) or 3 (nothing measured, or unmeasured with --require-all).
     #[command(after_help = concat!(
@@ -176,7 +180,8 @@ enum Command {
         require_all: bool,
         #[command(flatten)]
         resources: ResourceArgs,
-        /// A baseline run (stats files): also fail (exit 1) on a regression against it.
+        /// A baseline run (stats files), or recorded runs (db:perfreport.db?branch=main&last=5&passing):
+        /// also fail (exit 1) on a regression against it.
         #[arg(long)]
         baseline: Vec<PathBuf>,
         /// Compare with --baseline even when users or durations differ by over 10 %.
@@ -204,6 +209,43 @@ enum Command {
         /// ::error/::warning annotations (on by default when GITHUB_ACTIONS=true).
         #[arg(long)]
         github: bool,
+        /// Record the judged run, with its verdict, into the run database (--db).
+        #[arg(long)]
+        record: bool,
+        #[command(flatten)]
+        record_to: RecordArgs,
+    },
+    /// Record a run (summary, per-endpoint distributions, resources, verdict against the
+    /// targets, CI labels) into a SQLite run database.
+    Record {
+        /// A stats input, as for render.
+        #[arg(long, required = true)]
+        stats: Vec<PathBuf>,
+        /// A target such as 'p95<300ms' for the verdict stored with the run (repeatable).
+        #[arg(long = "target")]
+        targets: Vec<String>,
+        #[command(flatten)]
+        resources: ResourceArgs,
+        #[command(flatten)]
+        record_to: RecordArgs,
+    },
+    /// List the recorded runs of a run database (table, or --json).
+    History {
+        /// The run database.
+        #[arg(long, default_value = perfreport::history::DEFAULT_DB)]
+        db: PathBuf,
+        /// Only runs recorded on this branch.
+        #[arg(long)]
+        branch: Option<String>,
+        /// Only the newest N runs.
+        #[arg(long)]
+        last: Option<usize>,
+        /// Only runs whose recorded verdict passed.
+        #[arg(long)]
+        passing: bool,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Sample a process's CPU and memory into a CSV (the --resources format): either
     /// `--pid PID`, or a command after `--`, whose exit code becomes perfreport's.
@@ -341,6 +383,40 @@ struct ResourceArgs {
     resources_start: Option<f64>,
 }
 
+/// Where a run is recorded, and its labels (record and gate --record).
+#[derive(clap::Args)]
+struct RecordArgs {
+    /// The run database (SQLite; created when missing).
+    #[arg(long, default_value = perfreport::history::DEFAULT_DB)]
+    db: PathBuf,
+    /// Branch label [default: GITHUB_REF_NAME or CI_COMMIT_REF_NAME].
+    #[arg(long)]
+    branch: Option<String>,
+    /// Commit label [default: GITHUB_SHA or CI_COMMIT_SHA].
+    #[arg(long)]
+    commit: Option<String>,
+    /// Build URL [default: the GitHub Actions run URL or CI_JOB_URL].
+    #[arg(long)]
+    build_url: Option<String>,
+    /// A free label KEY=VALUE (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    tags: Vec<String>,
+}
+
+impl RecordArgs {
+    fn into_record_to(self) -> perfreport::Result<app::RecordTo> {
+        Ok(app::RecordTo {
+            db: self.db,
+            labels: perfreport::history::Labels::from_flags_and_env(
+                self.branch,
+                self.commit,
+                self.build_url,
+                &self.tags,
+            )?,
+        })
+    }
+}
+
 impl From<ResourceArgs> for app::ResourceInput {
     fn from(a: ResourceArgs) -> Self {
         app::ResourceInput {
@@ -470,6 +546,7 @@ fn run(cli: Cli, stdin: &mut Option<SavedStdin>) -> perfreport::Result<u8> {
             format,
             template,
             mut resources,
+            history,
         } => {
             read_stdin(
                 file_args(
@@ -499,6 +576,7 @@ fn run(cli: Cli, stdin: &mut Option<SavedStdin>) -> perfreport::Result<u8> {
                 }),
                 template,
                 resources: resources.into(),
+                history,
             };
             let rendered = match &model {
                 Some(m) => app::render_saved_model(m, &opts)?,
@@ -537,6 +615,8 @@ fn run(cli: Cli, stdin: &mut Option<SavedStdin>) -> perfreport::Result<u8> {
             junit,
             json,
             github,
+            record,
+            record_to,
         } => {
             read_stdin(
                 file_args(
@@ -568,6 +648,7 @@ fn run(cli: Cli, stdin: &mut Option<SavedStdin>) -> perfreport::Result<u8> {
                 json,
                 github: github || perfreport::output::github::in_actions(),
                 step_summary: perfreport::output::github::step_summary_path(),
+                record: record.then(|| record_to.into_record_to()).transpose()?,
             })?;
             let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             // the report escapes what came from files itself, keeping its own colours
@@ -581,7 +662,62 @@ fn run(cli: Cli, stdin: &mut Option<SavedStdin>) -> perfreport::Result<u8> {
             for note in &gate.notes {
                 eprintln!("perfreport: {}", terminal_text(note));
             }
+            if let Some((db, id)) = &gate.recorded {
+                eprintln!(
+                    "perfreport: recorded run #{id} in {}",
+                    terminal_text(&db.display().to_string())
+                );
+            }
             Ok(gate.exit_code() as u8)
+        }
+        Command::Record {
+            stats,
+            targets,
+            resources,
+            record_to,
+        } => {
+            let outcome = app::record(&app::RecordOptions {
+                stats,
+                targets,
+                resources: resources.into(),
+                to: record_to.into_record_to()?,
+            })?;
+            if let Some((db, id)) = &outcome.recorded {
+                let code = outcome.exit_code();
+                write_stdout(&terminal_text(&format!(
+                    "recorded run #{id} in {}: {}; verdict against the targets: {}\n",
+                    db.display(),
+                    outcome.context.header().lines().next().unwrap_or_default(),
+                    perfreport::output::overall_text(code)
+                )))?;
+            }
+            Ok(0)
+        }
+        Command::History {
+            db,
+            branch,
+            last,
+            passing,
+            json,
+        } => {
+            if last == Some(0) {
+                return Err(perfreport::Error::Usage(
+                    "--last must be a whole number of runs above 0".into(),
+                ));
+            }
+            let text = app::history_text(&app::HistoryOptions {
+                spec: perfreport::history::DbSpec {
+                    path: db,
+                    filter: perfreport::history::Filter {
+                        branch,
+                        last,
+                        passing,
+                    },
+                },
+                json,
+            })?;
+            write_stdout(&terminal_text(&text))?;
+            Ok(0)
         }
         Command::Sample {
             pid,

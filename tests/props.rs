@@ -117,6 +117,7 @@ fn render(stats: Vec<PathBuf>, resources: Option<PathBuf>) -> perfreport::Result
             cpu_cores: Some(2),
             start_unix: None,
         },
+        history: None,
     })
 }
 

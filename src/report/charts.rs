@@ -44,8 +44,8 @@ pub struct Figure {
     /// Short id, unique in the report (`latency-1`, `spectrum`, ...); the
     /// markdown report's file is `REPORT.<id>.svg`.
     pub id: String,
-    /// Which of the seven kinds (`latency`, `throughput`, `spectrum`,
-    /// `endpoints`, `comparison`, `resources`, `scalability`).
+    /// Which of the eight kinds (`latency`, `throughput`, `spectrum`,
+    /// `endpoints`, `comparison`, `resources`, `scalability`, `trend`).
     pub kind: String,
     /// Heading written above it.
     pub heading: String,

@@ -11,7 +11,7 @@
 //! part of the model (figures, and sentences where a template could not say
 //! them readably); the templates only lay them out.
 //!
-//! Adding a section (a Trend section, per-endpoint comparison rows, ...):
+//! Adding a section (like [`trend`], per-endpoint comparison rows, ...):
 //! 1. a module here with the section's struct (`Serialize`, `Deserialize`,
 //!    `JsonSchema`, a `///` line per field) and a `build` function from the
 //!    [`ReportSpec`];
@@ -37,6 +37,7 @@ pub mod spec;
 pub mod summary;
 pub mod targets;
 mod text;
+pub mod trend;
 
 pub use spec::{
     NOTE_SECTIONS, ReportSpec, SECTIONS, ScalePoint, Scenario, ScenarioInfo, resource_focus,
@@ -97,6 +98,10 @@ pub struct ReportModel {
     pub recommendations: recommendations::RecommendationsSection,
     /// Running the tests: the runs of this report, by file name.
     pub runs: Vec<String>,
+    /// Trend: the recorded runs of `render --history` (older models have
+    /// none: no history given).
+    #[serde(default)]
+    pub trend: trend::TrendSection,
     /// Conclusions.
     #[serde(flatten)]
     pub conclusions: conclusions::Conclusions,
@@ -133,6 +138,7 @@ pub fn build(spec: &ReportSpec) -> ReportModel {
     let comparison = comparison::build(spec, &mut missing);
     let recommendations = recommendations::build(spec);
     let conclusions = conclusions::build(spec, &verdicts);
+    let trend = trend::build(spec);
     let mut notes: BTreeMap<String, Vec<String>> = NOTE_SECTIONS
         .iter()
         .map(|s| (s.to_string(), Vec::new()))
@@ -186,6 +192,7 @@ pub fn build(spec: &ReportSpec) -> ReportModel {
         comparison,
         recommendations,
         runs: run_lines(&runs),
+        trend,
         conclusions,
         version: spec.version.clone(),
         last_updated,
@@ -193,7 +200,10 @@ pub fn build(spec: &ReportSpec) -> ReportModel {
         notes,
         na: spec.not_applicable.clone(),
         missing,
-        figures: charts::build(spec),
+        figures: charts::build(spec)
+            .into_iter()
+            .chain(trend::figures(spec))
+            .collect(),
     }
 }
 

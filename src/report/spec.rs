@@ -76,6 +76,9 @@ pub struct ReportSpec {
     pub focus_series: Option<crate::model::ResourceSeries>,
     /// The baseline and after runs behind [`ReportSpec::comparison`], for charts.
     pub compared: Option<(Run, Run)>,
+    /// Recorded runs for the Trend section (`render --history`), read by the
+    /// app layer.
+    pub history: Option<super::trend::History>,
 }
 
 /// A run at a given instance or core count.
@@ -159,6 +162,7 @@ impl ReportSpec {
             step_resources: None,
             focus_series: None,
             compared: None,
+            history: None,
         }
     }
 }
