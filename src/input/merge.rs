@@ -552,3 +552,43 @@ fn merge_scenarios<'a>(runs: impl Iterator<Item = &'a Run>) -> Vec<crate::model:
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(path: &str) -> Part {
+        let path = PathBuf::from(path);
+        Part {
+            run: crate::input::load_run(std::slice::from_ref(&path), None).unwrap(),
+            path,
+            plan: TestPlan::default(),
+        }
+    }
+
+    #[test]
+    fn two_locust_masters_of_one_run_add_counts_and_histograms() {
+        // the same master twice stands for two masters with identical loads:
+        // every count doubles, every bucket doubles, percentiles stay
+        let p = "fixtures/locust/monitoring_u30_60s/monitoring_u30_60s.json";
+        let one = part(p).run;
+        let raw: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        let raw_requests: u64 = raw
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["num_requests"].as_u64().unwrap())
+            .sum();
+        let merged = merge(vec![part(p), part(p)]).unwrap();
+        assert_eq!(merged.generators, 2);
+        assert_eq!(merged.total.requests, 2 * raw_requests);
+        for (m, o) in merged.endpoints.iter().zip(&one.endpoints) {
+            assert_eq!(m.requests, 2 * o.requests);
+            assert_eq!(m.failures, 2 * o.failures);
+            for q in [50.0, 95.0, 99.0] {
+                assert_eq!(m.latency.percentile(q), o.latency.percentile(q));
+            }
+        }
+    }
+}

@@ -541,9 +541,44 @@ fn plan_of(group: &[(PathBuf, InputKind)], run: &Run) -> Result<merge::TestPlan>
 /// with two files of one kind (two request logs in one folder) is split into
 /// one generator per file.
 fn generator_groups(paths: &[PathBuf]) -> Result<Vec<Vec<(PathBuf, InputKind)>>> {
-    let mut groups: Vec<(String, Vec<(PathBuf, InputKind)>)> = Vec::new();
-    for path in paths {
+    let mut files = Vec::with_capacity(paths.len());
+    for (i, path) in paths.iter().enumerate() {
         let kind = detect(path)?;
+        if let Some(kind) = match kind {
+            InputKind::LocustStats
+            | InputKind::LocustJson
+            | InputKind::GooseReport
+            | InputKind::GooseRequestLogCsv
+            | InputKind::GooseRequestLogJson
+            | InputKind::Digest => None,
+            other => Some(other),
+        } {
+            return Err(not_a_stats_file(path, kind));
+        }
+        if let Some(first) = paths[..i].iter().find(|p| same_file(p, path)) {
+            return Err(Error::Usage(format!(
+                "{} and {} are the same file, given twice; each --stats input counts once",
+                first.display(),
+                path.display()
+            )));
+        }
+        files.push((path.clone(), kind));
+    }
+    // At most one file of each kind is one generator, wherever the files are
+    // (a CSV and the `--json-file` of one Locust run may have any names).
+    let repeated = files
+        .iter()
+        .enumerate()
+        .any(|(i, a)| files[i + 1..].iter().any(|b| same_kind(a.1, b.1)));
+    if !repeated && !files.iter().any(|f| f.1 == InputKind::Digest) {
+        return Ok(if files.is_empty() {
+            Vec::new()
+        } else {
+            vec![files]
+        });
+    }
+    let mut groups: Vec<(String, Vec<(PathBuf, InputKind)>)> = Vec::new();
+    for (path, kind) in files {
         let dir = path
             .parent()
             .map(|d| d.to_string_lossy().into_owned())
@@ -559,7 +594,7 @@ fn generator_groups(paths: &[PathBuf]) -> Result<Vec<Vec<(PathBuf, InputKind)>>>
             | InputKind::GooseRequestLogCsv
             | InputKind::GooseRequestLogJson => format!("G\0{dir}"),
             InputKind::Digest => format!("D\0{}", path.display()),
-            other => return Err(not_a_stats_file(path, other)),
+            other => return Err(not_a_stats_file(&path, other)),
         };
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, g)) => g.push((path.clone(), kind)),
@@ -568,15 +603,6 @@ fn generator_groups(paths: &[PathBuf]) -> Result<Vec<Vec<(PathBuf, InputKind)>>>
     }
     let mut out = Vec::new();
     for (_, g) in groups {
-        let same_kind = |a: InputKind, b: InputKind| {
-            let log = |k| {
-                matches!(
-                    k,
-                    InputKind::GooseRequestLogCsv | InputKind::GooseRequestLogJson
-                )
-            };
-            a == b || log(a) && log(b)
-        };
         let duplicated = g
             .iter()
             .enumerate()
@@ -594,12 +620,45 @@ fn generator_groups(paths: &[PathBuf]) -> Result<Vec<Vec<(PathBuf, InputKind)>>>
             out.push(g);
         }
     }
+    // A CSV alone in one group and a JSON alone in another could be the two
+    // files of one generator: merging them would count its requests twice.
+    let only = |k: InputKind| {
+        out.iter()
+            .find(|g: &&Vec<(PathBuf, InputKind)>| g.iter().all(|f| f.1 == k))
+    };
+    if let (Some(c), Some(j)) = (only(InputKind::LocustStats), only(InputKind::LocustJson)) {
+        return Err(Error::Usage(format!(
+            "{} and {}: several Locust generators, some with only a stats CSV and some with only a JSON; a CSV and a JSON of one generator must share a folder and prefix (PREFIX_stats.csv, PREFIX.json), else give one kind for every generator",
+            c[0].0.display(),
+            j[0].0.display()
+        )));
+    }
     if out.is_empty() {
         return Err(Error::Usage(
             "no --stats input given; pass a Locust PREFIX_stats.csv / JSON or a Goose report.json / request log".into(),
         ));
     }
     Ok(out)
+}
+
+/// Both request logs (CSV and JSON lines) count as one kind.
+fn same_kind(a: InputKind, b: InputKind) -> bool {
+    let log = |k| {
+        matches!(
+            k,
+            InputKind::GooseRequestLogCsv | InputKind::GooseRequestLogJson
+        )
+    };
+    a == b || log(a) && log(b)
+}
+
+/// True when two paths name one file (hard links, `./x` and `x`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
 }
 
 /// Load the run of one load generator from its files.
