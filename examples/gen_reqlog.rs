@@ -68,7 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (method, scenario, name, scenario_index) =
             NAMES[(rng.next() % NAMES.len() as u64) as usize];
         let item;
-        let name = if names > 12 && row % 4 == 0 {
+        let name = if names > 12 && row.is_multiple_of(4) {
             item = format!("/api/v1/item/{}", rng.next() % names);
             item.as_str()
         } else {
