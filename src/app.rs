@@ -734,11 +734,7 @@ pub fn digest(inputs: &[PathBuf], out: &Path, interval_s: u64) -> Result<u64> {
                     input::detect(path)? == input::InputKind::GooseRequestLogJson,
                 )?;
                 if plan.scenarios.is_empty() {
-                    plan.scenarios = log
-                        .scenarios
-                        .iter()
-                        .map(|s| s.to_ascii_lowercase())
-                        .collect();
+                    plan.scenarios = log.scenarios;
                 }
                 plan.hosts.extend(log.hosts);
             }

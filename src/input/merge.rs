@@ -43,53 +43,51 @@ pub struct Part {
     pub plan: TestPlan,
 }
 
-/// The scenarios and hosts of a Goose request log, from its first data row
-/// (every row of one test names one of its scenarios and the same host).
+/// The scenarios and hosts of a Goose request log, from the rows of its
+/// first 64 KiB (a generator's first users start every scenario of its test,
+/// and every row of one test names the same host).
 pub fn goose_log_plan(path: &Path, json_lines: bool) -> Result<TestPlan> {
     let head = super::sniff(path)?;
-    let text = String::from_utf8_lossy(&head);
-    let mut lines = text.lines();
     let mut plan = TestPlan::default();
-    let (scenario, url) = if json_lines {
-        let Some(first) = lines.find(|l| !l.trim().is_empty()) else {
-            return Ok(plan);
-        };
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(first) else {
-            return Ok(plan);
-        };
-        (
-            v.get("scenario_name")
-                .and_then(|s| s.as_str())
-                .map(str::to_string),
-            v.get("final_url")
-                .and_then(|s| s.as_str())
-                .map(str::to_string),
-        )
+    let mut add = |scenario: Option<&str>, url: Option<&str>| {
+        if let Some(s) = scenario.filter(|s| !s.is_empty()) {
+            plan.scenarios.insert(s.to_ascii_lowercase());
+        }
+        if let Some(h) = url.and_then(host_of) {
+            plan.hosts.insert(h);
+        }
+    };
+    if json_lines {
+        // the last line of the head may be cut: it does not parse and is skipped
+        for line in head.split(|&b| b == b'\n') {
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) {
+                add(
+                    v.get("scenario_name").and_then(|s| s.as_str()),
+                    v.get("final_url").and_then(|s| s.as_str()),
+                );
+            }
+        }
     } else {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
+            .flexible(true)
             .from_reader(head.as_slice());
         let Ok(header) = rdr.headers().cloned() else {
             return Ok(plan);
         };
         let col = |name: &str| header.iter().position(|h| h == name);
-        let Some(Ok(row)) = rdr.records().next() else {
-            return Ok(plan);
-        };
-        (
-            col("scenario_name")
-                .and_then(|i| row.get(i))
-                .map(str::to_string),
-            col("final_url")
-                .and_then(|i| row.get(i))
-                .map(str::to_string),
-        )
-    };
-    if let Some(s) = scenario.filter(|s| !s.is_empty()) {
-        plan.scenarios.insert(s);
-    }
-    if let Some(h) = url.as_deref().and_then(host_of) {
-        plan.hosts.insert(h);
+        let (scenario, url) = (col("scenario_name"), col("final_url"));
+        for row in rdr.records() {
+            let Ok(row) = row else { break };
+            // a row cut by the end of the head has fewer cells
+            if row.len() != header.len() {
+                break;
+            }
+            add(
+                scenario.and_then(|i| row.get(i)),
+                url.and_then(|i| row.get(i)),
+            );
+        }
     }
     Ok(plan)
 }
@@ -378,7 +376,7 @@ fn merge_timelines<'a>(runs: impl Iterator<Item = &'a Run>) -> Vec<TimelinePoint
         for p in &run.timeline {
             let s = p.t.floor() as i64;
             let acc = seconds.entry(s).or_default();
-            // Locust's history can hold two rows in one second: the later wins
+            // Locust's history can hold two rows in one second: the first counts
             if last_second == Some(s) {
                 continue;
             }
