@@ -56,23 +56,28 @@ measure() {
     shift
     local rc=0
     /usr/bin/time -f '%e %M' -o "$out/time.txt" "$@" >"$log" 2>&1 || rc=$?
-    # gate exits 0 (targets met) or 1 (not met); anything else is a failure
-    if [ "$rc" -gt 1 ]; then
+    # gate exits 0 (targets met) or 1 (not met); anything else is a failure,
+    # and so is any non-zero exit of another command
+    if [ "$rc" -gt 1 ] || { [ "$rc" -ne 0 ] && [ "$1" != "${ours[0]}" ]; }; then
         echo "failed ($rc): $*" >&2
         cat "$log" >&2
         exit 1
     fi
-    read -r wall rss <"$out/time.txt"
+    read -r wall rss < <(tail -1 "$out/time.txt")
 }
 
 cat >"$out/duck.py" <<'PY'
 import sys, time
 t0 = time.perf_counter()
 import duckdb
-reader = "read_json_auto" if sys.argv[1].endswith(".jsonl") else "read_csv"
-q = f"""select name, count(*), quantile_cont(response_time_us, 0.5),
-        quantile_cont(response_time_us, 0.95), quantile_cont(response_time_us, 0.99),
-        max(response_time_us) from {reader}('{sys.argv[1]}') group by name order by name"""
+# Goose's JSON-lines log has no response_time_us: ms plus the µs fraction
+if sys.argv[1].endswith(".jsonl"):
+    reader, us = "read_json_auto", "(response_time * 1000 + response_time_fraction_us)"
+else:
+    reader, us = "read_csv", "response_time_us"
+q = f"""select name, count(*), quantile_cont({us}, 0.5),
+        quantile_cont({us}, 0.95), quantile_cont({us}, 0.99),
+        max({us}) from {reader}('{sys.argv[1]}') group by name order by name"""
 t1 = time.perf_counter()
 rows = duckdb.connect().execute(q).fetchall()
 t2 = time.perf_counter()
@@ -83,11 +88,15 @@ PY
 
 # polars: lazy scan, group by name, three quantiles (linear, like DuckDB's
 # quantile_cont) and the max; the whole process is timed
-cat >"$out/polars.py" <<'PY'
+cat >"$out/polars_query.py" <<'PY'
 import sys
 import polars as pl
-c = pl.col("response_time_us")
-scan = pl.scan_ndjson(sys.argv[1]) if sys.argv[1].endswith(".jsonl") else pl.scan_csv(sys.argv[1])
+if sys.argv[1].endswith(".jsonl"):
+    scan = pl.scan_ndjson(sys.argv[1])
+    c = pl.col("response_time") * 1000 + pl.col("response_time_fraction_us")
+else:
+    scan = pl.scan_csv(sys.argv[1])
+    c = pl.col("response_time_us")
 df = (scan.group_by("name")
       .agg(pl.len().alias("n"), c.quantile(0.5, "linear").alias("p50"),
            c.quantile(0.95, "linear").alias("p95"), c.quantile(0.99, "linear").alias("p99"),
@@ -114,13 +123,20 @@ for mb in "${sizes[@]}"; do
     if [ "${JSONL:-0}" = 1 ]; then
         # the same rows as Goose's JSON-lines request log
         python3 - "$f" "${f%.csv}.jsonl" <<'PY'
-import csv, json, sys
+# Goose 0.19's JSON shape, as fixtures/goose/converted/README.md describes
+import csv, json, re, sys
 ints = {"elapsed", "scenario_index", "transaction_index", "response_time", "status_code", "user",
-        "coordinated_omission_elapsed", "user_cadence", "response_time_us"}
+        "coordinated_omission_elapsed", "user_cadence"}
 bools = {"redirected", "success", "update"}
+raw_re = re.compile(r'method: (\w+), url: "(.*?)", headers: \[\], body: "(.*)", custom_method: "(.*)" }')
 with open(sys.argv[1], newline="") as src, open(sys.argv[2], "w") as dst:
     for r in csv.DictReader(src):
+        us = int(r.pop("response_time_us"))
         o = {k: (int(v) if k in ints else v == "true" if k in bools else v) for k, v in r.items()}
+        m = raw_re.search(r["raw"])
+        o["raw"] = {"method": m[1], "url": m[2], "headers": [], "body": m[3], "custom_method": m[4]}
+        o["transaction_name"] = {"TransactionOnly": r["transaction_name"]}
+        o["response_time_fraction_us"] = us - o["response_time"] * 1000
         dst.write(json.dumps(o, separators=(",", ":")) + "\n")
 PY
         files+=("${f%.csv}.jsonl")
@@ -132,7 +148,7 @@ PY
         for _ in $(seq "$runs"); do
             measure "$out/ours.txt" "${ours[@]}" "$file"; ow+=("$wall"); orss+=("$rss")
             measure "$out/duck.txt" python3 "$out/duck.py" "$file"; dw+=("$wall"); drss+=("$rss")
-            measure "$out/polars.txt" python3 "$out/polars.py" "$file"; pw+=("$wall"); prss+=("$rss")
+            measure "$out/polars.txt" python3 "$out/polars_query.py" "$file"; pw+=("$wall"); prss+=("$rss")
             measure "$out/cat.txt" cat "$file"; cw+=("$wall")
         done
         o=$(median "${ow[@]}") d=$(median "${dw[@]}") p=$(median "${pw[@]}") c=$(median "${cw[@]}")
