@@ -6,7 +6,11 @@
 //! transport errors with status 0), `elapsed` rising at ~1,000 requests/s with
 //! rows slightly out of order as in a real log. Deterministic (fixed seed).
 //!
-//! Usage: `cargo run --release --example gen_reqlog -- SIZE_MB OUT.csv`
+//! Usage: `cargo run --release --example gen_reqlog -- SIZE_MB OUT.csv [ROWS_PER_S] [NAMES]`
+//!
+//! `ROWS_PER_S` (default 1000) sets how long the run lasts: 100 MB at 4.4
+//! rows/s is a 24-hour run. `NAMES` above 12 adds unparameterised URLs
+//! (`/api/v1/item/N`, N < NAMES) to every fourth row, for the name cap.
 
 use std::io::{BufWriter, Write};
 
@@ -48,8 +52,10 @@ const NAMES: [(&str, &str, &str, u32); 12] = [
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(size), Some(out)) = (args.first(), args.get(1)) else {
-        return Err("usage: gen_reqlog SIZE_MB OUT.csv".into());
+        return Err("usage: gen_reqlog SIZE_MB OUT.csv [ROWS_PER_S] [NAMES]".into());
     };
+    let rate: f64 = args.get(2).map_or(Ok(1000.0), |r| r.parse())?;
+    let names: u64 = args.get(3).map_or(Ok(12), |n| n.parse())?;
     let target: u64 = size.parse::<u64>()? * 1_000_000;
     let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(out)?);
     let header = "elapsed,scenario_index,scenario_name,transaction_index,transaction_name,raw,name,final_url,redirected,response_time,status_code,success,update,user,error,coordinated_omission_elapsed,user_cadence,response_time_us\n";
@@ -61,8 +67,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while written < target {
         let (method, scenario, name, scenario_index) =
             NAMES[(rng.next() % NAMES.len() as u64) as usize];
-        // ~1,000 requests/s, with up to ~600 ms of disorder as in a real log
-        let elapsed = (row / 1000) * 1000 + rng.next() % 1000;
+        let item;
+        let name = if names > 12 && row.is_multiple_of(4) {
+            item = format!("/api/v1/item/{}", rng.next() % names);
+            item.as_str()
+        } else {
+            name
+        };
+        // `rate` requests/s, with up to ~600 ms of disorder as in a real log
+        let elapsed = if rate == 1000.0 {
+            (row / 1000) * 1000 + rng.next() % 1000
+        } else {
+            (row as f64 * 1000.0 / rate) as u64
+        };
         let elapsed = elapsed.saturating_sub(rng.next() % 600);
         // log-normal-ish: exp(N(ln 30 ms, 1)) via the sum of uniforms
         let z: f64 = (0..4).map(|_| rng.unit()).sum::<f64>() - 2.0;

@@ -12,7 +12,7 @@ use crate::output::files::{self, InputSet};
 use crate::render;
 use crate::report::{self, ReportModel};
 use crate::targets::{self, Target, Verdict};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Output format of `render`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1110,4 +1110,37 @@ pub fn diff(opts: &DiffOptions) -> Result<Comparison> {
         side_with_resources(&baseline, &res_b)?,
         side_with_resources(&after, &res_a)?,
     ))
+}
+
+/// `perfreport digest`: read the inputs of one load generator and write them
+/// as a digest (an HdrHistogram interval log) to `out`. Returns the number of
+/// requests digested.
+pub fn digest(inputs: &[PathBuf], out: &Path, interval_s: u64) -> Result<u64> {
+    let mut read = InputSet::new();
+    let run = load_recorded(inputs, None, &mut read)?;
+    read.check_output(out, "--out")?;
+    let mut plan = input::merge::plan_of_run(&run);
+    for path in inputs {
+        match input::detect(path)? {
+            input::InputKind::GooseRequestLogCsv | input::InputKind::GooseRequestLogJson => {
+                let log = input::merge::goose_log_plan(
+                    path,
+                    input::detect(path)? == input::InputKind::GooseRequestLogJson,
+                )?;
+                if plan.scenarios.is_empty() {
+                    plan.scenarios = log.scenarios;
+                }
+                plan.hosts.extend(log.hosts);
+            }
+            input::InputKind::Digest => {
+                let d = crate::digest::plan_of(path)?;
+                plan.scenarios.extend(d.scenarios);
+                plan.hosts.extend(d.hosts);
+            }
+            _ => {}
+        }
+    }
+    let bytes = crate::digest::write(&run, &plan, interval_s)?;
+    files::write_output(out, &bytes, &read, "--out")?;
+    Ok(run.total.requests)
 }

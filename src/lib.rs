@@ -21,6 +21,7 @@
 pub mod analysis;
 pub mod app;
 pub mod config;
+pub mod digest;
 pub mod error;
 pub mod format;
 pub mod history;

@@ -311,6 +311,22 @@ enum Command {
         #[arg(long)]
         no_default_targets: bool,
     },
+    /// Reduce one shard (a request log, or any input with per-request times) to an HdrHistogram
+    /// interval log that every command accepts as --stats; several digests given together merge.
+    #[command(
+        after_help = "Example: digest each shard where it lives, then merge:\n  perfreport digest shard1/requests.csv --out shard1.hlog\n  perfreport gate --stats shard1.hlog --stats shard2.hlog"
+    )]
+    Digest {
+        /// The input(s) of one load generator, as for --stats.
+        #[arg(required = true)]
+        input: Vec<PathBuf>,
+        /// The digest to write (atomically).
+        #[arg(long)]
+        out: PathBuf,
+        /// Length of the timeline intervals in whole seconds.
+        #[arg(long, default_value_t = 1)]
+        interval: u64,
+    },
     /// Compare a baseline run with an after run: RPS, p95, p99, CPU, memory and per endpoint.
     #[command(after_help = "Examples:
   perfreport diff --baseline before/run_stats.csv --after after/run_stats.csv --label-baseline v1.4 --label-after v1.5
@@ -795,6 +811,20 @@ fn run(cli: Cli, stdin: &mut Option<SavedStdin>) -> perfreport::Result<u8> {
                     write_stdout(&filled.text)?;
                 }
             }
+            Ok(0)
+        }
+        Command::Digest {
+            input,
+            out,
+            interval,
+        } => {
+            if interval == 0 {
+                return Err(perfreport::Error::Usage(
+                    "--interval must be a positive number of seconds".into(),
+                ));
+            }
+            let n = app::digest(&input, &out, interval)?;
+            eprintln!("perfreport: {} written: {n} requests", out.display());
             Ok(0)
         }
         Command::Diff {

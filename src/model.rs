@@ -85,6 +85,9 @@ pub struct Run {
     /// Goose threshold that aborted it, a cancel): a verdict on a shortened
     /// run must say it.
     pub stopped_early: Option<String>,
+    /// How many load generators (or digested shards) the run was merged
+    /// from: 1 for a run read from one generator's files.
+    pub generators: usize,
 }
 
 /// Requests of one endpoint (or all of them).
@@ -357,6 +360,7 @@ impl Run {
             resources: None,
             rps_basis: None,
             stopped_early: None,
+            generators: 1,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod goose_json;
 pub mod goose_log;
 pub mod locust_csv;
 pub mod locust_json;
+pub mod merge;
 pub mod resources;
 pub mod stdin;
 
@@ -40,6 +41,8 @@ pub enum InputKind {
     GooseMarkdown,
     /// An HTML report (Locust or Goose).
     HtmlReport,
+    /// A perfreport digest: an HdrHistogram interval log (`perfreport digest`).
+    Digest,
 }
 
 /// How many bytes of a file are looked at to recognise it.
@@ -322,6 +325,9 @@ pub fn detect(path: &Path) -> Result<InputKind> {
             "a JSON object that is neither a Goose report (no `raw_metrics`) nor a Goose request log (no `elapsed`)",
         ));
     }
+    if first_line.starts_with(crate::digest::MAGIC) {
+        return Ok(InputKind::Digest);
+    }
     let lower = first_line.to_ascii_lowercase();
     if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
         return Ok(InputKind::HtmlReport);
@@ -496,29 +502,208 @@ fn check_csv_not_ahead_of_json(
 }
 
 /// Load one run from the `--stats` files given for it (Locust CSV and/or JSON,
-/// Goose report and/or request log). `label` overrides the name taken from the
-/// file prefix.
+/// Goose report and/or request log, perfreport digests). `label` overrides the
+/// name taken from the file prefix.
+///
+/// The files of one load generator are one folder's (for Locust, one prefix's:
+/// `PREFIX_stats.csv` with `PREFIX.json`). Several generators given together
+/// are read one by one and merged exactly ([`merge`]); inputs that are clearly
+/// different runs are refused.
 pub fn load_run(paths: &[PathBuf], label: Option<&str>) -> Result<Run> {
+    let groups = generator_groups(paths)?;
+    if groups.len() == 1 {
+        return load_generator(&groups[0], label);
+    }
+    let mut parts = Vec::with_capacity(groups.len());
+    for group in &groups {
+        let run = load_generator(group, None)?;
+        let plan = plan_of(group, &run)?;
+        parts.push(merge::Part {
+            run,
+            path: group[0].0.clone(),
+            plan,
+        });
+    }
+    let mut run = merge::merge(parts)?;
+    if let Some(l) = label {
+        run.label = l.to_string();
+    }
+    Ok(run)
+}
+
+/// The test plan of one generator's files, for [`merge::check_same_run`].
+fn plan_of(group: &[(PathBuf, InputKind)], run: &Run) -> Result<merge::TestPlan> {
+    let mut plan = merge::plan_of_run(run);
+    for (path, kind) in group {
+        match kind {
+            InputKind::GooseRequestLogCsv | InputKind::GooseRequestLogJson => {
+                let log = merge::goose_log_plan(path, *kind == InputKind::GooseRequestLogJson)?;
+                if plan.scenarios.is_empty() {
+                    plan.scenarios = log
+                        .scenarios
+                        .iter()
+                        .map(|s| s.to_ascii_lowercase())
+                        .collect();
+                }
+                plan.hosts.extend(log.hosts);
+            }
+            InputKind::Digest => {
+                let d = crate::digest::plan_of(path)?;
+                plan.scenarios.extend(d.scenarios);
+                plan.hosts.extend(d.hosts);
+            }
+            _ => {}
+        }
+    }
+    Ok(plan)
+}
+
+/// Group `--stats` files by load generator: a Goose generator is a folder, a
+/// Locust generator a folder and prefix, a digest a file of its own. A group
+/// with two files of one kind (two request logs in one folder) is split into
+/// one generator per file.
+fn generator_groups(paths: &[PathBuf]) -> Result<Vec<Vec<(PathBuf, InputKind)>>> {
+    let mut files = Vec::with_capacity(paths.len());
+    for (i, path) in paths.iter().enumerate() {
+        let kind = detect(path)?;
+        if let Some(kind) = match kind {
+            InputKind::LocustStats
+            | InputKind::LocustJson
+            | InputKind::GooseReport
+            | InputKind::GooseRequestLogCsv
+            | InputKind::GooseRequestLogJson
+            | InputKind::Digest => None,
+            other => Some(other),
+        } {
+            return Err(not_a_stats_file(path, kind));
+        }
+        if let Some(first) = paths[..i].iter().find(|p| same_file(p, path)) {
+            return Err(Error::Usage(format!(
+                "{} and {} are the same file, given twice; each --stats input counts once",
+                first.display(),
+                path.display()
+            )));
+        }
+        files.push((path.clone(), kind));
+    }
+    // At most one file of each kind is one generator, wherever the files are
+    // (a CSV and the `--json-file` of one Locust run may have any names).
+    let repeated = files
+        .iter()
+        .enumerate()
+        .any(|(i, a)| files[i + 1..].iter().any(|b| same_kind(a.1, b.1)));
+    if !repeated && !files.iter().any(|f| f.1 == InputKind::Digest) {
+        return Ok(if files.is_empty() {
+            Vec::new()
+        } else {
+            vec![files]
+        });
+    }
+    let mut groups: Vec<(String, Vec<(PathBuf, InputKind)>)> = Vec::new();
+    for (path, kind) in files {
+        let dir = path
+            .parent()
+            .map(|d| d.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
+        let stem = file.split('.').next().unwrap_or(file);
+        let key = match kind {
+            InputKind::LocustStats => {
+                format!("L\0{dir}\0{}", stem.strip_suffix("_stats").unwrap_or(stem))
+            }
+            InputKind::LocustJson => format!("L\0{dir}\0{stem}"),
+            InputKind::GooseReport
+            | InputKind::GooseRequestLogCsv
+            | InputKind::GooseRequestLogJson => format!("G\0{dir}"),
+            InputKind::Digest => format!("D\0{}", path.display()),
+            other => return Err(not_a_stats_file(&path, other)),
+        };
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, g)) => g.push((path.clone(), kind)),
+            None => groups.push((key, vec![(path.clone(), kind)])),
+        }
+    }
+    let mut out = Vec::new();
+    for (_, g) in groups {
+        let duplicated = g
+            .iter()
+            .enumerate()
+            .any(|(i, a)| g[i + 1..].iter().any(|b| same_kind(a.1, b.1)));
+        if duplicated {
+            // one generator per file, only when all are of one kind
+            if g.iter().any(|b| !same_kind(g[0].1, b.1)) {
+                return Err(Error::Usage(format!(
+                    "{}: several inputs of one kind beside inputs of another in one folder; give each load generator its own folder (or prefix), or one kind of file per generator",
+                    g[0].0.display()
+                )));
+            }
+            out.extend(g.into_iter().map(|f| vec![f]));
+        } else {
+            out.push(g);
+        }
+    }
+    // A CSV alone in one group and a JSON alone in another could be the two
+    // files of one generator: merging them would count its requests twice.
+    let only = |k: InputKind| {
+        out.iter()
+            .find(|g: &&Vec<(PathBuf, InputKind)>| g.iter().all(|f| f.1 == k))
+    };
+    if let (Some(c), Some(j)) = (only(InputKind::LocustStats), only(InputKind::LocustJson)) {
+        return Err(Error::Usage(format!(
+            "{} and {}: several Locust generators, some with only a stats CSV and some with only a JSON; a CSV and a JSON of one generator must share a folder and prefix (PREFIX_stats.csv, PREFIX.json), else give one kind for every generator",
+            c[0].0.display(),
+            j[0].0.display()
+        )));
+    }
+    if out.is_empty() {
+        return Err(Error::Usage(
+            "no --stats input given; pass a Locust PREFIX_stats.csv / JSON or a Goose report.json / request log".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Both request logs (CSV and JSON lines) count as one kind.
+fn same_kind(a: InputKind, b: InputKind) -> bool {
+    let log = |k| {
+        matches!(
+            k,
+            InputKind::GooseRequestLogCsv | InputKind::GooseRequestLogJson
+        )
+    };
+    a == b || log(a) && log(b)
+}
+
+/// True when two paths name one file (hard links, `./x` and `x`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// Load the run of one load generator from its files.
+fn load_generator(files: &[(PathBuf, InputKind)], label: Option<&str>) -> Result<Run> {
     let mut locust_csv = None;
     let mut locust_json = None;
     let mut goose_report = None;
     let mut goose_log = None;
-    for path in paths {
-        let kind = detect(path)?;
+    for (path, kind) in files {
+        if *kind == InputKind::Digest {
+            let mut run = crate::digest::read(path)?;
+            if let Some(l) = label {
+                run.label = l.to_string();
+            }
+            return Ok(run);
+        }
         let slot = match kind {
             InputKind::LocustStats => &mut locust_csv,
             InputKind::LocustJson => &mut locust_json,
             InputKind::GooseReport => &mut goose_report,
-            InputKind::GooseRequestLogCsv | InputKind::GooseRequestLogJson => &mut goose_log,
-            other => return Err(not_a_stats_file(path, other)),
+            _ => &mut goose_log,
         };
-        if slot.is_some() {
-            return Err(Error::Usage(format!(
-                "{}: a second input of the same kind for one run; give one stats CSV and/or one JSON per run",
-                path.display()
-            )));
-        }
-        *slot = Some((path.clone(), kind));
+        *slot = Some((path.clone(), *kind));
     }
     let locust = locust_csv.is_some() || locust_json.is_some();
     let goose = goose_report.is_some() || goose_log.is_some();

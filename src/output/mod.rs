@@ -37,6 +37,8 @@ pub struct GateContext {
     pub fail_on_warn: bool,
     /// Why the run stopped before its planned end, when it did.
     pub stopped_early: Option<String>,
+    /// Load generators (or digested shards) merged into the run.
+    pub generators: usize,
 }
 
 impl GateContext {
@@ -60,6 +62,7 @@ impl GateContext {
             require_all,
             fail_on_warn,
             stopped_early: run.stopped_early.clone(),
+            generators: run.generators,
         }
     }
 
@@ -76,6 +79,12 @@ impl GateContext {
             crate::format::count(self.requests.0),
             crate::format::count(self.requests.1)
         );
+        if self.generators > 1 {
+            line.push_str(&format!(
+                " from {} load generators, merged",
+                self.generators
+            ));
+        }
         if let Some((r, f, basis)) = &self.measured {
             line.push_str(&format!(
                 "; measured window: {} requests, {} failed ({basis})",
