@@ -178,6 +178,9 @@ pub struct Config {
     pub cpu_cores: Option<u32>,
     /// Target overrides: (row title, expression).
     pub targets: Vec<(String, TargetExpr)>,
+    /// Relative targets (`p95 <= +10% vs baseline`) for the `[after]` run
+    /// against `[baseline]`; the defaults when empty.
+    pub relative_targets: Vec<expr::RelativeExpr>,
     /// Request groups for the database / orchestrator sections.
     pub groups: Vec<(String, Scope)>,
     /// Scenarios.
@@ -312,7 +315,14 @@ pub fn load(path: &Path) -> Result<Config> {
         resources: resources.as_deref().map(resolve),
     };
     let mut targets = Vec::new();
+    let mut relative_targets = Vec::new();
     for (title, value) in raw.targets {
+        if expr::is_relative(value.get_ref()) {
+            let parsed = expr::parse_relative(value.get_ref())
+                .map_err(|e| entry_error(path, &text, "targets", &title, &value, e))?;
+            relative_targets.push(parsed);
+            continue;
+        }
         let parsed = expr::parse(value.get_ref())
             .map_err(|e| entry_error(path, &text, "targets", &title, &value, e))?;
         targets.push((title, parsed));
@@ -410,6 +420,7 @@ pub fn load(path: &Path) -> Result<Config> {
         next_review: raw.next_review,
         cpu_cores: raw.cpu_cores,
         targets,
+        relative_targets,
         groups,
         scenarios: raw
             .scenarios

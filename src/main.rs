@@ -113,19 +113,28 @@ enum Command {
         require_all: bool,
         #[command(flatten)]
         resources: ResourceArgs,
-        /// A baseline run (stats files): also fail (exit 1) on a regression against it.
+        /// A baseline run's stats files: also judge the run against it, per endpoint, with
+        /// confidence intervals (relative targets such as 'p95 <= +10% vs baseline'; defaults
+        /// when none is given). Files of different runs (other folder or Locust prefix) are
+        /// several baseline runs, whose run-to-run spread widens the intervals.
         #[arg(long)]
         baseline: Vec<PathBuf>,
+        /// Resource samples of the server during each baseline run, in the order of the
+        /// baseline runs (for cpu_per_request).
+        #[arg(long, value_name = "FILE", requires = "baseline")]
+        baseline_resources: Vec<PathBuf>,
         /// Compare with --baseline even when users or durations differ by over 10 %.
         #[arg(long)]
         force: bool,
-        /// A regression: p95 or p99 worse by more than this percent ...
+        /// Tolerance of the default per-endpoint p95/p99 and aggregate p95 checks against
+        /// --baseline, in percent.
         #[arg(long, default_value_t = 10.0)]
         regression_latency_percent: f64,
-        /// ... and by more than this many ms.
-        #[arg(long, default_value_t = 5.0)]
+        /// Not used any more: the statistical verdict replaced the fixed ms floor (kept so
+        /// that old command lines still parse).
+        #[arg(long, default_value_t = 5.0, hide = true)]
         regression_latency_ms: f64,
-        /// A regression: RPS lower by more than this percent.
+        /// Tolerance of the default rps check against --baseline: lower by more than this percent.
         #[arg(long, default_value_t = 10.0)]
         regression_rps_percent: f64,
         /// What fails the gate: a missed target (default), or also a warning (`warn:` targets).
@@ -313,6 +322,7 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
             targets,
             require_all,
             baseline,
+            baseline_resources,
             force,
             regression_latency_percent,
             regression_latency_ms,
@@ -328,6 +338,7 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
                 config,
                 targets,
                 baseline,
+                baseline_resources,
                 force,
                 tolerance: perfreport::analysis::compare::Tolerance {
                     latency_fraction: regression_latency_percent / 100.0,

@@ -37,6 +37,9 @@ pub struct GateContext {
     pub fail_on_warn: bool,
     /// Why the run stopped before its planned end, when it did.
     pub stopped_early: Option<String>,
+    /// The statistical comparison with the baseline (`gate --baseline`), whose
+    /// checks are among the outcomes; the JSON verdict adds their intervals.
+    pub comparison: Option<crate::analysis::regression::StatComparison>,
 }
 
 impl GateContext {
@@ -60,6 +63,7 @@ impl GateContext {
             require_all,
             fail_on_warn,
             stopped_early: run.stopped_early.clone(),
+            comparison: None,
         }
     }
 
