@@ -142,6 +142,9 @@ pub struct GateOptions {
     pub force: bool,
     /// Resource samples of the server and how to read them.
     pub resources: ResourceInput,
+    /// `--run-noise`: run-to-run noise of a percentile assumed with a single
+    /// baseline run (sd of ln); [`regression::DEFAULT_RUN_NOISE`] when `None`.
+    pub run_noise: Option<f64>,
     /// `--baseline-resources`: the server's samples during each baseline run,
     /// in the order of the baseline runs (for `cpu_per_request`).
     pub baseline_resources: Vec<PathBuf>,
@@ -457,6 +460,23 @@ pub fn statistical(
     after_resources: Option<&crate::model::ResourceSeries>,
     relative: Vec<targets::expr::RelativeExpr>,
 ) -> regression::StatComparison {
+    statistical_with_noise(
+        baselines,
+        after,
+        after_resources,
+        relative,
+        regression::DEFAULT_RUN_NOISE,
+    )
+}
+
+/// [`statistical`] with the run-to-run noise assumed for a single baseline.
+pub fn statistical_with_noise(
+    baselines: &[(Run, Option<crate::model::ResourceSeries>)],
+    after: &Run,
+    after_resources: Option<&crate::model::ResourceSeries>,
+    relative: Vec<targets::expr::RelativeExpr>,
+    run_noise: f64,
+) -> regression::StatComparison {
     let all_resources = after_resources.is_some() && baselines.iter().all(|b| b.1.is_some());
     let relative = if relative.is_empty() {
         regression::default_targets()
@@ -473,13 +493,14 @@ pub fn statistical(
             resources: res.as_ref(),
         })
         .collect();
-    regression::compare(
+    regression::compare_with_noise(
         &sides,
         &regression::RunSide {
             run: after,
             resources: after_resources,
         },
         &relative,
+        run_noise,
     )
 }
 
@@ -507,7 +528,10 @@ pub fn baseline_runs(paths: &[PathBuf]) -> Vec<Vec<PathBuf>> {
     let mut groups: Vec<(PathBuf, Option<String>, Vec<PathBuf>)> = Vec::new();
     for p in paths {
         let d = dir(p);
-        let all_locust = paths.iter().filter(|q| dir(q) == d).all(|q| prefix(q).is_some());
+        let all_locust = paths
+            .iter()
+            .filter(|q| dir(q) == d)
+            .all(|q| prefix(q).is_some());
         let key = if all_locust { prefix(p) } else { None };
         match groups.iter_mut().find(|g| g.0 == d && g.1 == key) {
             Some(g) => g.2.push(p.clone()),
@@ -683,7 +707,13 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
         } else {
             relative
         };
-        let s = statistical(&bases, &run, after_series.as_ref(), relative);
+        let s = statistical_with_noise(
+            &bases,
+            &run,
+            after_series.as_ref(),
+            relative,
+            opts.run_noise.unwrap_or(regression::DEFAULT_RUN_NOISE),
+        );
         verdict.outcomes.extend(s.outcomes());
         stat = Some(s);
     } else if !relative.is_empty() && opts.config.is_none() {
@@ -783,7 +813,11 @@ fn gate_config(opts: &GateOptions, read: &mut InputSet) -> Result<(Run, Verdict)
             outcomes.push(o);
         }
     }
-    if let Some(st) = spec.comparison.as_ref().and_then(|c| c.statistical.as_ref()) {
+    if let Some(st) = spec
+        .comparison
+        .as_ref()
+        .and_then(|c| c.statistical.as_ref())
+    {
         outcomes.extend(st.outcomes());
     }
     let (requests, failures) = spec.scenarios.iter().fold((0, 0), |(r, f), s| {

@@ -123,6 +123,11 @@ enum Command {
         /// baseline runs (for cpu_per_request).
         #[arg(long, value_name = "FILE", requires = "baseline")]
         baseline_resources: Vec<PathBuf>,
+        /// With a single --baseline run: the run-to-run noise of a percentile to assume, as the
+        /// sd of its log between runs of one setting, in percent (default 25, measured on a busy
+        /// shared machine). Several baselines measure it instead.
+        #[arg(long, value_name = "PERCENT", value_parser = parse_percent, requires = "baseline")]
+        run_noise: Option<f64>,
         /// Compare with --baseline even when users or durations differ by over 10 %.
         #[arg(long)]
         force: bool,
@@ -323,6 +328,7 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
             require_all,
             baseline,
             baseline_resources,
+            run_noise,
             force,
             regression_latency_percent,
             regression_latency_ms,
@@ -339,6 +345,7 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
                 targets,
                 baseline,
                 baseline_resources,
+                run_noise,
                 force,
                 tolerance: perfreport::analysis::compare::Tolerance {
                     latency_fraction: regression_latency_percent / 100.0,
@@ -464,3 +471,17 @@ fn run(cli: Cli) -> perfreport::Result<u8> {
 }
 
 use perfreport::output::{files::write_stdout, terminal_text};
+
+/// `25%` or `25` -> 0.25.
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .trim_end_matches('%')
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a percentage such as 10% or 10, found `{s}`"))?;
+    if !(0.0..=500.0).contains(&v) {
+        return Err(format!("{v} % is out of range (0 to 500)"));
+    }
+    Ok(v / 100.0)
+}

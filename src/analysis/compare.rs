@@ -415,10 +415,16 @@ pub fn statistical_markdown(st: &super::regression::StatComparison) -> String {
         out.push_str(&format!("\nMix shift: {}\n", esc(&m.text)));
     }
     if !st.added.is_empty() {
-        out.push_str(&format!("\nOnly in the after run (not compared): {}\n", esc(&st.added.join(", "))));
+        out.push_str(&format!(
+            "\nOnly in the after run (not compared): {}\n",
+            esc(&st.added.join(", "))
+        ));
     }
     if !st.removed.is_empty() {
-        out.push_str(&format!("\nOnly in the baseline (not compared): {}\n", esc(&st.removed.join(", "))));
+        out.push_str(&format!(
+            "\nOnly in the baseline (not compared): {}\n",
+            esc(&st.removed.join(", "))
+        ));
     }
     out.push_str(&format!("\nMethod: {}\n", esc(&st.method)));
     out

@@ -358,9 +358,10 @@ struct Hist {
 impl Hist {
     fn of(lat: &Latency) -> Option<Hist> {
         let (pairs, kind): (Vec<(u64, u64)>, Kind) = match &lat.dist {
-            Distribution::LocustBuckets(b) => {
-                (b.iter().map(|(&k, &c)| (k * 1000, c)).collect(), Kind::Locust)
-            }
+            Distribution::LocustBuckets(b) => (
+                b.iter().map(|(&k, &c)| (k * 1000, c)).collect(),
+                Kind::Locust,
+            ),
             Distribution::GooseBuckets(b) => (
                 b.iter()
                     .map(|(&f, &c)| (f + goose_bucket_width(f) / 2, c))
@@ -369,7 +370,12 @@ impl Hist {
             ),
             Distribution::Exact(h) => (
                 h.iter_recorded()
-                    .map(|v| (h.highest_equivalent(v.value_iterated_to()), v.count_at_value()))
+                    .map(|v| {
+                        (
+                            h.highest_equivalent(v.value_iterated_to()),
+                            v.count_at_value(),
+                        )
+                    })
                     .collect(),
                 Kind::Exact,
             ),
@@ -543,6 +549,17 @@ fn common_endpoints(baselines: &[RunSide], after: &RunSide) -> Vec<(String, Stri
 
 /// Compare an after run with one or more baseline runs on the relative targets.
 pub fn compare(baselines: &[RunSide], after: &RunSide, targets: &[RelativeExpr]) -> StatComparison {
+    compare_with_noise(baselines, after, targets, DEFAULT_RUN_NOISE)
+}
+
+/// [`compare`] assuming `run_noise` (sd of ln(percentile) between runs of one
+/// setting) when there is a single baseline run; several baselines measure it.
+pub fn compare_with_noise(
+    baselines: &[RunSide],
+    after: &RunSide,
+    targets: &[RelativeExpr],
+    run_noise: f64,
+) -> StatComparison {
     let common = common_endpoints(baselines, after);
     let mut added = Vec::new();
     for a in &after.run.endpoints {
@@ -584,16 +601,13 @@ pub fn compare(baselines: &[RunSide], after: &RunSide, targets: &[RelativeExpr])
                 let Some(a) = find(after.run, kind, name) else {
                     continue;
                 };
-                checks.push(request_check(&mut rng, t, Some(label), &bs, a));
+                checks.push(request_check(&mut rng, t, Some(label), &bs, a, run_noise));
             }
             if !any {
                 checks.push(not_measured(
                     t,
                     None,
-                    format!(
-                        "no endpoint present in both runs matches {}",
-                        t.scope
-                    ),
+                    format!("no endpoint present in both runs matches {}", t.scope),
                 ));
             }
             continue;
@@ -601,10 +615,12 @@ pub fn compare(baselines: &[RunSide], after: &RunSide, targets: &[RelativeExpr])
         let check = match t.metric {
             RelativeMetric::CpuPerRequest => cpu_per_request_check(&mut rng, t, baselines, after),
             RelativeMetric::Metric(Metric::Rps) => rps_check(&mut rng, t, baselines, after),
-            RelativeMetric::Metric(m) if m.is_resource() => resource_point_check(t, baselines, after),
+            RelativeMetric::Metric(m) if m.is_resource() => {
+                resource_point_check(t, baselines, after)
+            }
             RelativeMetric::Metric(_) => {
                 let bs: Vec<&Endpoint> = baselines.iter().map(|b| &b.run.total).collect();
-                let mut c = request_check(&mut rng, t, None, &bs, &after.run.total);
+                let mut c = request_check(&mut rng, t, None, &bs, &after.run.total, run_noise);
                 if t.scope.is_empty()
                     && matches!(t.metric, RelativeMetric::Metric(Metric::Percentile(_)))
                     && let Some(m) = mix_shift(baselines, after, percentile_of(t))
@@ -838,6 +854,7 @@ fn request_check(
     endpoint: Option<&str>,
     bs: &[&Endpoint],
     a: &Endpoint,
+    run_noise: f64,
 ) -> Check {
     let (tol, rel) = tolerance_of(t);
     let _ = tol;
@@ -895,15 +912,20 @@ fn request_check(
             if pool.kind != ha.kind {
                 return point_latency_check(t, endpoint, bs, a);
             }
-            let (Some(vb), Some(va)) = (pool.quantile_ms(&pool.counts, q), ha.quantile_ms(&ha.counts, q))
-            else {
+            let (Some(vb), Some(va)) = (
+                pool.quantile_ms(&pool.counts, q),
+                ha.quantile_ms(&ha.counts, q),
+            ) else {
                 return not_measured(t, endpoint, "no timed requests on one side".into());
             };
             if rel && vb == 0.0 {
                 return not_measured(
                     t,
                     endpoint,
-                    format!("the baseline {} is 0 ms, so a relative change is undefined", t.metric.key()),
+                    format!(
+                        "the baseline {} is 0 ms, so a relative change is undefined",
+                        t.metric.key()
+                    ),
                 );
             }
             let eff = |n: u64| ((n as f64 / DESIGN_EFFECT).ceil() as u64).max(1);
@@ -934,7 +956,7 @@ fn request_check(
             let spread = measured.is_some();
             let (sd, k) = match measured {
                 Some(sd) => (sd, (1.0 + 1.0 / per_run.len() as f64).sqrt()),
-                None => (run_noise(), std::f64::consts::SQRT_2),
+                None => (run_noise, std::f64::consts::SQRT_2),
             };
             let f = (1.96 * sd * k).exp();
             if let Some(iv) = interval.as_mut() {
@@ -947,6 +969,14 @@ fn request_check(
                 }
             }
             let spread = spread.then_some(sd);
+            let noise_note = if spread.is_some() {
+                String::new()
+            } else {
+                format!(
+                    "; one baseline run, so an assumed run-to-run noise of {:.0} % (sd of ln) widens it (give several baselines to measure it)",
+                    run_noise * 100.0
+                )
+            };
             let basis = format!(
                 "{} histograms resampled bucket-wise, n/{DESIGN_EFFECT} requests per resample ({} baseline, {} after; no per-window histograms per endpoint in the input), widened by bucket resolution{}",
                 match pool.kind {
@@ -956,7 +986,11 @@ fn request_check(
                 },
                 format::count(pool.n),
                 format::count(ha.n),
-                spread_note(bs.len(), spread.is_some())
+                if spread.is_some() {
+                    spread_note(bs.len(), true)
+                } else {
+                    noise_note
+                }
             );
             finish(t, endpoint, vb, va, interval, basis, n_after)
         }
@@ -970,12 +1004,6 @@ fn spread_note(runs: usize, used: bool) -> String {
     } else {
         "; one baseline run, so no run-to-run spread".into()
     }
-}
-
-/// Run-to-run noise assumed with a single baseline run: the sd of
-/// ln(percentile) between runs of one setting ([`DEFAULT_RUN_NOISE`]).
-fn run_noise() -> f64 {
-    DEFAULT_RUN_NOISE
 }
 
 /// sd of ln(x) over runs (at least two, all positive).
@@ -1077,9 +1105,18 @@ fn rps_check(rng: &mut Rng, t: &RelativeExpr, baselines: &[RunSide], after: &Run
             spread_note(baselines.len(), spread.is_some())
         )
     } else {
-        "sustained rps, point values: too few per-second points at peak users for an interval".into()
+        "sustained rps, point values: too few per-second points at peak users for an interval"
+            .into()
     };
-    let mut c = finish(t, None, vb, va, interval, basis, Some(after.run.total.requests));
+    let mut c = finish(
+        t,
+        None,
+        vb,
+        va,
+        interval,
+        basis,
+        Some(after.run.total.requests),
+    );
     c.change = Some(observed);
     c
 }
@@ -1215,7 +1252,12 @@ pub fn mix_shift(baselines: &[RunSide], after: &RunSide, p: f64) -> Option<MixSh
     let mut after_pairs = Vec::new();
     for a in &after.run.endpoints {
         let ha = Hist::of(&a.latency)?;
-        after_pairs.extend(ha.values_us.iter().zip(&ha.counts).map(|(&v, &c)| (v, c as f64)));
+        after_pairs.extend(
+            ha.values_us
+                .iter()
+                .zip(&ha.counts)
+                .map(|(&v, &c)| (v, c as f64)),
+        );
         let hb: Vec<Hist> = baselines
             .iter()
             .filter_map(|b| find(b.run, &a.kind, &a.name))
@@ -1225,11 +1267,21 @@ pub fn mix_shift(baselines: &[RunSide], after: &RunSide, p: f64) -> Option<MixSh
             continue;
         };
         let w = ha.n as f64 / pool.n as f64;
-        rew_pairs.extend(pool.values_us.iter().zip(&pool.counts).map(|(&v, &c)| (v, c as f64 * w)));
+        rew_pairs.extend(
+            pool.values_us
+                .iter()
+                .zip(&pool.counts)
+                .map(|(&v, &c)| (v, c as f64 * w)),
+        );
     }
     for e in baselines.iter().flat_map(|b| &b.run.endpoints) {
         let h = Hist::of(&e.latency)?;
-        base_pairs.extend(h.values_us.iter().zip(&h.counts).map(|(&v, &c)| (v, c as f64)));
+        base_pairs.extend(
+            h.values_us
+                .iter()
+                .zip(&h.counts)
+                .map(|(&v, &c)| (v, c as f64)),
+        );
     }
     let before = weighted_quantile(base_pairs, q)?;
     let reweighted = weighted_quantile(rew_pairs, q)?;
@@ -1287,7 +1339,11 @@ impl Check {
             "relative" => format!("{:+.0}%", v * 100.0),
             "fraction" => format!("{:+.2}pp", v * 100.0),
             "req/s" => format!("{v:+.2} req/s"),
-            "bytes" => format!("{}{}", if v < 0.0 { "-" } else { "+" }, format::bytes(v.abs())),
+            "bytes" => format!(
+                "{}{}",
+                if v < 0.0 { "-" } else { "+" },
+                format::bytes(v.abs())
+            ),
             "percent" => format!("{v:+.1} % CPU"),
             _ => format!("{v:+.1} ms"),
         }
@@ -1350,8 +1406,14 @@ mod tests {
     fn binomial_draws_have_the_right_mean() {
         let mut rng = Rng::new(1);
         for (n, p) in [(20u64, 0.1), (10_000, 0.3), (50, 0.9)] {
-            let m: f64 = (0..4000).map(|_| binomial(&mut rng, n, p) as f64).sum::<f64>() / 4000.0;
-            assert!((m - n as f64 * p).abs() < 0.05 * n as f64 * p.max(0.1), "{n} {p} {m}");
+            let m: f64 = (0..4000)
+                .map(|_| binomial(&mut rng, n, p) as f64)
+                .sum::<f64>()
+                / 4000.0;
+            assert!(
+                (m - n as f64 * p).abs() < 0.05 * n as f64 * p.max(0.1),
+                "{n} {p} {m}"
+            );
         }
     }
 

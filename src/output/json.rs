@@ -137,7 +137,10 @@ impl TargetJson {
     pub fn new(o: &Outcome, ctx: &GateContext) -> Self {
         let e = &o.target.expr;
         let scope = e.scope.to_string();
-        let check = ctx.comparison.as_ref().and_then(|c| c.check(&o.target.title));
+        let check = ctx
+            .comparison
+            .as_ref()
+            .and_then(|c| c.check(&o.target.title));
         TargetJson {
             title: o.target.title.clone(),
             expression: e.text.clone(),

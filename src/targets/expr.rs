@@ -1013,7 +1013,10 @@ pub fn parse_relative(text: &str) -> Result<RelativeExpr> {
     };
     let op = p.op()?;
     if op == Op::Eq {
-        return Err(p.err(p.pos - 2, "a relative target bounds a change: use <=, <, >= or >"));
+        return Err(p.err(
+            p.pos - 2,
+            "a relative target bounds a change: use <=, <, >= or >",
+        ));
     }
     p.skip_ws();
     let sign_at = p.pos;
@@ -1044,7 +1047,9 @@ pub fn parse_relative(text: &str) -> Result<RelativeExpr> {
     let time_like = matches!(
         metric,
         RelativeMetric::CpuPerRequest
-            | RelativeMetric::Metric(Metric::Percentile(_) | Metric::Avg | Metric::Min | Metric::Max)
+            | RelativeMetric::Metric(
+                Metric::Percentile(_) | Metric::Avg | Metric::Min | Metric::Max
+            )
     );
     let tolerance = match unit.as_str() {
         "%" => Tolerance::Fraction(sign * v / 100.0),
@@ -1175,13 +1180,21 @@ mod tests {
 
     #[test]
     fn relative_targets_reject_what_they_cannot_mean() {
-        let e = parse_relative("p95 <= 10% vs baseline").unwrap_err().to_string();
+        let e = parse_relative("p95 <= 10% vs baseline")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("signed change"), "{e}");
-        let e = parse_relative("error_rate <= +5ms vs baseline").unwrap_err().to_string();
+        let e = parse_relative("error_rate <= +5ms vs baseline")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a unit"), "{e}");
-        let e = parse_relative("errors <= +1% vs baseline").unwrap_err().to_string();
+        let e = parse_relative("errors <= +1% vs baseline")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("cannot be compared"), "{e}");
-        let e = parse_relative("p95 == +1% vs baseline").unwrap_err().to_string();
+        let e = parse_relative("p95 == +1% vs baseline")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bounds a change"), "{e}");
     }
     use super::*;
