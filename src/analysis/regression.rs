@@ -244,8 +244,9 @@ impl StatComparison {
 /// The method, as stated in outputs.
 pub fn method_text() -> String {
     format!(
-        "{}% percentile bootstrap, {RESAMPLES} resamples, fixed seed: percentiles by resampling each run's histogram bucket-wise with n/{DESIGN_EFFECT} requests (requests of one run are correlated), widened by bucket resolution; rps and CPU by resampling {BLOCK_S} s blocks of their per-second series; several baselines pooled, their run-to-run spread widening the interval",
-        (CONFIDENCE * 100.0).round()
+        "{}% percentile bootstrap, {RESAMPLES} resamples, fixed seed: percentiles by resampling each run's histogram bucket-wise with n/{DESIGN_EFFECT} requests (requests of one run are correlated), widened by bucket resolution; rps and CPU by resampling {BLOCK_S} s blocks of their per-second series; several baselines pooled, their run-to-run spread widening the interval; with one baseline, an assumed run-to-run noise (sd of ln, default {:.0} %) widens it",
+        (CONFIDENCE * 100.0).round(),
+        DEFAULT_RUN_NOISE * 100.0
     )
 }
 

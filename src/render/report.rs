@@ -1675,6 +1675,40 @@ fn comparison(
     ctx.insert("baseline_lines", &side(true));
     ctx.insert("after_lines", &after);
     ctx.insert("comparison_endpoints", &c.endpoints);
+    // the statistical checks, one line each, as the terminal shows them
+    let checks: Vec<std::collections::BTreeMap<&str, String>> = c
+        .statistical
+        .iter()
+        .flat_map(|st| &st.checks)
+        .map(|k| [("title", k.title.clone()), ("line", k.line())].into())
+        .collect();
+    ctx.insert("comparison_checks", &checks);
+    let st = c.statistical.as_ref();
+    ctx.insert("comparison_method", &st.map(|s| s.method.clone()));
+    ctx.insert(
+        "comparison_mix",
+        &st.and_then(|s| s.mix_shift.as_ref().map(|m| m.text.clone())),
+    );
+    ctx.insert(
+        "comparison_one_sided",
+        &st.map(|s| {
+            let mut v = Vec::new();
+            if !s.added.is_empty() {
+                v.push(format!(
+                    "only in the after run (not compared): {}",
+                    s.added.join(", ")
+                ));
+            }
+            if !s.removed.is_empty() {
+                v.push(format!(
+                    "only in the baseline (not compared): {}",
+                    s.removed.join(", ")
+                ));
+            }
+            v
+        })
+        .unwrap_or_default(),
+    );
 }
 
 fn conclusions(ctx: &mut tera::Context, spec: &ReportSpec, verdicts: &[Verdict]) {
