@@ -908,10 +908,10 @@ fn request_check(
                 (hb.len() == bs.len()).then(|| Hist::pooled(&hb)).flatten(),
                 ha,
             ) else {
-                return point_latency_check(t, endpoint, bs, a);
+                return point_latency_check(t, endpoint, bs, a, run_noise);
             };
             if pool.kind != ha.kind {
-                return point_latency_check(t, endpoint, bs, a);
+                return point_latency_check(t, endpoint, bs, a, run_noise);
             }
             let (Some(vb), Some(va)) = (
                 pool.quantile_ms(&pool.counts, q),
@@ -962,7 +962,8 @@ fn request_check(
             let f = (1.96 * sd * k).exp();
             if let Some(iv) = interval.as_mut() {
                 if rel {
-                    iv[0] = (1.0 + iv[0] - res) / f - 1.0;
+                    // a time cannot fall below zero: the ratio stays >= 0
+                    iv[0] = (1.0 + iv[0] - res).max(0.0) / f - 1.0;
                     iv[1] = (1.0 + iv[1] + res) * f - 1.0;
                 } else {
                     iv[0] -= res + vb * (1.0 - 1.0 / f);
@@ -995,7 +996,7 @@ fn request_check(
             );
             finish(t, endpoint, vb, va, interval, basis, n_after)
         }
-        _ => point_latency_check(t, endpoint, bs, a),
+        _ => point_latency_check(t, endpoint, bs, a, run_noise),
     }
 }
 
@@ -1028,6 +1029,7 @@ fn point_latency_check(
     endpoint: Option<&str>,
     bs: &[&Endpoint],
     a: &Endpoint,
+    run_noise: f64,
 ) -> Check {
     let value = |l: &Latency| match t.metric {
         RelativeMetric::Metric(Metric::Percentile(p)) => l.percentile(p).value(),
@@ -1038,15 +1040,36 @@ fn point_latency_check(
     };
     let pooled = Latency::merge(bs.iter().map(|e| &e.latency));
     match (value(&pooled), value(&a.latency)) {
-        (Some(b), Some(v)) => finish(
-            t,
-            endpoint,
-            b,
-            v,
-            None,
-            "point values: the inputs carry no distribution to resample, so there is no interval (give Locust's --json or a request log for one)".into(),
-            Some(a.requests),
-        ),
+        (Some(b), Some(v)) if b > 0.0 => {
+            // no distribution to resample: only the run-to-run noise and the
+            // bucket resolution of CSV columns bound the change
+            let (tol, rel) = tolerance_of(t);
+            let _ = tol;
+            let f = (1.96 * run_noise * std::f64::consts::SQRT_2).exp();
+            let half = |x: f64| {
+                crate::latency::bucket_range(&a.latency.dist, x)
+                    .map_or(0.0, |(lo, hi)| (hi - lo) / 2.0)
+            };
+            let (lo_b, hi_b) = (b + half(b), (b - half(b)).max(f64::MIN_POSITIVE));
+            let (lo_a, hi_a) = ((v - half(v)).max(0.0), v + half(v));
+            let interval = if rel {
+                [lo_a / lo_b / f - 1.0, hi_a / hi_b * f - 1.0]
+            } else {
+                [lo_a / f - lo_b, hi_a * f - hi_b]
+            };
+            finish(
+                t,
+                endpoint,
+                b,
+                v,
+                Some(interval),
+                format!(
+                    "point values (the inputs carry no distribution to resample; Locust's --json or a request log has one): the interval is the bucket resolution and an assumed run-to-run noise of {:.0} % (sd of ln) only",
+                    run_noise * 100.0
+                ),
+                Some(a.requests),
+            )
+        }
         _ => not_measured(t, endpoint, format!("no {} on one side", t.metric.key())),
     }
 }
