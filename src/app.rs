@@ -5,11 +5,13 @@ use crate::analysis::compare::{self, Comparison, Side, Tolerance};
 use crate::analysis::regression;
 use crate::config::{self, Config, RunInputs};
 use crate::error::{Error, Result};
+use crate::history::{self, DbSpec, RunStore};
 use crate::input;
 use crate::model::Run;
 use crate::output;
 use crate::output::files::{self, InputSet};
-use crate::render::{self, report};
+use crate::render;
+use crate::report::{self, ReportModel};
 use crate::targets::{self, Target, Verdict};
 use std::path::PathBuf;
 
@@ -20,6 +22,8 @@ pub enum ReportFormat {
     Markdown,
     /// A standalone HTML page.
     Html,
+    /// The report model as JSON (`schemas/report.schema.json`).
+    Json,
 }
 
 /// Options of `perfreport render`.
@@ -33,6 +37,10 @@ pub struct RenderOptions {
     pub label: Option<String>,
     /// `--target` expressions.
     pub targets: Vec<String>,
+    /// `--targets FILE`: a targets file (applied after the config's, before `--target`).
+    pub targets_file: Option<PathBuf>,
+    /// `--no-default-targets`: check only the targets given.
+    pub no_default_targets: bool,
     /// `--out` file; stdout when absent.
     pub out: Option<PathBuf>,
     /// Output format; default from `--out`'s extension.
@@ -45,6 +53,8 @@ pub struct RenderOptions {
     pub force: bool,
     /// Resource samples of the server and how to read them (without --config).
     pub resources: ResourceInput,
+    /// `--history db:FILE[?filters]`: recorded runs for the Trend section.
+    pub history: Option<String>,
 }
 
 /// `--resources FILE`, `--cpu-cores N` and `--resources-start UNIX`.
@@ -134,6 +144,10 @@ pub struct GateOptions {
     pub config: Option<PathBuf>,
     /// `--target` expressions.
     pub targets: Vec<String>,
+    /// `--targets FILE`: a targets file (applied after the config's, before `--target`).
+    pub targets_file: Option<PathBuf>,
+    /// `--no-default-targets`: check only the targets given.
+    pub no_default_targets: bool,
     /// `--baseline` files: also fail on a regression against this run.
     pub baseline: Vec<PathBuf>,
     /// Regression tolerance.
@@ -145,9 +159,9 @@ pub struct GateOptions {
     /// `--run-noise`: run-to-run noise of a percentile assumed with a single
     /// baseline run (sd of ln); [`regression::DEFAULT_RUN_NOISE`] when `None`.
     pub run_noise: Option<f64>,
-    /// `--baseline-resources`: the server's samples during each baseline run,
+    /// `--resources-baseline`: the server's samples during each baseline run,
     /// in the order of the baseline runs (for `cpu_per_request`).
-    pub baseline_resources: Vec<PathBuf>,
+    pub resources_baseline: Vec<PathBuf>,
     /// `--require-all`: a target not measured fails the gate (exit 3).
     pub require_all: bool,
     /// `--fail-on warn`: a warning fails the gate (exit 1).
@@ -160,6 +174,17 @@ pub struct GateOptions {
     pub github: bool,
     /// The job summary file (`$GITHUB_STEP_SUMMARY`), used with `github`.
     pub step_summary: Option<PathBuf>,
+    /// `--record`: store the judged run (with its verdict) here.
+    pub record: Option<RecordTo>,
+}
+
+/// Where and with which labels a run is recorded.
+#[derive(Debug, Clone, Default)]
+pub struct RecordTo {
+    /// The run database (`--db`, default `perfreport.db`).
+    pub db: PathBuf,
+    /// Branch, commit, build URL, tags.
+    pub labels: history::Labels,
 }
 
 /// What `gate` produced besides the files it wrote.
@@ -173,6 +198,8 @@ pub struct GateOutcome {
     pub annotations: String,
     /// Notes for stderr (a skipped job summary, ...).
     pub notes: Vec<String>,
+    /// The database and id the run was recorded under, with `--record`.
+    pub recorded: Option<(PathBuf, history::RunId)>,
 }
 
 impl GateOutcome {
@@ -194,6 +221,14 @@ pub struct DiffOptions {
     pub config: Option<PathBuf>,
     /// Compare even when users or durations differ.
     pub force: bool,
+    /// `--label-baseline`: the baseline's name (default: from its files).
+    pub label_baseline: Option<String>,
+    /// `--label-after`: the after run's name (default: from its files).
+    pub label_after: Option<String>,
+    /// `--resources-baseline`: the server's samples during the baseline run.
+    pub resources_baseline: ResourceInput,
+    /// `--resources-after`: the server's samples during the after run.
+    pub resources_after: ResourceInput,
 }
 
 /// The targets in force: defaults, then config overrides, then `--target`.
@@ -203,6 +238,62 @@ pub fn targets_from(exprs: &[String]) -> Result<Vec<Target>> {
         targets::default_targets(),
         &overrides,
     ))
+}
+
+/// The targets in force, each layer replacing the targets of the same metric
+/// and scope in the layers before it: the defaults (unless `no_defaults`),
+/// the config's `[targets]`, the `--targets` file, then `--target`. No
+/// target at all is a usage error: a gate that checks nothing cannot pass.
+pub fn targets_in_force(
+    no_defaults: bool,
+    config: &[(String, crate::targets::TargetExpr)],
+    file: Option<&std::path::Path>,
+    given: &[String],
+    read: &mut InputSet,
+) -> Result<Vec<Target>> {
+    let mut set = if no_defaults {
+        Vec::new()
+    } else {
+        targets::default_targets()
+    };
+    set = targets::with_titled_overrides(
+        set,
+        config
+            .iter()
+            .map(|(title, expr)| Target::new(title.clone(), expr.clone())),
+    );
+    if let Some(path) = file {
+        read.add(path);
+        let from_file = targets::file::load(path)?;
+        set = targets::with_titled_overrides(
+            set,
+            from_file
+                .into_iter()
+                .map(|(title, expr)| Target::new(title, expr)),
+        );
+    }
+    set = targets::with_overrides(set, &targets::parse_all(given)?);
+    if set.is_empty() {
+        return Err(Error::Usage(
+            "--no-default-targets and no target given: pass --target EXPR, --targets FILE or a config with [targets]".into(),
+        ));
+    }
+    Ok(set)
+}
+
+/// The relative targets in force (`... vs baseline`): the config's, the
+/// `--targets` file's, then `--target`'s; the defaults apply when all are empty.
+fn relative_in_force(
+    config: &[targets::expr::RelativeExpr],
+    file: Option<&std::path::Path>,
+    given: &[String],
+) -> Result<Vec<targets::expr::RelativeExpr>> {
+    let mut relative = config.to_vec();
+    if let Some(path) = file {
+        relative.extend(targets::file::load_relative(path)?);
+    }
+    relative.extend(targets::parse_relative_all(given)?);
+    Ok(relative)
 }
 
 fn resource_input(cfg: &Config, inputs: &RunInputs) -> ResourceInput {
@@ -246,7 +337,13 @@ fn spec_recording(
     }
     read.extend(&opts.resources.path);
     let Some(path) = &opts.config else {
-        let targets = targets_from(&opts.targets)?;
+        let targets = targets_in_force(
+            opts.no_default_targets,
+            &[],
+            opts.targets_file.as_deref(),
+            &opts.targets,
+            read,
+        )?;
         let run = load_recorded(&opts.stats, opts.label.as_deref(), read)?;
         let mut spec = report::ReportSpec::single(run, targets);
         if let Some(sc) = spec.scenarios.first_mut() {
@@ -264,13 +361,13 @@ fn spec_recording(
     if let Some(t) = &cfg.template {
         read.add(t);
     }
-    let targets = targets::with_titled_overrides(
-        targets::default_targets(),
-        cfg.targets
-            .iter()
-            .map(|(title, expr)| Target::new(title.clone(), expr.clone())),
-    );
-    let mut targets = targets::with_overrides(targets, &targets::parse_all(&opts.targets)?);
+    let mut targets = targets_in_force(
+        opts.no_default_targets,
+        &cfg.targets,
+        opts.targets_file.as_deref(),
+        &opts.targets,
+        read,
+    )?;
     targets::exclude_groups(&mut targets, &cfg.groups);
     let mut scenarios = Vec::new();
     let mut focus_series = None;
@@ -305,8 +402,11 @@ fn spec_recording(
             );
             let b_series = resource_analysis(&b_run, &resource_input(&cfg, b))?.map(|(s, _)| s);
             let a_series = resource_analysis(&a_run, &resource_input(&cfg, a))?.map(|(s, _)| s);
-            let mut relative = cfg.relative_targets.clone();
-            relative.extend(targets::parse_relative_all(&opts.targets)?);
+            let relative = relative_in_force(
+                &cfg.relative_targets,
+                opts.targets_file.as_deref(),
+                &opts.targets,
+            )?;
             c.statistical = Some(statistical(
                 &[(b_run.clone(), b_series)],
                 &a_run,
@@ -347,6 +447,7 @@ fn spec_recording(
         });
     }
     let spec = report::ReportSpec {
+        title: cfg.title.clone(),
         system: cfg.system.clone(),
         environment: cfg.environment.clone(),
         test_date: cfg.test_date.clone(),
@@ -364,9 +465,9 @@ fn spec_recording(
         step,
         scalability,
         step_resources,
-        chart: None,
         focus_series,
         compared,
+        history: None,
     };
     Ok((spec, Some(cfg)))
 }
@@ -385,6 +486,10 @@ pub struct FillOptions {
     /// Exit 2, writing nothing, when a placeholder stays or the document's
     /// scenario sections do not match the config's scenarios.
     pub strict: bool,
+    /// `--targets FILE`: a targets file (applied after the config's).
+    pub targets_file: Option<PathBuf>,
+    /// `--no-default-targets`: check only the targets given.
+    pub no_default_targets: bool,
 }
 
 /// What `fill` did.
@@ -402,11 +507,14 @@ pub fn fill(opts: &FillOptions) -> Result<FillOutcome> {
     let mut read = InputSet::new();
     let render_opts = RenderOptions {
         config: Some(opts.config.clone()),
+        targets_file: opts.targets_file.clone(),
+        no_default_targets: opts.no_default_targets,
         ..Default::default()
     };
     let (spec, _) = spec_recording(&render_opts, &mut read)?;
     let document = input::read_text(&opts.document)?;
-    let context = report::context(&spec)?;
+    // the same model `render` lays out: nothing is derived twice
+    let context = report::build(&spec).context()?;
     let filled = render::fill::fill_document(&document, &context);
     if opts.strict && (!filled.unresolved.is_empty() || !filled.warnings.is_empty()) {
         let mut problems: Vec<String> = filled.warnings.clone();
@@ -548,9 +656,33 @@ pub struct Rendered {
     pub text: String,
     /// Sections that lack data, each with the input that would fill it.
     pub missing: Vec<String>,
+    /// The files written (`--out`, then its charts); empty without `--out`.
+    pub written: Vec<PathBuf>,
+    /// The report's targets over all its scenarios.
+    pub counts: output::Counts,
 }
 
 impl Rendered {
+    /// One line on what was written and the targets' verdict: `wrote
+    /// report.md, report.latency-1.svg; targets: 1 met, 0 warned, 2 missed,
+    /// 5 not measured`.
+    pub fn summary(&self) -> String {
+        let files: Vec<String> = self
+            .written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        format!(
+            "wrote {}; targets: {}",
+            if files.is_empty() {
+                "nothing".to_string()
+            } else {
+                files.join(", ")
+            },
+            self.counts
+        )
+    }
+
     /// The `--strict` refusal (exit 2) naming every section that lacks data,
     /// when there is one.
     pub fn strict_error(&self) -> Option<Error> {
@@ -577,49 +709,113 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
 }
 
 /// Render a report whatever it lacks (`strict` is not applied here; see
-/// [`Rendered::strict_error`]); writes `--out` when given.
+/// [`Rendered::strict_error`]); writes `--out` when given. The report model
+/// is built from the runs, or read from `--model`; every format is laid out
+/// from that model alone.
 pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
+    render_from(opts, None)
+}
+
+/// [`render_report`] from a report model saved by `render --format json`
+/// (`render --model FILE`): no run is read; `opts` gives the output, the
+/// format and the template.
+pub fn render_saved_model(model: &std::path::Path, opts: &RenderOptions) -> Result<Rendered> {
+    render_from(opts, Some(model))
+}
+
+fn render_from(opts: &RenderOptions, model: Option<&std::path::Path>) -> Result<Rendered> {
     let mut read = InputSet::new();
-    let (mut spec, cfg) = spec_recording(opts, &mut read)?;
+    let (mut model, cfg_template) = match model {
+        Some(path) => {
+            if opts.config.is_some() || !opts.stats.is_empty() || opts.history.is_some() {
+                return Err(Error::Usage(
+                    "give --model alone: a saved report model already holds the runs' figures and trend (not --config, --stats or --history)".into(),
+                ));
+            }
+            if let Some(t) = &opts.template {
+                read.add(t);
+            }
+            read.add(path);
+            (read_model(path)?, None)
+        }
+        None => {
+            let (mut spec, cfg) = spec_recording(opts, &mut read)?;
+            let history = opts
+                .history
+                .clone()
+                .or_else(|| cfg.as_ref().and_then(|c| c.history.clone()));
+            if let Some(text) = history {
+                let db = DbSpec::parse(&text)?;
+                // the database is read: --out must not replace it
+                read.add(&db.path);
+                spec.history = Some(report::trend::History {
+                    runs: recorded_runs(&db)?,
+                    source: text,
+                });
+            }
+            (report::build(&spec), cfg.and_then(|c| c.template))
+        }
+    };
     let format = opts.format.unwrap_or(match &opts.out {
         Some(p) if p.extension().is_some_and(|e| e == "html" || e == "htm") => ReportFormat::Html,
+        Some(p) if p.extension().is_some_and(|e| e == "json") => ReportFormat::Json,
         _ => ReportFormat::Markdown,
     });
+    if format == ReportFormat::Json {
+        let text = model.to_json();
+        if let Some(out) = &opts.out {
+            files::write_output(out, text.as_bytes(), &read, "--out")?;
+        }
+        let written = opts.out.iter().cloned().collect();
+        return Ok(Rendered {
+            text,
+            counts: output::Counts::from(model.target_counts),
+            missing: model.missing,
+            written,
+        });
+    }
     // The markdown report links its charts as files next to it
     // (REPORT.<chart>.svg); the HTML report carries them inline.
-    let figures = render::html::figures(&spec);
     let mut chart_files: Vec<(std::path::PathBuf, String)> = Vec::new();
     if let (Some(out), ReportFormat::Markdown) = (&opts.out, format) {
         let stem = out
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "report".into());
-        for f in &figures {
+        for f in &model.figures {
             let name = format!("{stem}.{}.svg", f.id);
-            if f.kind == "resources" && report::resource_focus(&spec).is_some() {
-                spec.chart = Some(name.clone());
+            if f.kind == "resources"
+                && let Some(res) = model.resources.res.as_mut()
+            {
+                res.chart = Some(name.clone());
             }
-            chart_files.push((out.with_file_name(&name), standalone_svg(&f.svg)));
+            // the Trend section links its own charts
+            if f.kind == "trend" {
+                model.trend.charts.push(report::trend::ChartLink {
+                    heading: f.heading.clone(),
+                    file: name.clone(),
+                });
+            }
+            chart_files.push((out.with_file_name(&name), standalone_svg(&f.chart.svg())));
         }
     }
-    // one pass over the data gives both the context and what it lacks
-    let (context, missing) = report::context_and_missing(&spec);
-    let template = opts
-        .template
-        .as_deref()
-        .or(cfg.as_ref().and_then(|c| c.template.as_deref()));
-    let mut markdown = render::render_markdown(&context, template)?;
-    let title = cfg
+    let linked_resources = model
+        .resources
+        .res
         .as_ref()
-        .and_then(|c| c.title.as_deref())
-        .unwrap_or("Load Testing Report");
+        .is_some_and(|r| r.chart.is_some());
+    let template = opts.template.as_deref().or(cfg_template.as_deref());
+    let mut markdown = render::render_markdown(&model.context()?, template)?;
     let text = match format {
         ReportFormat::Markdown => {
             if !chart_files.is_empty() {
                 markdown.push_str("\n## Charts\n\n");
-                for (f, (path, _)) in figures.iter().zip(&chart_files) {
+                for (f, (path, _)) in model.figures.iter().zip(&chart_files) {
                     // the template links the resource chart in its own section
-                    if f.kind == "resources" && spec.chart.is_some() {
+                    if f.kind == "resources" && linked_resources {
+                        continue;
+                    }
+                    if f.kind == "trend" {
                         continue;
                     }
                     let name = path
@@ -636,7 +832,7 @@ pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
             }
             markdown
         }
-        ReportFormat::Html => render::html::page(&markdown, title, &figures),
+        _ => render::html::page(&markdown, &model.title, &model.figures),
     };
     if let Some(out) = &opts.out {
         // all checked before any is written: a refusal leaves nothing half-done
@@ -649,7 +845,24 @@ pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
         }
         files::write_output(out, text.as_bytes(), &read, "--out")?;
     }
-    Ok(Rendered { text, missing })
+    let written = opts
+        .out
+        .iter()
+        .cloned()
+        .chain(chart_files.into_iter().map(|(p, _)| p))
+        .collect();
+    Ok(Rendered {
+        text,
+        counts: output::Counts::from(model.target_counts),
+        missing: model.missing,
+        written,
+    })
+}
+
+/// Read a report model saved by `render --format json`.
+pub fn read_model(path: &std::path::Path) -> Result<ReportModel> {
+    let text = input::read_text(path)?;
+    ReportModel::from_json(path, &text)
 }
 
 /// A chart as a file of its own: the XML declaration a viewer expects.
@@ -661,39 +874,66 @@ fn standalone_svg(svg: &str) -> String {
 /// `--json`, the GitHub job summary).
 pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
     let mut read = InputSet::new();
+    if opts.record.is_some() && opts.config.is_some() {
+        return Err(Error::Usage(
+            "--record stores one run: give it --stats (to record the runs of a config, record each with `perfreport record --stats ...`)".into(),
+        ));
+    }
+    let mut resources = None;
     let (run, mut verdict) = match &opts.config {
         Some(_) => gate_config(opts, &mut read)?,
         None => {
-            let targets = targets_from(&opts.targets)?;
+            let targets = targets_in_force(
+                opts.no_default_targets,
+                &[],
+                opts.targets_file.as_deref(),
+                &opts.targets,
+                &mut read,
+            )?;
             let run = load_recorded(&opts.stats, None, &mut read)?;
             read.extend(&opts.resources.path);
             let res = resource_report(&run, &opts.resources)?.map(|r| r.figures());
             let verdict = targets::evaluate(&run, &targets, res.as_ref());
+            resources = res;
             (run, verdict)
         }
     };
-    let relative = targets::parse_relative_all(&opts.targets)?;
+    let relative = relative_in_force(&[], opts.targets_file.as_deref(), &opts.targets)?;
     let mut stat = None;
     if !opts.baseline.is_empty() {
-        let groups = baseline_runs(&opts.baseline);
-        if !opts.baseline_resources.is_empty() && opts.baseline_resources.len() != groups.len() {
-            return Err(Error::Usage(format!(
-                "{} --baseline-resources for {} baseline runs: give one per baseline run, in the same order",
-                opts.baseline_resources.len(),
-                groups.len()
-            )));
-        }
         let mut bases = Vec::new();
-        for (i, files) in groups.iter().enumerate() {
-            let b = load_recorded(files, None, &mut read)?;
-            compare::check_comparable(&b, &run, opts.force)?;
-            let input = ResourceInput {
-                path: opts.baseline_resources.get(i).cloned(),
-                ..opts.resources.clone()
-            };
-            read.extend(&input.path);
-            let series = resource_analysis(&b, &input)?.map(|(s, _)| s);
-            bases.push((b, series));
+        if let Some(spec) = db_baseline(&opts.baseline)? {
+            if !opts.resources_baseline.is_empty() {
+                return Err(Error::Usage(
+                    "--resources-baseline names the samples of baseline stats files; recorded runs (--baseline db:...) keep only a resource summary".into(),
+                ));
+            }
+            // each recorded run is one baseline: their run-to-run spread is measured
+            for b in baselines_from_db(&spec)? {
+                compare::check_comparable(&b, &run, opts.force)?;
+                bases.push((b, None));
+            }
+        } else {
+            let groups = baseline_runs(&opts.baseline);
+            if !opts.resources_baseline.is_empty() && opts.resources_baseline.len() != groups.len()
+            {
+                return Err(Error::Usage(format!(
+                    "{} --resources-baseline for {} baseline runs: give one per baseline run, in the same order",
+                    opts.resources_baseline.len(),
+                    groups.len()
+                )));
+            }
+            for (i, files) in groups.iter().enumerate() {
+                let b = load_recorded(files, None, &mut read)?;
+                compare::check_comparable(&b, &run, opts.force)?;
+                let input = ResourceInput {
+                    path: opts.resources_baseline.get(i).cloned(),
+                    ..opts.resources.clone()
+                };
+                read.extend(&input.path);
+                let series = resource_analysis(&b, &input)?.map(|(s, _)| s);
+                bases.push((b, series));
+            }
         }
         let after_series = resource_analysis(&run, &opts.resources)?.map(|(s, _)| s);
         let relative = if relative.is_empty() {
@@ -725,6 +965,12 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
     let mut context =
         output::GateContext::new(&run, &opts.stats, opts.require_all, opts.fail_on_warn);
     context.comparison = stat;
+    // the database is checked (and opened) with the other outputs, before any is written
+    let mut store = opts
+        .record
+        .as_ref()
+        .map(|r| history::sqlite::SqliteStore::open_for_writing(&r.db, &read))
+        .transpose()?;
     // every output checked (and rendered) before the first is written
     let summary = opts.step_summary.as_ref().filter(|_| opts.github);
     if let Some(path) = &opts.junit {
@@ -769,6 +1015,23 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
     if let (Some(path), Some(json)) = (&opts.json, &json) {
         files::write_output(path, json.as_bytes(), &read, "--json")?;
     }
+    let mut recorded = None;
+    if let (Some(store), Some(to)) = (&mut store, &opts.record) {
+        let outcomes: serde_json::Value =
+            serde_json::from_str(&output::json::render(&verdict, &context)?)
+                .unwrap_or(serde_json::Value::Null);
+        let rec = history::RecordedRun::from_run(
+            &run,
+            resources.as_ref(),
+            Some(history::RecordedVerdict {
+                exit_code: context.exit_code(&verdict),
+                outcomes,
+            }),
+            to.labels.clone(),
+            now_unix(),
+        )?;
+        recorded = Some((to.db.clone(), store.record(&rec)?));
+    }
     let mut notes = Vec::new();
     let mut annotations = String::new();
     if opts.github {
@@ -789,7 +1052,157 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
         context,
         annotations,
         notes,
+        recorded,
     })
+}
+
+fn now_unix() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// `--baseline db:FILE[?filters]`, when that is what was given.
+fn db_baseline(baseline: &[PathBuf]) -> Result<Option<DbSpec>> {
+    let texts: Vec<String> = baseline
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    if !texts.iter().any(|t| DbSpec::is_db(t)) {
+        return Ok(None);
+    }
+    match texts.as_slice() {
+        [one] => DbSpec::parse(one).map(Some),
+        _ => Err(Error::Usage(
+            "--baseline db:FILE names the whole baseline: give it alone, without stats files"
+                .into(),
+        )),
+    }
+}
+
+/// The recorded runs a `db:` spec selects, rebuilt, oldest first.
+pub fn recorded_runs(spec: &DbSpec) -> Result<Vec<history::RecordedRun>> {
+    let store = history::sqlite::SqliteStore::open_existing(&spec.path)?;
+    store.query(&spec.filter)
+}
+
+/// The baselines `--baseline db:...` stands for: each selected recorded run
+/// rebuilt from its stored distributions, oldest first, named by its record.
+/// The statistical comparison takes them as N baseline runs, so their
+/// run-to-run spread is measured rather than assumed.
+pub fn baselines_from_db(spec: &DbSpec) -> Result<Vec<Run>> {
+    let recorded = recorded_runs(spec)?;
+    if recorded.is_empty() {
+        // nothing to compare with is an error, never a comparison that passes
+        return Err(Error::Usage(format!(
+            "{}: no {} to compare with (record runs with `perfreport record` or `gate --record`)",
+            spec.path.display(),
+            spec.filter.describe()
+        )));
+    }
+    recorded
+        .iter()
+        .map(|r| {
+            let mut run = r.to_run(&spec.path)?;
+            run.label = format!(
+                "{} (recorded run #{} of {})",
+                run.label,
+                r.id.unwrap_or_default(),
+                spec.path.display()
+            );
+            Ok(run)
+        })
+        .collect()
+}
+
+/// The selected recorded runs merged into one run with pooled histograms
+/// ([`history::merged_baseline`]); the gate compares with
+/// [`baselines_from_db`] instead, which keeps the runs apart.
+pub fn baseline_from_db(spec: &DbSpec) -> Result<Run> {
+    let recorded = recorded_runs(spec)?;
+    let mut runs = recorded
+        .iter()
+        .map(|r| r.to_run(&spec.path))
+        .collect::<Result<Vec<_>>>()?;
+    if let ([r], [run]) = (recorded.as_slice(), runs.as_mut_slice()) {
+        // the comparison names its baseline by label: say where it came from
+        run.label = format!(
+            "{} (recorded run #{} of {})",
+            run.label,
+            r.id.unwrap_or_default(),
+            spec.path.display()
+        );
+    }
+    history::merged_baseline(&runs, &spec.path, &spec.filter)
+}
+
+/// Options of `perfreport record`.
+#[derive(Debug, Clone, Default)]
+pub struct RecordOptions {
+    /// `--stats` files of the run.
+    pub stats: Vec<PathBuf>,
+    /// `--target` expressions: the verdict stored with the run.
+    pub targets: Vec<String>,
+    /// Resource samples of the server.
+    pub resources: ResourceInput,
+    /// The database and labels.
+    pub to: RecordTo,
+}
+
+/// Record a run, judged against the targets, into a run database; returns
+/// what `gate --record` would have (the verdict and the id).
+pub fn record(opts: &RecordOptions) -> Result<GateOutcome> {
+    gate_run(&GateOptions {
+        stats: opts.stats.clone(),
+        targets: opts.targets.clone(),
+        resources: opts.resources.clone(),
+        record: Some(opts.to.clone()),
+        ..GateOptions::default()
+    })
+}
+
+/// Options of `perfreport history`.
+#[derive(Debug, Clone)]
+pub struct HistoryOptions {
+    /// The database and which runs.
+    pub spec: DbSpec,
+    /// JSON instead of a table.
+    pub json: bool,
+}
+
+/// The recorded runs as a table or JSON.
+pub fn history_text(opts: &HistoryOptions) -> Result<String> {
+    let runs = recorded_runs(&opts.spec)?;
+    if opts.json {
+        #[derive(serde::Serialize)]
+        struct Entry<'a> {
+            #[serde(flatten)]
+            run: &'a history::RecordedRun,
+            error_rate: Option<f64>,
+            regressions: Vec<String>,
+        }
+        let entries: Vec<Entry> = runs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Entry {
+                run: r,
+                error_rate: r.error_rate(),
+                regressions: history::trend::regressions(i.checked_sub(1).map(|p| &runs[p]), r),
+            })
+            .collect();
+        let mut text = serde_json::to_string_pretty(&entries)
+            .map_err(|e| Error::Usage(format!("cannot write the history as JSON: {e}")))?;
+        text.push('\n');
+        return Ok(text);
+    }
+    if runs.is_empty() {
+        return Ok(format!(
+            "{}: no {}\n",
+            opts.spec.path.display(),
+            opts.spec.filter.describe()
+        ));
+    }
+    Ok(history::trend::table(&runs))
 }
 
 /// Every scenario of a config against its targets, each outcome titled with
@@ -800,6 +1213,8 @@ fn gate_config(opts: &GateOptions, read: &mut InputSet) -> Result<(Run, Verdict)
         &RenderOptions {
             config: opts.config.clone(),
             targets: opts.targets.clone(),
+            targets_file: opts.targets_file.clone(),
+            no_default_targets: opts.no_default_targets,
             force: opts.force,
             ..RenderOptions::default()
         },
@@ -843,15 +1258,44 @@ fn gate_config(opts: &GateOptions, read: &mut InputSet) -> Result<(Run, Verdict)
     Ok((run, Verdict { outcomes }))
 }
 
-/// Compare a baseline and an after run (`perfreport diff`).
+/// Compare a baseline and an after run (`perfreport diff`), with the CPU and
+/// memory of each side when its resource samples are given (from the flags,
+/// or the config's `resources` of `[baseline]` and `[after]`).
 pub fn diff(opts: &DiffOptions) -> Result<Comparison> {
-    let (baseline, after) = match &opts.config {
+    let (baseline, after, res_b, res_a) = match &opts.config {
         Some(path) => {
             let cfg = config::load(path)?;
             match (&cfg.baseline, &cfg.after) {
                 (Some(b), Some(a)) => {
                     let mut read = InputSet::new();
-                    (load_inputs(b, &mut read)?, load_inputs(a, &mut read)?)
+                    let mut b_in = b.clone();
+                    let mut a_in = a.clone();
+                    if opts.label_baseline.is_some() {
+                        b_in.label = opts.label_baseline.clone();
+                    }
+                    if opts.label_after.is_some() {
+                        a_in.label = opts.label_after.clone();
+                    }
+                    let pick = |flag: &ResourceInput, inputs: &RunInputs| {
+                        let from_config = resource_input(&cfg, inputs);
+                        if flag.path.is_some() {
+                            ResourceInput {
+                                cpu_cores: flag.cpu_cores.or(from_config.cpu_cores),
+                                ..flag.clone()
+                            }
+                        } else {
+                            ResourceInput {
+                                cpu_cores: flag.cpu_cores.or(from_config.cpu_cores),
+                                ..from_config
+                            }
+                        }
+                    };
+                    (
+                        load_inputs(&b_in, &mut read)?,
+                        load_inputs(&a_in, &mut read)?,
+                        pick(&opts.resources_baseline, b),
+                        pick(&opts.resources_after, a),
+                    )
                 }
                 _ => {
                     return Err(Error::parse(
@@ -870,10 +1314,18 @@ pub fn diff(opts: &DiffOptions) -> Result<Comparison> {
                 ));
             }
             (
-                input::load_run(&opts.baseline, None)?,
-                input::load_run(&opts.after, None)?,
+                input::load_run(&opts.baseline, opts.label_baseline.as_deref())?,
+                input::load_run(&opts.after, opts.label_after.as_deref())?,
+                opts.resources_baseline.clone(),
+                opts.resources_after.clone(),
             )
         }
     };
-    compare_runs(&baseline, &after, opts.force)
+    compare::check_comparable(&baseline, &after, opts.force)?;
+    Ok(compare::compare(
+        &baseline,
+        &after,
+        side_with_resources(&baseline, &res_b)?,
+        side_with_resources(&after, &res_a)?,
+    ))
 }

@@ -65,7 +65,9 @@ struct RawConfig {
     next_review: Option<String>,
     cpu_cores: Option<u32>,
     #[serde(default)]
-    targets: BTreeMap<String, toml::Spanned<String>>,
+    targets: crate::targets::file::TargetList,
+    #[serde(default, rename = "target")]
+    target: Vec<crate::targets::file::NamedTarget>,
     #[serde(default)]
     groups: BTreeMap<String, toml::Spanned<String>>,
     #[serde(default, rename = "scenario")]
@@ -81,6 +83,7 @@ struct RawConfig {
     sections: BTreeMap<String, toml::Spanned<String>>,
     template: Option<String>,
     regression: Option<RawTolerance>,
+    history: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -140,7 +143,7 @@ pub struct RunInputs {
 #[derive(Debug, Clone)]
 pub struct ScenarioConfig {
     /// What the config says about it (its `name` is the title).
-    pub info: crate::render::report::ScenarioInfo,
+    pub info: crate::report::ScenarioInfo,
     /// Inputs.
     pub inputs: RunInputs,
 }
@@ -176,7 +179,8 @@ pub struct Config {
     pub next_review: Option<String>,
     /// Core count of the server, for the CPU basis.
     pub cpu_cores: Option<u32>,
-    /// Target overrides: (row title, expression).
+    /// Target overrides: (row title, expression), from `[targets]` (a table
+    /// of titles, or a list of expressions) and `[[target]]` tables.
     pub targets: Vec<(String, TargetExpr)>,
     /// Relative targets (`p95 <= +10% vs baseline`) for the `[after]` run
     /// against `[baseline]`; the defaults when empty.
@@ -201,6 +205,9 @@ pub struct Config {
     /// The config's own template (`template = "report.md.tera"`), which may
     /// extend the built-in one; `--template` wins over it.
     pub template: Option<PathBuf>,
+    /// Recorded runs for the Trend section (`history = "db:perfreport.db?last=20"`),
+    /// the database path relative to the config; `--history` wins over it.
+    pub history: Option<String>,
     /// Regression tolerance.
     pub tolerance: crate::analysis::compare::Tolerance,
 }
@@ -223,7 +230,7 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 /// The 1-based line and column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (u64, u64) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (u64, u64) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() as u64 + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
@@ -231,7 +238,7 @@ fn line_col(text: &str, offset: usize) -> (u64, u64) {
 }
 
 /// Add "did you mean" to serde's "unknown field `x`, expected one of `a`, `b`".
-fn did_you_mean(message: &str) -> String {
+pub(crate) fn did_you_mean(message: &str) -> String {
     let Some(rest) = message.strip_prefix("unknown field `") else {
         return message.to_string();
     };
@@ -254,7 +261,7 @@ fn did_you_mean(message: &str) -> String {
 /// A `[targets]` or `[groups]` value that does not parse, placed at its line
 /// and column in the config file. The column points into the string at the
 /// character the expression parser stopped at, when the string has no escapes.
-fn entry_error(
+pub(crate) fn entry_error(
     path: &Path,
     text: &str,
     table: &str,
@@ -314,19 +321,8 @@ pub fn load(path: &Path) -> Result<Config> {
         stats: stats.into_vec().iter().map(|s| resolve(s)).collect(),
         resources: resources.as_deref().map(resolve),
     };
-    let mut targets = Vec::new();
-    let mut relative_targets = Vec::new();
-    for (title, value) in raw.targets {
-        if expr::is_relative(value.get_ref()) {
-            let parsed = expr::parse_relative(value.get_ref())
-                .map_err(|e| entry_error(path, &text, "targets", &title, &value, e))?;
-            relative_targets.push(parsed);
-            continue;
-        }
-        let parsed = expr::parse(value.get_ref())
-            .map_err(|e| entry_error(path, &text, "targets", &title, &value, e))?;
-        targets.push((title, parsed));
-    }
+    let (targets, relative_targets) =
+        crate::targets::file::parse_entries(path, &text, raw.targets, raw.target)?;
     let mut groups = Vec::new();
     for (name, value) in raw.groups {
         let parsed = expr::parse_scope(value.get_ref())
@@ -334,12 +330,12 @@ pub fn load(path: &Path) -> Result<Config> {
         groups.push((name, parsed));
     }
     for section in raw.notes.keys() {
-        if !crate::render::report::NOTE_SECTIONS.contains(&section.as_str()) {
+        if !crate::report::NOTE_SECTIONS.contains(&section.as_str()) {
             let line = text
                 .lines()
                 .position(|l| l.trim_start().starts_with(section.as_str()))
                 .map(|i| i as u64 + 1);
-            let close = crate::render::report::NOTE_SECTIONS
+            let close = crate::report::NOTE_SECTIONS
                 .iter()
                 .map(|c| (strsim::levenshtein(section, c), *c))
                 .min()
@@ -352,7 +348,7 @@ pub fn load(path: &Path) -> Result<Config> {
                 None,
                 format!(
                     "[notes] has no section `{section}`; expected one of {}{close}",
-                    crate::render::report::NOTE_SECTIONS.join(", ")
+                    crate::report::NOTE_SECTIONS.join(", ")
                 ),
             ));
         }
@@ -361,8 +357,8 @@ pub fn load(path: &Path) -> Result<Config> {
     for (section, value) in &raw.sections {
         let (line, col) = line_col(&text, value.span().start);
         let here = |message: String| Error::parse(path, Some(line), Some(col), message);
-        if !crate::render::report::SECTIONS.contains(&section.as_str()) {
-            let close = crate::render::report::SECTIONS
+        if !crate::report::SECTIONS.contains(&section.as_str()) {
+            let close = crate::report::SECTIONS
                 .iter()
                 .map(|c| (strsim::levenshtein(section, c), *c))
                 .min()
@@ -371,7 +367,7 @@ pub fn load(path: &Path) -> Result<Config> {
                 .unwrap_or_default();
             return Err(here(format!(
                 "[sections] has no section `{section}`; expected one of {}{close}",
-                crate::render::report::SECTIONS.join(", ")
+                crate::report::SECTIONS.join(", ")
             )));
         }
         let reason = not_applicable_reason(value.get_ref()).ok_or_else(|| {
@@ -426,7 +422,7 @@ pub fn load(path: &Path) -> Result<Config> {
             .scenarios
             .into_iter()
             .map(|s| ScenarioConfig {
-                info: crate::render::report::ScenarioInfo {
+                info: crate::report::ScenarioInfo {
                     title: Some(s.name.clone()),
                     description: s.description,
                     user_profile: s.user_profile.unwrap_or_default(),
@@ -451,6 +447,20 @@ pub fn load(path: &Path) -> Result<Config> {
             .collect(),
         not_applicable,
         template: raw.template.as_deref().map(resolve),
+        history: raw.history.map(|h| match h.strip_prefix("db:") {
+            Some(rest) => {
+                let (db, query) = rest
+                    .split_once('?')
+                    .map_or((rest, None), |(d, q)| (d, Some(q)));
+                let db = resolve(db).display().to_string();
+                match query {
+                    Some(q) => format!("db:{db}?{q}"),
+                    None => format!("db:{db}"),
+                }
+            }
+            // not a db: spec; the render refuses it with the expected form
+            None => h,
+        }),
         tolerance,
     })
 }
@@ -550,6 +560,20 @@ mod tests {
             assert!(err.contains("line 2"), "{err}");
             assert!(err.contains("not applicable: <why"), "{err}");
         }
+    }
+
+    #[test]
+    fn targets_may_be_a_table_a_list_or_target_tables() {
+        let c = load_text("[targets]\n\"Throughput\" = \"rps>=50\"\n").unwrap();
+        assert_eq!(c.targets[0].0, "Throughput");
+        assert_eq!(c.targets[0].1.limit, 50.0);
+        let c = load_text(
+            "targets = [\"p95<300ms\"]\n\n[[target]]\nname = \"Checkout p99\"\nexpr = \"p99<1s\"\n",
+        )
+        .unwrap();
+        let titles: Vec<&str> = c.targets.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(titles, ["p95<300ms", "Checkout p99"]);
+        assert_eq!(c.targets[1].1.limit, 1000.0);
     }
 
     #[test]

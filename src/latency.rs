@@ -193,6 +193,16 @@ pub fn bucket_quantile(sorted: &[(u64, u64, u64)], q: f64) -> Option<(u64, u64)>
     None
 }
 
+/// Every [`Latency::precision_note`], so that a printer can say each once per
+/// source instead of on every row that quotes it.
+pub const PRECISION_NOTES: [&str; 6] = [
+    "Locust histogram buckets (1 ms below 100 ms, 10 ms to 1 s, 100 ms to 10 s): ±5 ms at 200 ms",
+    "Goose µs log-linear buckets (bucket middle): ±0.8 %",
+    "exact per-request times (HdrHistogram, 3 significant digits): ±0.1 %",
+    "Locust CSV percentile columns (bucketed: 1 ms below 100 ms, 10 ms to 1 s): ±5 ms at 200 ms",
+    "bounds from per-endpoint CSV columns (a mixture's percentile lies between its parts')",
+    "no latency distribution in the input",
+];
 impl Latency {
     /// Mean in ms, when the exact sum is known.
     pub fn mean_ms(&self) -> Option<Millis> {
@@ -258,21 +268,14 @@ impl Latency {
 
     /// One line on where the percentiles come from and how precise they are.
     pub fn precision_note(&self) -> &'static str {
+        let [locust, goose, exact, columns, bounds, none] = PRECISION_NOTES;
         match &self.dist {
-            Distribution::LocustBuckets(_) => {
-                "Locust histogram buckets (1 ms below 100 ms, 10 ms to 1 s, 100 ms to 10 s): ±5 ms at 200 ms"
-            }
-            Distribution::GooseBuckets(_) => "Goose µs log-linear buckets (bucket middle): ±0.8 %",
-            Distribution::Exact(_) => {
-                "exact per-request times (HdrHistogram, 3 significant digits): ±0.1 %"
-            }
-            Distribution::Columns(_) => {
-                "Locust CSV percentile columns (bucketed: 1 ms below 100 ms, 10 ms to 1 s): ±5 ms at 200 ms"
-            }
-            Distribution::Bounds(_) => {
-                "bounds from per-endpoint CSV columns (a mixture's percentile lies between its parts')"
-            }
-            Distribution::None => "no latency distribution in the input",
+            Distribution::LocustBuckets(_) => locust,
+            Distribution::GooseBuckets(_) => goose,
+            Distribution::Exact(_) => exact,
+            Distribution::Columns(_) => columns,
+            Distribution::Bounds(_) => bounds,
+            Distribution::None => none,
         }
     }
 

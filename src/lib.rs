@@ -3,8 +3,9 @@
 //! load-testing report.
 //!
 //! The data flows one way: [`input`] readers produce a [`model::Run`];
-//! [`targets`] evaluates it into a verdict, [`analysis`] derives findings, and
-//! [`render`] writes reports.
+//! [`targets`] evaluates it into a verdict, [`analysis`] derives findings,
+//! [`report`] derives the typed report model from a run set, and [`render`]
+//! writes it as markdown or HTML.
 //!
 //! ```
 //! use perfreport::{input, targets};
@@ -22,11 +23,13 @@ pub mod app;
 pub mod config;
 pub mod error;
 pub mod format;
+pub mod history;
 pub mod input;
 pub mod latency;
 pub mod model;
 pub mod output;
 pub mod render;
+pub mod report;
 pub mod sample;
 pub mod targets;
 

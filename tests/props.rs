@@ -105,6 +105,8 @@ fn render(stats: Vec<PathBuf>, resources: Option<PathBuf>) -> perfreport::Result
         config: None,
         label: None,
         targets: Vec::new(),
+        targets_file: None,
+        no_default_targets: false,
         out: None,
         format: None,
         template: None,
@@ -115,6 +117,7 @@ fn render(stats: Vec<PathBuf>, resources: Option<PathBuf>) -> perfreport::Result
             cpu_cores: Some(2),
             start_unix: None,
         },
+        history: None,
     })
 }
 

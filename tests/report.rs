@@ -297,8 +297,9 @@ fn diff_and_regression_gate_point_the_right_way() {
 #[test]
 fn gate_with_the_config_checks_every_scenario_and_the_before_after_pair() {
     // 4 scenarios x 8 default targets, + 3 regression checks of after vs baseline
+    // (-v: the table, each row ending with its state)
     let out = perfreport()
-        .args(["gate", "--config", CONFIG])
+        .args(["gate", "-v", "--config", CONFIG])
         .args([
             "--target", "p95<1s", "--target", "p99<2s", "--target", "rps>=1",
         ])

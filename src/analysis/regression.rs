@@ -32,7 +32,8 @@ use crate::latency::{Distribution, Latency, goose_bucket_width, locust_bucket_ra
 use crate::model::{Endpoint, ResourceSeries, Run};
 use crate::targets::expr::{RelativeExpr, RelativeMetric, Tolerance, parse_relative};
 use crate::targets::{Metric, Op, Outcome, State, Target, TargetExpr};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Seed of every bootstrap: the same inputs give the same intervals.
@@ -101,7 +102,7 @@ pub struct RunSide<'a> {
 }
 
 /// What the comparison concluded about one change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeVerdict {
     /// Worse than the tolerance allows, with confidence.
@@ -173,7 +174,7 @@ pub struct Check {
 }
 
 /// One endpoint present in both runs, side by side.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct EndpointRow {
     /// `GET /api/x`.
     pub endpoint: String,
@@ -192,7 +193,7 @@ pub struct EndpointRow {
 }
 
 /// How much of the aggregate p95's change the request mix explains.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MixShift {
     /// Aggregate p95 of the baseline, ms (from its endpoints' histograms).
     pub before_ms: f64,
@@ -1185,7 +1186,7 @@ fn cpu_per_request_check(
         return not_measured(
             t,
             None,
-            "needs resource samples (--baseline-resources) covering each baseline run's start to end".into(),
+            "needs resource samples (--resources-baseline) covering each baseline run's start to end".into(),
         );
     }
     let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len() as f64;
@@ -1263,7 +1264,7 @@ fn resource_point_check(t: &RelativeExpr, baselines: &[RunSide], after: &RunSide
         _ => not_measured(
             t,
             None,
-            "needs resource samples of every run (--resources, --baseline-resources)".into(),
+            "needs resource samples of every run (--resources, --resources-baseline)".into(),
         ),
     }
 }
@@ -1371,6 +1372,28 @@ impl Check {
             "percent" => format!("{v:+.1} % CPU"),
             _ => format!("{v:+.1} ms"),
         }
+    }
+
+    /// The parts of [`Check::line`] for a table's columns: before, after,
+    /// `change [interval]`, and `verdict (limit ...)`; `None` when not measured.
+    pub fn columns(&self) -> Option<[String; 4]> {
+        let (Some(b), Some(a), Some(c)) = (self.before, self.after, self.change) else {
+            return None;
+        };
+        let iv = self
+            .interval
+            .map(|[lo, hi]| format!(" [{}, {}]", self.show_change(lo), self.show_change(hi)))
+            .unwrap_or_else(|| " (no interval)".into());
+        Some([
+            self.show_value(b),
+            self.show_value(a),
+            format!("{}{iv}", self.show_change(c)),
+            format!(
+                "{} (limit {})",
+                self.verdict.label(),
+                self.show_change(self.tolerance)
+            ),
+        ])
     }
 
     /// `400 ms → 1.5 s  +275% [+240%, +310%]  regressed (limit +10%)`.

@@ -38,7 +38,9 @@ use super::steady::steady_window;
 use crate::format;
 use crate::latency::{bucket_quantile, exact_quantile};
 use crate::model::{PointLatency, Run, TimelinePoint, Tool, Window};
-use crate::targets::{Metric, Op, Outcome, State, Target};
+// the leaf modules only: `targets::evaluate` calls into this module
+use crate::targets::expr::{Metric, Op};
+use crate::targets::types::{Outcome, State, Target};
 use std::collections::BTreeMap;
 
 /// How many seconds before its tick a timeline's windowed percentile covers.

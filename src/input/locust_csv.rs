@@ -502,9 +502,10 @@ pub(crate) fn siblings(path: &Path) -> Siblings {
     }
 }
 
-/// The run's label from its file name.
+/// The run's label from its file name: its prefix, or its folder when the
+/// prefix is a generic one (`--csv run`).
 pub(crate) fn label_of(path: &Path) -> String {
-    prefix_of(path).1
+    super::folder_if_generic(path, &prefix_of(path).1, &[])
 }
 
 /// Percentile columns (`50%`, `99.9%`, and 0.13's `99.999`) -> (percent, column).

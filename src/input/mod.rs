@@ -7,6 +7,7 @@ pub mod goose_log;
 pub mod locust_csv;
 pub mod locust_json;
 pub mod resources;
+pub mod stdin;
 
 use crate::error::{Error, Result};
 use crate::model::Run;
@@ -363,20 +364,41 @@ pub fn detect(path: &Path) -> Result<InputKind> {
     ))
 }
 
+/// File names and prefixes that say nothing about the run (`locust --csv
+/// run`, `--json-file results`): its label is then taken from its folder.
+pub(crate) const GENERIC_NAMES: &[&str] = &[
+    "run", "results", "stats", "test", "locust", "report", "out", "output",
+];
+
 /// A run's label from its file: the run folder when the file has one of the
-/// tool's generic names (`report.json`, `requests.csv`), else the file stem.
+/// tool's generic names (`report.json`, `requests.csv`) or a generic prefix
+/// ([`GENERIC_NAMES`]), else the file stem.
 pub(crate) fn label_from(path: &Path, generic: &[&str]) -> String {
     let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
     let stem = file.split('.').next().unwrap_or(file);
-    if generic.contains(&stem)
-        && let Some(dir) = path
-            .parent()
+    folder_if_generic(path, stem, generic)
+}
+
+/// `name` (a file's stem or prefix), or the name of the file's folder when
+/// `name` is generic: one of `generic` or of [`GENERIC_NAMES`].
+pub(crate) fn folder_if_generic(path: &Path, name: &str, generic: &[&str]) -> String {
+    let is_generic = generic
+        .iter()
+        .chain(GENERIC_NAMES)
+        .any(|g| g.eq_ignore_ascii_case(name));
+    if !is_generic {
+        return name.to_string();
+    }
+    // a bare `run_stats.csv` lies in the current folder, which has a name
+    let folder = |p: &Path| {
+        p.parent()
             .and_then(Path::file_name)
             .and_then(|d| d.to_str())
-    {
-        return dir.to_string();
-    }
-    stem.to_string()
+            .map(str::to_string)
+    };
+    folder(path)
+        .or_else(|| std::fs::canonicalize(path).ok().and_then(|p| folder(&p)))
+        .unwrap_or_else(|| name.to_string())
 }
 
 /// The first line of an unrecognised file, for an error message: quoted

@@ -51,7 +51,7 @@ impl GateContext {
             tool_version: run.tool_version.clone(),
             sources: sources
                 .iter()
-                .map(|p| p.to_string_lossy().into_owned())
+                .map(|p| crate::input::stdin::shown(p))
                 .collect(),
             started: run.started,
             duration_s: run.duration_s,
@@ -171,7 +171,26 @@ pub struct Counts {
     pub not_measured: usize,
 }
 
+impl From<crate::report::targets::TargetCounts> for Counts {
+    fn from(c: crate::report::targets::TargetCounts) -> Self {
+        Counts {
+            met: c.met,
+            warned: c.warned,
+            missed: c.missed,
+            not_measured: c.not_measured,
+        }
+    }
+}
+
 impl Counts {
+    /// Add another verdict's counts (a report's scenarios together).
+    pub fn add(&mut self, other: Counts) {
+        self.met += other.met;
+        self.warned += other.warned;
+        self.missed += other.missed;
+        self.not_measured += other.not_measured;
+    }
+
     /// Count the outcomes of a verdict.
     pub fn of(verdict: &Verdict) -> Self {
         let mut c = Counts::default();
@@ -213,6 +232,22 @@ pub fn scope_text(o: &Outcome) -> String {
     }
 }
 
+/// [`scope_text`], except that a check against the baseline names the one
+/// endpoint it compared (its relative target's scope, `{name:*}`, matched many).
+fn scope_cell(o: &Outcome, context: Option<&GateContext>) -> String {
+    let check = context
+        .and_then(|c| c.comparison.as_ref())
+        .and_then(|c| c.check(&o.target.title));
+    match check {
+        Some(c) => match &c.endpoint {
+            Some(e) => e.clone(),
+            None if c.metric == "cpu_per_request" => "server".into(),
+            None => scope_text(o),
+        },
+        None => scope_text(o),
+    }
+}
+
 /// The limit as written: `< 200 ms`.
 pub fn limit_text(o: &Outcome) -> String {
     let e = &o.target.expr;
@@ -248,6 +283,11 @@ fn table_cell(s: &str) -> String {
 
 /// The terminal table: target, scope, measured, limit, state; failures first.
 pub fn terminal_table(verdict: &Verdict, colour: bool) -> String {
+    terminal_table_in(verdict, None, colour)
+}
+
+/// [`terminal_table`], naming each compared endpoint of a gate's checks.
+fn terminal_table_in(verdict: &Verdict, context: Option<&GateContext>, colour: bool) -> String {
     let header = ["target", "scope", "measured", "limit", "state"];
     let rows: Vec<[String; 5]> = verdict
         .sorted()
@@ -255,7 +295,7 @@ pub fn terminal_table(verdict: &Verdict, colour: bool) -> String {
         .map(|o| {
             [
                 table_cell(&o.target.title),
-                table_cell(&scope_text(o)),
+                table_cell(&scope_cell(o, context)),
                 table_cell(&o.measured_text),
                 table_cell(&limit_text(o)),
                 o.state.label().to_string(),
@@ -307,6 +347,149 @@ pub fn terminal_table(verdict: &Verdict, colour: bool) -> String {
     if verdict.measured_nothing() {
         out.push_str("nothing could be measured: the gate does not pass (exit 3)\n");
     }
+    out
+}
+
+/// How much `gate` prints on the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verbosity {
+    /// `-q`: the verdict line only.
+    Quiet,
+    /// One line per target, the precision notes once, the verdict line.
+    #[default]
+    Normal,
+    /// `-v`: the run header, the table with each target's detail under it.
+    Verbose,
+}
+
+/// A row's detail without the precision notes it quotes, and which of
+/// `notes` (added to as they are met) it quoted.
+fn strip_notes(detail: &str, notes: &mut Vec<&'static str>) -> (String, Vec<usize>) {
+    let mut text = detail.to_string();
+    let mut used = Vec::new();
+    for note in crate::latency::PRECISION_NOTES {
+        let quoted = format!("; {note}");
+        if text.contains(&quoted) {
+            text = text.replace(&quoted, "");
+            let i = notes.iter().position(|n| *n == note).unwrap_or_else(|| {
+                notes.push(note);
+                notes.len() - 1
+            });
+            used.push(i);
+        }
+    }
+    (text, used)
+}
+
+/// The verdict line: `gate failed (exit 1): 1 met, 0 warned, 2 missed, 5 not
+/// measured · run X (Locust 2.44 or later): 1,480 requests, 122 failed`, then
+/// `latency` (the one precision note of the run's rows), when given.
+pub fn verdict_line(verdict: &Verdict, context: &GateContext, latency: Option<&str>) -> String {
+    let code = context.exit_code(verdict);
+    let mut line = format!(
+        "gate {} (exit {code}): {}",
+        overall_text(code),
+        Counts::of(verdict)
+    );
+    if verdict.measured_nothing() {
+        line.push_str(" (nothing could be measured: the gate does not pass)");
+    }
+    line.push_str(&format!(" · {}", context.header().replace('\n', "; ")));
+    if let Some(note) = latency {
+        line.push_str(&format!(" · latency: {note}"));
+    }
+    terminal_text(&line).into_owned()
+}
+
+/// The gate's terminal output: with [`Verbosity::Normal`], one line per
+/// target (failures first: target, scope, measured, limit, state, detail),
+/// each precision note once, and the verdict line
+/// last, so that a CI log shows the verdict at its end; with
+/// [`Verbosity::Quiet`] the verdict line alone; with
+/// [`Verbosity::Verbose`] the header and the [`terminal_table`].
+pub fn terminal_report(
+    verdict: &Verdict,
+    context: &GateContext,
+    verbosity: Verbosity,
+    colour: bool,
+) -> String {
+    match verbosity {
+        Verbosity::Quiet => return format!("{}\n", verdict_line(verdict, context, None)),
+        Verbosity::Verbose => {
+            return format!(
+                "{}\n\n{}",
+                terminal_text(&context.header()),
+                terminal_table_in(verdict, Some(context), colour)
+            );
+        }
+        Verbosity::Normal => {}
+    }
+    let mut notes = Vec::new();
+    let rows: Vec<(&Outcome, [String; 6], Vec<usize>)> = verdict
+        .sorted()
+        .into_iter()
+        .map(|o| {
+            let (detail, used) = strip_notes(&o.detail, &mut notes);
+            let cells = [
+                table_cell(&o.target.title),
+                table_cell(&scope_cell(o, Some(context))),
+                // the state column already says so
+                if o.state == State::NotMeasured && o.measured_text == "not measured" {
+                    "-".to_string()
+                } else {
+                    table_cell(&o.measured_text)
+                },
+                table_cell(&limit_text(o)),
+                o.state.label().to_string(),
+                terminal_text(&detail).into_owned(),
+            ];
+            (o, cells, used)
+        })
+        .collect();
+    let mut widths = [0usize; 5];
+    for (_, cells, _) in &rows {
+        for (w, c) in widths.iter_mut().zip(cells) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for (o, cells, used) in &rows {
+        let mut line = String::new();
+        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+            // padded by hand: `{:<w$}` panics for widths over 65,535
+            let pad = " ".repeat(w.saturating_sub(c.chars().count()));
+            if i == 4 && colour {
+                let start = match o.state {
+                    State::Missed => "\x1b[31m",
+                    State::Warned => "\x1b[33m",
+                    State::Met => "\x1b[32m",
+                    State::NotMeasured => "\x1b[2m",
+                };
+                line.push_str(&format!("{start}{c}\x1b[0m{pad}  "));
+            } else {
+                line.push_str(&format!("{c}{pad}  "));
+            }
+        }
+        line.push_str(&cells[5]);
+        if notes.len() > 1 {
+            for i in used {
+                line.push_str(&format!(" [{}]", i + 1));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    let single = match notes.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    };
+    if single.is_none() {
+        for (i, n) in notes.iter().enumerate() {
+            out.push_str(&format!("[{}] latency: {n}\n", i + 1));
+        }
+    }
+    out.push_str(&verdict_line(verdict, context, single));
+    out.push('\n');
     out
 }
 

@@ -2,8 +2,8 @@
 //! (`TBD`, `To be measured`, `[To be added after testing]` ...) replaced by the
 //! figures they stand for, and every other byte left as it was.
 //!
-//! The figures come from the same tera context the built-in template renders
-//! ([`super::report::context`]); nothing is derived twice. The document is
+//! The figures come from the same report model the built-in template renders
+//! ([`crate::report::ReportModel::context`]); nothing is derived twice. The document is
 //! parsed with pulldown-cmark only to learn where headings, code blocks and
 //! tables are; edits are splices at source offsets, never a re-serialisation.
 
@@ -181,7 +181,7 @@ fn norm(s: &str) -> String {
         .collect()
 }
 
-/// Fill `doc`'s placeholders from a report context (see [`super::report::context`]).
+/// Fill `doc`'s placeholders from a report context (see [`crate::report::ReportModel::context`]).
 pub fn fill_document(doc: &str, ctx: &tera::Context) -> Filled {
     let mut headings: Vec<Heading> = Vec::new();
     let mut code_blocks: Vec<Range<usize>> = Vec::new();

@@ -7,7 +7,6 @@
 
 pub mod fill;
 pub mod html;
-pub mod recommendations;
 pub mod report;
 pub mod svg;
 

@@ -7,22 +7,11 @@
 
 use std::fmt::Write as _;
 
-/// Okabe–Ito colours, distinguishable with the common colour-vision deficiencies.
-pub const BLUE: &str = "#0072B2";
-/// Orange (Okabe–Ito).
-pub const ORANGE: &str = "#E69F00";
-/// Bluish green (Okabe–Ito).
-pub const GREEN: &str = "#009E73";
-/// Vermillion (Okabe–Ito).
-pub const VERMILLION: &str = "#D55E00";
-/// Reddish purple (Okabe–Ito).
-pub const PURPLE: &str = "#CC79A7";
-/// Sky blue (Okabe–Ito).
-pub const SKY: &str = "#56B4E9";
-/// Near black.
-pub const BLACK: &str = "#222222";
-/// Series colours in order.
-pub const PALETTE: [&str; 7] = [BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, BLACK];
+// The chart data lives in the report model; this module only draws it.
+pub use crate::report::charts::{
+    BLACK, BLUE, Band, BarRow, Chart, GREEN, HLine, Line, LineChart, ORANGE, PALETTE, PURPLE, SKY,
+    VERMILLION, XAxis, downsample, nines_to_percent, num, percent_to_nines,
+};
 
 const WIDTH: f64 = 900.0;
 const HEIGHT: f64 = 380.0;
@@ -42,99 +31,6 @@ pub fn esc(s: &str) -> String {
         }
     }
     out
-}
-
-/// One plotted line.
-#[derive(Debug, Clone)]
-pub struct Line {
-    /// Legend name.
-    pub name: String,
-    /// Stroke colour.
-    pub colour: &'static str,
-    /// Dashed (ideal lines, second-axis series).
-    pub dash: bool,
-    /// Data points (x, y) in data units.
-    pub points: Vec<(f64, f64)>,
-    /// Plotted against the right-hand axis.
-    pub right: bool,
-    /// Draw a marker on every point (few points, e.g. scalability).
-    pub markers: bool,
-}
-
-impl Line {
-    /// A solid line on the left axis.
-    pub fn new(name: impl Into<String>, colour: &'static str, points: Vec<(f64, f64)>) -> Self {
-        Line {
-            name: name.into(),
-            colour,
-            dash: false,
-            points,
-            right: false,
-            markers: false,
-        }
-    }
-}
-
-/// A shaded stretch of the x axis.
-#[derive(Debug, Clone)]
-pub struct Band {
-    /// Start, x units.
-    pub x0: f64,
-    /// End, x units.
-    pub x1: f64,
-    /// Text written at the top of the band (may be empty).
-    pub label: String,
-    /// Fill colour.
-    pub fill: &'static str,
-    /// Fill opacity.
-    pub opacity: f64,
-}
-
-/// A horizontal reference line (a target's limit).
-#[derive(Debug, Clone)]
-pub struct HLine {
-    /// Value on the left axis.
-    pub y: f64,
-    /// Label drawn at its right end.
-    pub label: String,
-    /// Colour.
-    pub colour: &'static str,
-}
-
-/// The kind of x axis.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum XAxis {
-    /// Seconds since the run started, labelled `m:ss` / `h:mm:ss`.
-    Time,
-    /// Plain numbers.
-    Linear,
-    /// `-log10(1 - q)`, labelled as percentiles (50 %, 90 %, 99 %, ...).
-    Nines,
-}
-
-/// A line chart with optional bands, reference lines and a second y axis.
-#[derive(Debug, Clone)]
-pub struct LineChart {
-    /// Element id (also the chart's file suffix).
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// X axis title.
-    pub x_title: String,
-    /// Left y axis title, with unit.
-    pub y_title: String,
-    /// Right y axis title, when a line uses it.
-    pub y2_title: Option<String>,
-    /// X axis kind.
-    pub x: XAxis,
-    /// Lines.
-    pub lines: Vec<Line>,
-    /// Shaded bands, drawn under the lines.
-    pub bands: Vec<Band>,
-    /// Legend entries for the bands: (name, fill, opacity).
-    pub band_legend: Vec<(String, &'static str, f64)>,
-    /// Reference lines.
-    pub hlines: Vec<HLine>,
 }
 
 /// A placeholder chart that says why there is nothing to draw.
@@ -189,66 +85,6 @@ pub fn clock(seconds: f64) -> String {
     }
 }
 
-/// A number as a tick label: no needless decimals.
-pub fn num(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    let a = v.abs();
-    if a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        trim(format!("{v:.1}"))
-    } else if a >= 1.0 {
-        trim(format!("{v:.2}"))
-    } else {
-        trim(format!("{v:.3}"))
-    }
-}
-
-fn trim(s: String) -> String {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
-}
-
-/// The percentile (0..100) at a nines-axis position.
-pub fn nines_to_percent(x: f64) -> f64 {
-    100.0 * (1.0 - 10f64.powf(-x))
-}
-
-/// The nines-axis position of a percentile (0..100).
-pub fn percent_to_nines(p: f64) -> f64 {
-    -(1.0 - p / 100.0).max(1e-12).log10()
-}
-
-/// Reduce a series to at most `max` points by consecutive groups, keeping each
-/// group's largest value (latency: a spike must stay visible) or its mean.
-pub fn downsample(points: &[(f64, f64)], max: usize, keep_max: bool) -> Vec<(f64, f64)> {
-    if points.len() <= max || max == 0 {
-        return points.to_vec();
-    }
-    let group = points.len().div_ceil(max);
-    points
-        .chunks(group)
-        .map(|c| {
-            if keep_max {
-                c.iter()
-                    .copied()
-                    .fold((c[0].0, f64::MIN), |a, p| if p.1 > a.1 { p } else { a })
-            } else {
-                let n = c.len() as f64;
-                (
-                    c.iter().map(|p| p.0).sum::<f64>() / n,
-                    c.iter().map(|p| p.1).sum::<f64>() / n,
-                )
-            }
-        })
-        .collect()
-}
-
 struct Frame {
     left: f64,
     right: f64,
@@ -284,7 +120,7 @@ fn header(out: &mut String, id: &str, title: &str, height: f64) {
     );
 }
 
-fn legend(out: &mut String, items: &[(String, &'static str, bool, f64)], y: f64) {
+fn legend(out: &mut String, items: &[(String, &str, bool, f64)], y: f64) {
     // (name, colour, is_band, opacity or dash flag as 1.0)
     let mut x = 70.0;
     for (name, colour, band, extra) in items {
@@ -569,7 +405,7 @@ impl LineChart {
                 }
             }
         }
-        let mut items: Vec<(String, &'static str, bool, f64)> = self
+        let mut items: Vec<(String, &str, bool, f64)> = self
             .lines
             .iter()
             .filter(|l| !l.points.is_empty())
@@ -579,27 +415,21 @@ impl LineChart {
                 } else {
                     l.name.clone()
                 };
-                (name, l.colour, false, if l.dash { 1.0 } else { 0.0 })
+                (
+                    name,
+                    l.colour.as_str(),
+                    false,
+                    if l.dash { 1.0 } else { 0.0 },
+                )
             })
             .collect();
         for (name, fill, op) in &self.band_legend {
-            items.push((name.clone(), fill, true, *op));
+            items.push((name.clone(), fill.as_str(), true, *op));
         }
         legend(&mut out, &items, HEIGHT - 14.0);
         out.push_str("</svg>");
         out
     }
-}
-
-/// One row of a horizontal bar chart.
-#[derive(Debug, Clone)]
-pub struct BarRow {
-    /// Row label.
-    pub label: String,
-    /// Bars: (series name, value, colour).
-    pub bars: Vec<(String, f64, &'static str)>,
-    /// A note written after the bars (e.g. `✗ 12 failures`).
-    pub note: Option<String>,
 }
 
 /// Horizontal grouped bars with an optional limit line.
@@ -620,7 +450,7 @@ pub fn bar_chart(
     let height = top + row_h * rows.len() as f64 + 78.0;
     let max = rows
         .iter()
-        .flat_map(|r| r.bars.iter().map(|b| b.1))
+        .flat_map(|r| r.bars.iter().filter_map(|b| b.1))
         .chain(limit.iter().map(|l| l.0))
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
@@ -659,9 +489,9 @@ pub fn bar_chart(
         );
         let mut end: f64 = left;
         for (k, (name, v, colour)) in r.bars.iter().enumerate() {
-            if !v.is_finite() {
+            let Some(v) = v.as_ref().filter(|v| v.is_finite()) else {
                 continue;
-            }
+            };
             let by = y + k as f64 * per_bar;
             let w = (px(*v) - left).max(1.0);
             end = end.max(left + w);
@@ -704,7 +534,7 @@ pub fn bar_chart(
             esc(label)
         );
     }
-    let mut names: Vec<(String, &'static str)> = Vec::new();
+    let mut names: Vec<(String, &str)> = Vec::new();
     for r in rows {
         for (n, _, c) in &r.bars {
             if !names.iter().any(|(m, _)| m == n) {
@@ -712,7 +542,7 @@ pub fn bar_chart(
             }
         }
     }
-    let items: Vec<(String, &'static str, bool, f64)> =
+    let items: Vec<(String, &str, bool, f64)> =
         names.into_iter().map(|(n, c)| (n, c, true, 1.0)).collect();
     legend(&mut out, &items, height - 14.0);
     out.push_str("</svg>");
@@ -818,6 +648,18 @@ pub fn change_chart(id: &str, title: &str, rows: &[(String, f64, String)]) -> St
     );
     out.push_str("</svg>");
     out
+}
+
+impl Chart {
+    /// The chart as an `<svg>` element.
+    pub fn svg(&self) -> String {
+        match self {
+            Chart::Line(c) => c.svg(),
+            Chart::Bars(b) => bar_chart(&b.id, &b.title, &b.x_title, &b.rows, b.limit.clone()),
+            Chart::Changes(c) => change_chart(&c.id, &c.title, &c.rows),
+            Chart::NoData(n) => no_data(&n.id, &n.title, &n.reason),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -56,10 +56,18 @@ impl TargetExpr {
     /// p95<100ms` next to `p95<1s` is a second, stricter tier of the same
     /// metric, not a replacement for the hard limit.
     pub fn same_target(&self, other: &TargetExpr) -> bool {
-        self.metric == other.metric
-            && self.scope.to_string() == other.scope.to_string()
+        self.same_metric_and_scope(other)
             && self.over_s == other.over_s
             && self.for_s == other.for_s
+    }
+
+    /// Whether `other` measures the same metric over the same scope in the
+    /// same tier, whatever its window or its kind of limit: a windowed (or
+    /// relative) target given by the user replaces the default of the same
+    /// metric and scope with this.
+    pub fn same_metric_and_scope(&self, other: &TargetExpr) -> bool {
+        self.metric == other.metric
+            && self.scope.to_string() == other.scope.to_string()
             && self.warn == other.warn
     }
 }
@@ -877,15 +885,12 @@ impl Parser<'_> {
         self.skip_ws();
         let uat = self.pos;
         let u = self.take_while(|c| c.is_alphabetic());
-        let factor = match u.to_ascii_lowercase().as_str() {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" | "min" => 60.0,
-            "h" => 3600.0,
-            "" => {
+        let factor = match seconds_per(&u) {
+            Some(f) => f,
+            None if u.is_empty() => {
                 return Err(self.err(end, "the duration needs a unit: ms, s, m or h"));
             }
-            _ => {
+            None => {
                 return Err(self.err(
                     uat,
                     format!("`{u}` is not a duration unit; use ms, s, m or h"),
@@ -1087,6 +1092,64 @@ pub fn parse_relative(text: &str) -> Result<RelativeExpr> {
         op,
         tolerance,
     })
+}
+
+/// Seconds per duration unit (`ms`, `s`, `m`/`min`, `h`, any case).
+fn seconds_per(unit: &str) -> Option<f64> {
+    Some(match unit.to_ascii_lowercase().as_str() {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return None,
+    })
+}
+
+/// A positive duration in seconds, written as in a target's window (`500ms`,
+/// `0.5s`, `2m`) or as a bare number of seconds (`0.5`): what
+/// `sample --interval` and `--duration` take. Errors are
+/// [`Error::Target`]s pointing at the character.
+pub fn parse_duration_s(text: &str) -> Result<f64> {
+    let trimmed = text.trim();
+    let mut p = Parser {
+        text: trimmed,
+        chars: trimmed.chars().collect(),
+        pos: 0,
+    };
+    let Some(v) = p.number() else {
+        return Err(p.err(
+            0,
+            format!(
+                "expected a duration such as 500ms, 0.5s or 0.5 (seconds), {}",
+                p.found()
+            ),
+        ));
+    };
+    p.skip_ws();
+    let uat = p.pos;
+    let u = p.take_while(|c| c.is_alphabetic());
+    let factor = match seconds_per(&u) {
+        Some(f) => f,
+        None if u.is_empty() => 1.0,
+        None => {
+            return Err(p.err(
+                uat,
+                format!("`{u}` is not a duration unit; use ms, s, m or h"),
+            ));
+        }
+    };
+    p.skip_ws();
+    if p.peek().is_some() {
+        return Err(p.err(
+            p.pos,
+            format!("unexpected {} after the duration", p.found()),
+        ));
+    }
+    let secs = v * factor;
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err(p.err(0, "expected a duration longer than zero"));
+    }
+    Ok(secs)
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -1584,6 +1647,22 @@ mod tests {
         assert!(!a.same_target(&parse("p99{name:/api/*}<300ms").unwrap()));
         assert!(!a.same_target(&parse("p95{name:/api/*}<300ms over 30s").unwrap()));
         assert!(!a.same_target(&parse("p95{name:/api/*}<300ms for 30s").unwrap()));
+    }
+
+    #[test]
+    fn durations_take_a_unit_or_mean_seconds() {
+        for (text, secs) in [
+            ("0.5", 0.5),
+            ("0.5s", 0.5),
+            ("500ms", 0.5),
+            (" 2 m ", 120.0),
+            ("1h", 3600.0),
+        ] {
+            assert!(close(parse_duration_s(text).unwrap(), secs), "{text}");
+        }
+        for bad in ["", "0", "-1s", "5 parsecs", "1s2", "ms"] {
+            assert!(parse_duration_s(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -7,8 +7,11 @@
 //! is bounded, and the target is decided from the bounds when they suffice.
 
 pub mod expr;
+pub mod file;
+pub mod types;
 
 pub use expr::{Metric, Op, Scope, TargetExpr};
+pub use types::{Outcome, ResourceFigures, State, Target, Verdict};
 
 use crate::analysis::steady;
 use crate::error::Result;
@@ -28,36 +31,6 @@ pub const DEFAULT_TARGETS: &[(&str, &str)] = &[
     ("Memory Usage (load)", "rss_load<1GiB"),
     ("CPU Usage (normal)", "cpu_load<50%"),
 ];
-
-/// A target with the title of its row in the report.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// Row title (`API Response Time (p95)`), or the expression for user targets.
-    pub title: String,
-    /// The expression.
-    pub expr: TargetExpr,
-    /// Requests left out of the expression's scope, each with a name: the API
-    /// targets leave out WebSocket and database requests and the config's
-    /// `[groups]`, which have targets and sections of their own. Empty for
-    /// every other target.
-    pub exclude: Vec<(String, Scope)>,
-}
-
-impl Target {
-    /// A target over the expression's scope, nothing left out.
-    pub fn new(title: impl Into<String>, expr: TargetExpr) -> Self {
-        Target {
-            title: title.into(),
-            expr,
-            exclude: Vec::new(),
-        }
-    }
-
-    /// Whether this is an API target: HTTP requests only.
-    pub fn is_api(&self) -> bool {
-        !self.exclude.is_empty()
-    }
-}
 
 /// Default targets that cover HTTP requests only (the API rows).
 const API_TITLES: &[&str] = &["API Response Time (p95)", "API Response Time (p99)"];
@@ -123,12 +96,27 @@ pub fn with_overrides(targets: Vec<Target>, overrides: &[TargetExpr]) -> Vec<Tar
 /// `[targets]` keys): a replaced default keeps its title, a replaced user
 /// target (titled by its text) takes the new title. A replaced API target
 /// keeps covering HTTP requests only: `p95<150ms` sets the API row's limit.
+///
+/// A target given here replaces the one of the same metric, scope and tier
+/// that it was given over, whatever its window (`p95<200ms over 30s`
+/// replaces the default `p95<200ms`), once: targets given together in one
+/// call stand side by side unless they are the same target, so `p95<300ms`
+/// with `p95<200ms over 30s` checks both.
 pub fn with_titled_overrides(
     mut targets: Vec<Target>,
     overrides: impl IntoIterator<Item = Target>,
 ) -> Vec<Target> {
+    let given = targets.len();
+    let mut replaced = vec![false; given];
     for o in overrides {
-        if let Some(t) = targets.iter_mut().find(|t| t.expr.same_target(&o.expr)) {
+        let same = targets.iter().position(|t| t.expr.same_target(&o.expr));
+        let like =
+            || (0..given).find(|&i| !replaced[i] && targets[i].expr.same_metric_and_scope(&o.expr));
+        if let Some(i) = same.or_else(like) {
+            if i < given {
+                replaced[i] = true;
+            }
+            let t = &mut targets[i];
             if t.title == t.expr.text {
                 t.title = o.title;
             }
@@ -158,102 +146,6 @@ pub fn parse_relative_all(texts: &[String]) -> Result<Vec<expr::RelativeExpr>> {
         .filter(|t| expr::is_relative(t))
         .map(|t| expr::parse_relative(t))
         .collect()
-}
-
-/// Figures from resource samples that resource targets are evaluated against.
-#[derive(Debug, Clone, Default)]
-pub struct ResourceFigures {
-    /// Mean RSS while idle before the load.
-    pub rss_idle_bytes: Option<f64>,
-    /// Largest RSS under load.
-    pub rss_load_bytes: Option<f64>,
-    /// Mean CPU under load, in percent of the basis below.
-    pub cpu_load_percent: Option<f64>,
-    /// RSS growth under steady load.
-    pub leak_slope_bytes_per_min: Option<f64>,
-    /// What the CPU percentage is of ("of the machine's 2 cores").
-    pub cpu_basis: String,
-}
-
-/// The state of one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    /// The target failed.
-    Missed,
-    /// A warning-tier target failed.
-    Warned,
-    /// Nothing to measure it with.
-    NotMeasured,
-    /// The target held.
-    Met,
-}
-
-impl State {
-    /// `met`, `missed`, ...
-    pub fn label(self) -> &'static str {
-        match self {
-            State::Met => "met",
-            State::Warned => "warned",
-            State::Missed => "missed",
-            State::NotMeasured => "not measured",
-        }
-    }
-}
-
-/// One evaluated target.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// The target.
-    pub target: Target,
-    /// Its state.
-    pub state: State,
-    /// The measured value in the metric's canonical unit (for bounds: the bound
-    /// that decided).
-    pub measured: Option<f64>,
-    /// The measured value as shown (`140 ms`, `between 11 ms and 40 ms`).
-    pub measured_text: String,
-    /// Where the value came from, or why it is missing.
-    pub detail: String,
-    /// Requests behind the figure, when it is a request metric.
-    pub samples: Option<u64>,
-}
-
-/// The verdict on a run.
-#[derive(Debug, Clone)]
-pub struct Verdict {
-    /// Every target, in the order given (with `gate --baseline`, the regression
-    /// checks last).
-    pub outcomes: Vec<Outcome>,
-}
-
-impl Verdict {
-    /// Exit code: 1 if a target missed (or warned with `fail_on_warn`), else 3
-    /// if nothing at all was measured, or `require_all` and something was not
-    /// measured, else 0.
-    pub fn exit_code(&self, require_all: bool, fail_on_warn: bool) -> i32 {
-        let any = |s: State| self.outcomes.iter().any(|o| o.state == s);
-        if any(State::Missed) || (fail_on_warn && any(State::Warned)) {
-            1
-        } else if (require_all && any(State::NotMeasured)) || self.measured_nothing() {
-            3
-        } else {
-            0
-        }
-    }
-
-    /// No target could be measured (or there was none): "I measured nothing"
-    /// is never a pass.
-    pub fn measured_nothing(&self) -> bool {
-        self.outcomes.iter().all(|o| o.state == State::NotMeasured)
-    }
-
-    /// Outcomes with failures first (missed, warned, not measured, met).
-    pub fn sorted(&self) -> Vec<&Outcome> {
-        let mut v: Vec<&Outcome> = self.outcomes.iter().collect();
-        v.sort_by_key(|o| o.state);
-        v
-    }
 }
 
 /// Evaluate targets on a run (and its resource figures, when supplied).
@@ -704,5 +596,35 @@ mod tests {
         assert_eq!(warns.len(), 1);
         assert_eq!(warns[0].expr.limit, 150.0);
         assert_eq!(warns[0].title, "warn: p95<150ms");
+    }
+
+    #[test]
+    fn a_windowed_target_replaces_the_default_of_its_metric_and_scope() {
+        let given = parse_all(&["p95<250ms over 30s".into()]).unwrap();
+        let targets = with_overrides(default_targets(), &given);
+        assert_eq!(targets.len(), DEFAULT_TARGETS.len());
+        let p95: Vec<&Target> = targets
+            .iter()
+            .filter(|t| t.expr.metric == Metric::Percentile(95.0) && t.expr.scope.is_empty())
+            .collect();
+        assert_eq!(p95.len(), 1);
+        assert_eq!(p95[0].title, "API Response Time (p95)");
+        assert_eq!(p95[0].expr.over_s, Some(30.0));
+        assert!(p95[0].is_api());
+        // given together, a plain and a windowed limit both stand
+        let both = parse_all(&["p95<250ms over 30s".into(), "p95<300ms".into()]).unwrap();
+        let targets = with_overrides(default_targets(), &both);
+        assert_eq!(targets.len(), DEFAULT_TARGETS.len() + 1);
+        let limits: Vec<(f64, Option<f64>)> = targets
+            .iter()
+            .filter(|t| t.expr.metric == Metric::Percentile(95.0) && t.expr.scope.is_empty())
+            .map(|t| (t.expr.limit, t.expr.over_s))
+            .collect();
+        assert_eq!(limits, [(250.0, Some(30.0)), (300.0, None)]);
+        // another scope is another target
+        let ws = parse_all(&["p95{type:DB}<20ms over 10s".into()]).unwrap();
+        let targets = with_overrides(default_targets(), &ws);
+        assert_eq!(targets.len(), DEFAULT_TARGETS.len());
+        assert!(targets.iter().all(|t| t.expr.text != "p95{type:DB}<50ms"));
     }
 }

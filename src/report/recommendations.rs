@@ -9,16 +9,19 @@
 //! follow the thresholds below. Within a priority, items are ordered by
 //! their weight (each kind's own measure of how far off it is).
 
-use super::report::{ReportSpec, scaling_efficiency, scenario_title};
+use super::spec::{ReportSpec, scaling_efficiency, scenario_title};
 use crate::analysis::resources::LeakVerdict;
 use crate::analysis::steady;
 use crate::format;
 use crate::model::Endpoint;
 use crate::targets::Metric;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// How urgent a recommendation is, from its evidence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     /// A target missed on a frequently called endpoint, a dominant error, a
@@ -42,7 +45,7 @@ impl Priority {
 }
 
 /// One recommendation and the figure behind it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Recommendation {
     /// Priority, from the evidence.
     pub priority: Priority,
@@ -234,7 +237,7 @@ pub fn recommendations(
                     top.name,
                     match top.status {
                         Some(code) if code > 0 => {
-                            format!("{code} {}", super::report::status_name(code))
+                            format!("{code} {}", super::text::status_name(code))
                         }
                         _ => top.error.clone(),
                     },
@@ -288,11 +291,11 @@ pub fn recommendations(
     // negative scaling: more instances or cores, less throughput
     for (key, what) in [
         (
-            (|p: &super::report::ScalePoint| p.instances)
-                as fn(&super::report::ScalePoint) -> Option<u32>,
+            (|p: &super::spec::ScalePoint| p.instances)
+                as fn(&super::spec::ScalePoint) -> Option<u32>,
             "instances",
         ),
-        (|p: &super::report::ScalePoint| p.cores, "cores"),
+        (|p: &super::spec::ScalePoint| p.cores, "cores"),
     ] {
         let mut points: Vec<(u32, f64, String)> = spec
             .scalability
@@ -339,4 +342,65 @@ pub fn recommendations(
             .then(b.weight.total_cmp(&a.weight))
     });
     recs
+}
+/// One numbered item under a priority heading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NumberedItem {
+    /// Number over all priorities.
+    pub number: usize,
+    /// What to do.
+    pub title: String,
+    /// The figures that support it.
+    pub evidence: String,
+}
+
+/// The items of one priority.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PriorityLevel {
+    /// `High Priority`, ...
+    pub title: String,
+    /// Its items, numbered on from the previous level.
+    pub items: Vec<NumberedItem>,
+}
+
+/// The Optimization Recommendations section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RecommendationsSection {
+    /// Every recommendation, ranked.
+    pub recommendations: Vec<Recommendation>,
+    /// The same, under their priority headings (every level, empty or not).
+    pub recommendation_levels: Vec<PriorityLevel>,
+}
+
+/// Derive the section.
+pub fn build(spec: &ReportSpec) -> RecommendationsSection {
+    let recs = recommendations(
+        spec,
+        &super::spec::database_member(spec),
+        &super::spec::orchestrator_member(spec),
+    );
+    let mut levels = Vec::new();
+    let mut number = 0;
+    for priority in [Priority::High, Priority::Medium, Priority::Low] {
+        let items: Vec<NumberedItem> = recs
+            .iter()
+            .filter(|r| r.priority == priority)
+            .map(|r| {
+                number += 1;
+                NumberedItem {
+                    number,
+                    title: r.title.clone(),
+                    evidence: r.evidence.clone(),
+                }
+            })
+            .collect();
+        levels.push(PriorityLevel {
+            title: priority.title().into(),
+            items,
+        });
+    }
+    RecommendationsSection {
+        recommendations: recs,
+        recommendation_levels: levels,
+    }
 }
