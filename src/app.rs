@@ -2,6 +2,7 @@
 //! arguments into these option structs and maps the outcome to an exit code.
 
 use crate::analysis::compare::{self, Comparison, Side, Tolerance};
+use crate::analysis::regression;
 use crate::config::{self, Config, RunInputs};
 use crate::error::{Error, Result};
 use crate::history::{self, DbSpec, RunStore};
@@ -155,6 +156,12 @@ pub struct GateOptions {
     pub force: bool,
     /// Resource samples of the server and how to read them.
     pub resources: ResourceInput,
+    /// `--run-noise`: run-to-run noise of a percentile assumed with a single
+    /// baseline run (sd of ln); [`regression::DEFAULT_RUN_NOISE`] when `None`.
+    pub run_noise: Option<f64>,
+    /// `--resources-baseline`: the server's samples during each baseline run,
+    /// in the order of the baseline runs (for `cpu_per_request`).
+    pub resources_baseline: Vec<PathBuf>,
     /// `--require-all`: a target not measured fails the gate (exit 3).
     pub require_all: bool,
     /// `--fail-on warn`: a warning fails the gate (exit 1).
@@ -274,6 +281,21 @@ pub fn targets_in_force(
     Ok(set)
 }
 
+/// The relative targets in force (`... vs baseline`): the config's, the
+/// `--targets` file's, then `--target`'s; the defaults apply when all are empty.
+fn relative_in_force(
+    config: &[targets::expr::RelativeExpr],
+    file: Option<&std::path::Path>,
+    given: &[String],
+) -> Result<Vec<targets::expr::RelativeExpr>> {
+    let mut relative = config.to_vec();
+    if let Some(path) = file {
+        relative.extend(targets::file::load_relative(path)?);
+    }
+    relative.extend(targets::parse_relative_all(given)?);
+    Ok(relative)
+}
+
 fn resource_input(cfg: &Config, inputs: &RunInputs) -> ResourceInput {
     ResourceInput {
         path: inputs.resources.clone(),
@@ -372,12 +394,25 @@ fn spec_recording(
         (Some(b), Some(a)) => {
             let (b_run, a_run) = (load_inputs(b, read)?, load_inputs(a, read)?);
             compare::check_comparable(&b_run, &a_run, opts.force)?;
-            let c = compare::compare(
+            let mut c = compare::compare(
                 &b_run,
                 &a_run,
                 side_with_resources(&b_run, &resource_input(&cfg, b))?,
                 side_with_resources(&a_run, &resource_input(&cfg, a))?,
             );
+            let b_series = resource_analysis(&b_run, &resource_input(&cfg, b))?.map(|(s, _)| s);
+            let a_series = resource_analysis(&a_run, &resource_input(&cfg, a))?.map(|(s, _)| s);
+            let relative = relative_in_force(
+                &cfg.relative_targets,
+                opts.targets_file.as_deref(),
+                &opts.targets,
+            )?;
+            c.statistical = Some(statistical(
+                &[(b_run.clone(), b_series)],
+                &a_run,
+                a_series.as_ref(),
+                relative,
+            ));
             compared = Some((b_run, a_run));
             Some(c)
         }
@@ -509,15 +544,109 @@ pub fn fill(opts: &FillOptions) -> Result<FillOutcome> {
     Ok(FillOutcome { filled })
 }
 
-/// Compare two runs, refusing unlike runs unless `force`.
+/// Compare two runs, refusing unlike runs unless `force`; with the
+/// statistical comparison on the default relative targets.
 pub fn compare_runs(baseline: &Run, after: &Run, force: bool) -> Result<Comparison> {
     compare::check_comparable(baseline, after, force)?;
-    Ok(compare::compare(
-        baseline,
+    let mut c = compare::compare(baseline, after, Side::of(baseline), Side::of(after));
+    c.statistical = Some(statistical(
+        &[(baseline.clone(), None)],
         after,
-        Side::of(baseline),
-        Side::of(after),
-    ))
+        None,
+        Vec::new(),
+    ));
+    Ok(c)
+}
+
+/// The statistical comparison of `after` with the baseline runs on the
+/// relative targets; with none given, on the defaults
+/// ([`regression::DEFAULT_RELATIVE_TARGETS`]), leaving out `cpu_per_request`
+/// unless every run has resource samples.
+pub fn statistical(
+    baselines: &[(Run, Option<crate::model::ResourceSeries>)],
+    after: &Run,
+    after_resources: Option<&crate::model::ResourceSeries>,
+    relative: Vec<targets::expr::RelativeExpr>,
+) -> regression::StatComparison {
+    statistical_with_noise(
+        baselines,
+        after,
+        after_resources,
+        relative,
+        regression::DEFAULT_RUN_NOISE,
+    )
+}
+
+/// [`statistical`] with the run-to-run noise assumed for a single baseline.
+pub fn statistical_with_noise(
+    baselines: &[(Run, Option<crate::model::ResourceSeries>)],
+    after: &Run,
+    after_resources: Option<&crate::model::ResourceSeries>,
+    relative: Vec<targets::expr::RelativeExpr>,
+    run_noise: f64,
+) -> regression::StatComparison {
+    let all_resources = after_resources.is_some() && baselines.iter().all(|b| b.1.is_some());
+    let relative = if relative.is_empty() {
+        regression::default_targets()
+            .into_iter()
+            .filter(|t| all_resources || t.metric != targets::expr::RelativeMetric::CpuPerRequest)
+            .collect()
+    } else {
+        relative
+    };
+    let sides: Vec<regression::RunSide> = baselines
+        .iter()
+        .map(|(run, res)| regression::RunSide {
+            run,
+            resources: res.as_ref(),
+        })
+        .collect();
+    regression::compare_with_noise(
+        &sides,
+        &regression::RunSide {
+            run: after,
+            resources: after_resources,
+        },
+        &relative,
+        run_noise,
+    )
+}
+
+/// The `--baseline` files grouped into runs: files in different folders are
+/// different runs, and so are Locust files of one folder with different
+/// prefixes (`a_stats.csv`, `a.json` | `b.json`). A folder holding any other
+/// file (a Goose report with its request log) is one run.
+pub fn baseline_runs(paths: &[PathBuf]) -> Vec<Vec<PathBuf>> {
+    fn prefix(p: &std::path::Path) -> Option<String> {
+        let name = p.file_name()?.to_str()?;
+        for suffix in [
+            "_stats_history.csv",
+            "_stats.csv",
+            "_failures.csv",
+            "_exceptions.csv",
+            ".json",
+        ] {
+            if let Some(stem) = name.strip_suffix(suffix) {
+                return Some(stem.to_string());
+            }
+        }
+        None
+    }
+    let dir = |p: &PathBuf| p.parent().map(|d| d.to_path_buf()).unwrap_or_default();
+    let mut groups: Vec<(PathBuf, Option<String>, Vec<PathBuf>)> = Vec::new();
+    for p in paths {
+        let d = dir(p);
+        let all_locust = paths
+            .iter()
+            .filter(|q| dir(q) == d)
+            .all(|q| prefix(q).is_some());
+        let key = if all_locust { prefix(p) } else { None };
+        match groups.iter_mut().find(|g| g.0 == d && g.1 == key) {
+            Some(g) => g.2.push(p.clone()),
+            None => groups.push((d, key, vec![p.clone()])),
+        }
+    }
+    groups.into_iter().map(|g| g.2).collect()
 }
 
 /// A rendered report and the sections that still lack data.
@@ -769,17 +898,73 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
             (run, verdict)
         }
     };
+    let relative = relative_in_force(&[], opts.targets_file.as_deref(), &opts.targets)?;
+    let mut stat = None;
     if !opts.baseline.is_empty() {
-        let baseline = match db_baseline(&opts.baseline)? {
-            Some(spec) => baseline_from_db(&spec)?,
-            None => load_recorded(&opts.baseline, None, &mut read)?,
+        let mut bases = Vec::new();
+        if let Some(spec) = db_baseline(&opts.baseline)? {
+            if !opts.resources_baseline.is_empty() {
+                return Err(Error::Usage(
+                    "--resources-baseline names the samples of baseline stats files; recorded runs (--baseline db:...) keep only a resource summary".into(),
+                ));
+            }
+            // each recorded run is one baseline: their run-to-run spread is measured
+            for b in baselines_from_db(&spec)? {
+                compare::check_comparable(&b, &run, opts.force)?;
+                bases.push((b, None));
+            }
+        } else {
+            let groups = baseline_runs(&opts.baseline);
+            if !opts.resources_baseline.is_empty() && opts.resources_baseline.len() != groups.len()
+            {
+                return Err(Error::Usage(format!(
+                    "{} --resources-baseline for {} baseline runs: give one per baseline run, in the same order",
+                    opts.resources_baseline.len(),
+                    groups.len()
+                )));
+            }
+            for (i, files) in groups.iter().enumerate() {
+                let b = load_recorded(files, None, &mut read)?;
+                compare::check_comparable(&b, &run, opts.force)?;
+                let input = ResourceInput {
+                    path: opts.resources_baseline.get(i).cloned(),
+                    ..opts.resources.clone()
+                };
+                read.extend(&input.path);
+                let series = resource_analysis(&b, &input)?.map(|(s, _)| s);
+                bases.push((b, series));
+            }
+        }
+        let after_series = resource_analysis(&run, &opts.resources)?.map(|(s, _)| s);
+        let relative = if relative.is_empty() {
+            regression::default_targets_with(&opts.tolerance)
+                .into_iter()
+                .filter(|t| {
+                    t.metric != targets::expr::RelativeMetric::CpuPerRequest
+                        || (after_series.is_some() && bases.iter().all(|b| b.1.is_some()))
+                })
+                .collect()
+        } else {
+            relative
         };
-        let cmp = compare_runs(&baseline, &run, opts.force)?;
-        verdict
-            .outcomes
-            .extend(compare::regression_outcomes(&cmp, &opts.tolerance));
+        let s = statistical_with_noise(
+            &bases,
+            &run,
+            after_series.as_ref(),
+            relative,
+            opts.run_noise.unwrap_or(regression::DEFAULT_RUN_NOISE),
+        );
+        verdict.outcomes.extend(s.outcomes());
+        stat = Some(s);
+    } else if !relative.is_empty() && opts.config.is_none() {
+        verdict.outcomes.extend(regression::not_measured_outcomes(
+            &relative,
+            "no baseline given (--baseline): a relative target is measured against a baseline run",
+        ));
     }
-    let context = output::GateContext::new(&run, &opts.stats, opts.require_all, opts.fail_on_warn);
+    let mut context =
+        output::GateContext::new(&run, &opts.stats, opts.require_all, opts.fail_on_warn);
+    context.comparison = stat;
     // the database is checked (and opened) with the other outputs, before any is written
     let mut store = opts
         .record
@@ -901,9 +1086,38 @@ pub fn recorded_runs(spec: &DbSpec) -> Result<Vec<history::RecordedRun>> {
     store.query(&spec.filter)
 }
 
-/// The baseline `--baseline db:...` stands for: the selected recorded runs
-/// rebuilt from their stored distributions, merged into one run
-/// ([`history::merged_baseline`], the seam for a comparison of N baselines).
+/// The baselines `--baseline db:...` stands for: each selected recorded run
+/// rebuilt from its stored distributions, oldest first, named by its record.
+/// The statistical comparison takes them as N baseline runs, so their
+/// run-to-run spread is measured rather than assumed.
+pub fn baselines_from_db(spec: &DbSpec) -> Result<Vec<Run>> {
+    let recorded = recorded_runs(spec)?;
+    if recorded.is_empty() {
+        // nothing to compare with is an error, never a comparison that passes
+        return Err(Error::Usage(format!(
+            "{}: no {} to compare with (record runs with `perfreport record` or `gate --record`)",
+            spec.path.display(),
+            spec.filter.describe()
+        )));
+    }
+    recorded
+        .iter()
+        .map(|r| {
+            let mut run = r.to_run(&spec.path)?;
+            run.label = format!(
+                "{} (recorded run #{} of {})",
+                run.label,
+                r.id.unwrap_or_default(),
+                spec.path.display()
+            );
+            Ok(run)
+        })
+        .collect()
+}
+
+/// The selected recorded runs merged into one run with pooled histograms
+/// ([`history::merged_baseline`]); the gate compares with
+/// [`baselines_from_db`] instead, which keeps the runs apart.
 pub fn baseline_from_db(spec: &DbSpec) -> Result<Run> {
     let recorded = recorded_runs(spec)?;
     let mut runs = recorded
@@ -1014,8 +1228,12 @@ fn gate_config(opts: &GateOptions, read: &mut InputSet) -> Result<(Run, Verdict)
             outcomes.push(o);
         }
     }
-    if let (Some(cmp), Some(cfg)) = (&spec.comparison, &cfg) {
-        outcomes.extend(compare::regression_outcomes(cmp, &cfg.tolerance));
+    if let Some(st) = spec
+        .comparison
+        .as_ref()
+        .and_then(|c| c.statistical.as_ref())
+    {
+        outcomes.extend(st.outcomes());
     }
     let (requests, failures) = spec.scenarios.iter().fold((0, 0), |(r, f), s| {
         (r + s.run.total.requests, f + s.run.total.failures)

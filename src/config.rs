@@ -182,6 +182,9 @@ pub struct Config {
     /// Target overrides: (row title, expression), from `[targets]` (a table
     /// of titles, or a list of expressions) and `[[target]]` tables.
     pub targets: Vec<(String, TargetExpr)>,
+    /// Relative targets (`p95 <= +10% vs baseline`) for the `[after]` run
+    /// against `[baseline]`; the defaults when empty.
+    pub relative_targets: Vec<expr::RelativeExpr>,
     /// Request groups for the database / orchestrator sections.
     pub groups: Vec<(String, Scope)>,
     /// Scenarios.
@@ -318,7 +321,8 @@ pub fn load(path: &Path) -> Result<Config> {
         stats: stats.into_vec().iter().map(|s| resolve(s)).collect(),
         resources: resources.as_deref().map(resolve),
     };
-    let targets = crate::targets::file::parse_entries(path, &text, raw.targets, raw.target)?;
+    let (targets, relative_targets) =
+        crate::targets::file::parse_entries(path, &text, raw.targets, raw.target)?;
     let mut groups = Vec::new();
     for (name, value) in raw.groups {
         let parsed = expr::parse_scope(value.get_ref())
@@ -412,6 +416,7 @@ pub fn load(path: &Path) -> Result<Config> {
         next_review: raw.next_review,
         cpu_cores: raw.cpu_cores,
         targets,
+        relative_targets,
         groups,
         scenarios: raw
             .scenarios

@@ -180,20 +180,40 @@ enum Command {
         require_all: bool,
         #[command(flatten)]
         resources: ResourceArgs,
-        /// A baseline run (stats files), or recorded runs (db:perfreport.db?branch=main&last=5&passing):
-        /// also fail (exit 1) on a regression against it.
+        /// A baseline run's stats files, or recorded runs
+        /// (db:perfreport.db?branch=main&last=5&passing): also judge the run against them, per
+        /// endpoint, with confidence intervals (relative targets such as
+        /// 'p95 <= +10% vs baseline'; defaults when none is given). Files of different runs
+        /// (other folder or Locust prefix), like the recorded runs of db:, are several
+        /// baseline runs, whose run-to-run spread widens the intervals.
         #[arg(long)]
         baseline: Vec<PathBuf>,
+        /// Resource samples of the server during each baseline run, in the order of the
+        /// baseline runs (for cpu_per_request).
+        #[arg(
+            long = "resources-baseline",
+            alias = "baseline-resources",
+            value_name = "FILE",
+            requires = "baseline"
+        )]
+        resources_baseline: Vec<PathBuf>,
+        /// With a single --baseline run: the run-to-run noise of a percentile to assume, as the
+        /// sd of its log between runs of one setting, in percent (default 25, measured on a busy
+        /// shared machine). Several baselines measure it instead.
+        #[arg(long, value_name = "PERCENT", value_parser = parse_percent, requires = "baseline")]
+        run_noise: Option<f64>,
         /// Compare with --baseline even when users or durations differ by over 10 %.
         #[arg(long)]
         force: bool,
-        /// A regression: p95 or p99 worse by more than this percent ...
+        /// Tolerance of the default per-endpoint p95/p99 and aggregate p95 checks against
+        /// --baseline, in percent.
         #[arg(long, default_value_t = 10.0)]
         regression_latency_percent: f64,
-        /// ... and by more than this many ms.
-        #[arg(long, default_value_t = 5.0)]
+        /// Not used any more: the statistical verdict replaced the fixed ms floor (kept so
+        /// that old command lines still parse).
+        #[arg(long, default_value_t = 5.0, hide = true)]
         regression_latency_ms: f64,
-        /// A regression: RPS lower by more than this percent.
+        /// Tolerance of the default rps check against --baseline: lower by more than this percent.
         #[arg(long, default_value_t = 10.0)]
         regression_rps_percent: f64,
         /// What fails the gate: a missed target (default), or also a warning (`warn:` targets).
@@ -622,6 +642,8 @@ fn run(cli: Cli, stdin: &mut Option<SavedStdin>) -> perfreport::Result<u8> {
             no_default_targets,
             require_all,
             mut baseline,
+            mut resources_baseline,
+            run_noise,
             force,
             regression_latency_percent,
             regression_latency_ms,
@@ -636,7 +658,11 @@ fn run(cli: Cli, stdin: &mut Option<SavedStdin>) -> perfreport::Result<u8> {
         } => {
             read_stdin(
                 file_args(
-                    vec![("--stats", &mut stats), ("--baseline", &mut baseline)],
+                    vec![
+                        ("--stats", &mut stats),
+                        ("--baseline", &mut baseline),
+                        ("--resources-baseline", &mut resources_baseline),
+                    ],
                     vec![
                         ("--resources", &mut resources.resources),
                         ("--targets", &mut targets_file),
@@ -651,6 +677,8 @@ fn run(cli: Cli, stdin: &mut Option<SavedStdin>) -> perfreport::Result<u8> {
                 targets_file,
                 no_default_targets,
                 baseline,
+                resources_baseline,
+                run_noise,
                 force,
                 tolerance: perfreport::analysis::compare::Tolerance {
                     latency_fraction: regression_latency_percent / 100.0,
@@ -878,3 +906,17 @@ fn run(cli: Cli, stdin: &mut Option<SavedStdin>) -> perfreport::Result<u8> {
 }
 
 use perfreport::output::{files::write_stdout, terminal_text};
+
+/// `25%` or `25` -> 0.25.
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .trim_end_matches('%')
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a percentage such as 10% or 10, found `{s}`"))?;
+    if !(0.0..=500.0).contains(&v) {
+        return Err(format!("{v} % is out of range (0 to 500)"));
+    }
+    Ok(v / 100.0)
+}

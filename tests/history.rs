@@ -363,9 +363,10 @@ fn gate_against_the_last_three_recorded_runs_and_gate_record_stores_its_verdict(
     for run in [BASE, BASE, BASE] {
         record(&db, run, &["--branch", "main"]).success();
     }
-    // three copies of the baseline merge into the baseline's own percentiles:
+    // three copies of the baseline pool into the baseline's own percentiles:
     // the after run's p95 and p99 are lower, so no latency regression
     let spec = format!("db:{}?last=3&branch=main", db.display());
+    let verdict_json = dir.path().join("verdict.json");
     let out = perfreport()
         .args([
             "gate",
@@ -374,6 +375,8 @@ fn gate_against_the_last_three_recorded_runs_and_gate_record_stores_its_verdict(
             "--stats",
             &json_of(AFTER),
         ])
+        .arg("--json")
+        .arg(&verdict_json)
         .args([
             "--baseline",
             &spec,
@@ -393,11 +396,28 @@ fn gate_against_the_last_three_recorded_runs_and_gate_record_stores_its_verdict(
         text.contains(&format!("{b95:.0} ms")),
         "baseline p95 {b95} not shown:\n{text}"
     );
+    // the three recorded runs are three baselines of the statistical
+    // comparison (their run-to-run spread measured), not one merged run
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&verdict_json).unwrap()).unwrap();
+    let baselines = v["comparison"]["baselines"].as_array().unwrap();
+    assert_eq!(baselines.len(), 3, "{v}");
+    assert!(
+        baselines
+            .iter()
+            .all(|b| b.as_str().unwrap().contains("recorded run #"))
+    );
     let runs = history_json(&db, &[]);
     assert_eq!(runs.len(), 4);
     assert_eq!(runs[3]["labels"]["branch"], "feature");
     assert_eq!(runs[3]["verdict"]["exit_code"], 1);
-    // the reverse: the baseline judged against the recorded after run regresses
+    // the reverse: the baseline judged against the recorded after runs
+    // regresses. With a single recorded run the run-to-run noise is only
+    // assumed and the slower endpoints are "too close to call"; two more
+    // recordings make three baselines whose spread is measured.
+    for _ in 0..2 {
+        record(&db, AFTER, &["--branch", "feature"]).success();
+    }
     let spec = format!("db:{}?branch=feature", db.display());
     perfreport()
         .args(["gate", "--stats", &json_of(BASE), "--baseline", &spec])

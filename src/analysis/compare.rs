@@ -138,6 +138,9 @@ pub struct Comparison {
     pub changes: Vec<Change>,
     /// Per endpoint present on both sides, by name.
     pub endpoints: Vec<EndpointChange>,
+    /// Every endpoint and the relative targets with confidence intervals,
+    /// when the caller ran the statistical comparison.
+    pub statistical: Option<super::regression::StatComparison>,
 }
 
 /// Refuse runs whose user counts or durations differ by more than 10 %.
@@ -244,6 +247,7 @@ pub fn compare(baseline_run: &Run, after_run: &Run, baseline: Side, after: Side)
         after,
         changes,
         endpoints,
+        statistical: None,
     }
 }
 
@@ -392,5 +396,36 @@ pub fn to_markdown(cmp: &Comparison) -> String {
             e.error_rate
         ));
     }
+    if let Some(st) = &cmp.statistical {
+        out.push_str(&statistical_markdown(st));
+    }
+    out
+}
+
+/// The statistical checks as a markdown table, with the method and the mix shift.
+pub fn statistical_markdown(st: &super::regression::StatComparison) -> String {
+    use crate::render::escape_markdown_string as esc;
+    let mut out = String::from(
+        "\n| Check | Before → after, change [95 % interval], verdict (limit) |\n| ----- | ------------------------------------------------------- |\n",
+    );
+    for c in &st.checks {
+        out.push_str(&format!("| {} | {} |\n", esc(&c.title), esc(&c.line())));
+    }
+    if let Some(m) = &st.mix_shift {
+        out.push_str(&format!("\nMix shift: {}\n", esc(&m.text)));
+    }
+    if !st.added.is_empty() {
+        out.push_str(&format!(
+            "\nOnly in the after run (not compared): {}\n",
+            esc(&st.added.join(", "))
+        ));
+    }
+    if !st.removed.is_empty() {
+        out.push_str(&format!(
+            "\nOnly in the baseline (not compared): {}\n",
+            esc(&st.removed.join(", "))
+        ));
+    }
+    out.push_str(&format!("\nMethod: {}\n", esc(&st.method)));
     out
 }

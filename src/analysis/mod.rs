@@ -2,6 +2,7 @@
 //! load phases, resource use, errors by status, comparisons.
 
 pub mod compare;
+pub mod regression;
 pub mod resources;
 pub mod steady;
 pub mod windows;

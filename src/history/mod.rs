@@ -567,8 +567,9 @@ pub fn load_latency(s: &StoredLatency, db: &Path, endpoint: &str) -> Result<Late
 /// distributions merged (exactly, when they are of one kind), requests and
 /// failures summed, throughput the mean of the runs' rates.
 ///
-/// This is the seam for a comparison that takes several baselines: it is
-/// the one place that turns N recorded runs into what the comparison reads.
+/// `gate --baseline db:...` no longer merges: it gives the statistical
+/// comparison each run as its own baseline (`app::baselines_from_db`), so
+/// their run-to-run spread is measured. This stays for one pooled run.
 pub fn merged_baseline(runs: &[Run], db: &Path, filter: &Filter) -> Result<Run> {
     let Some(first) = runs.first() else {
         return Err(Error::Usage(format!(

@@ -37,6 +37,25 @@ pub struct VerdictJson {
     pub run: RunJson,
     /// Every target, in the order they were given (defaults first).
     pub targets: Vec<TargetJson>,
+    /// The comparison with the baseline runs (`gate --baseline`), or null.
+    pub comparison: Option<ComparisonJson>,
+}
+
+/// What `gate --baseline` compared, besides the checks among `targets`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComparisonJson {
+    /// Baseline run labels.
+    pub baselines: Vec<String>,
+    /// Endpoints only in the after run (not compared).
+    pub added: Vec<String>,
+    /// Endpoints only in the baselines (not compared).
+    pub removed: Vec<String>,
+    /// Every endpoint present in both runs.
+    pub endpoints: Vec<crate::analysis::regression::EndpointRow>,
+    /// How much of the aggregate p95's change the request mix explains, or null.
+    pub mix_shift: Option<crate::analysis::regression::MixShift>,
+    /// The statistical method, in one sentence.
+    pub method: String,
 }
 
 /// The run the verdict is about.
@@ -98,6 +117,9 @@ pub struct TargetJson {
     pub detail: String,
     /// Requests behind the figure, for request metrics.
     pub samples: Option<u64>,
+    /// For a check against the baseline (`... vs baseline`): the change, its
+    /// interval and verdict; null for other targets.
+    pub change: Option<crate::analysis::regression::Check>,
 }
 
 /// The canonical unit of a metric, as named in the JSON.
@@ -115,16 +137,20 @@ impl TargetJson {
     pub fn new(o: &Outcome, ctx: &GateContext) -> Self {
         let e = &o.target.expr;
         let scope = e.scope.to_string();
+        let check = ctx
+            .comparison
+            .as_ref()
+            .and_then(|c| c.check(&o.target.title));
         TargetJson {
             title: o.target.title.clone(),
             expression: e.text.clone(),
             tier: if e.warn { "warn" } else { "fail" },
-            metric: e.metric.key(),
+            metric: check.map_or_else(|| e.metric.key(), |c| c.metric.clone()),
             scope: (!scope.is_empty()).then_some(scope),
             scope_text: scope_text(o),
             op: e.op.symbol(),
             limit: e.limit,
-            unit: unit_name(e.metric),
+            unit: check.map_or_else(|| unit_name(e.metric), |c| c.change_unit),
             limit_text: limit_text(o),
             over_s: e.over_s,
             for_s: e.for_s,
@@ -134,6 +160,11 @@ impl TargetJson {
             fails_gate: ctx.fails(o),
             detail: o.detail.clone(),
             samples: o.samples,
+            change: ctx
+                .comparison
+                .as_ref()
+                .and_then(|c| c.check(&o.target.title))
+                .cloned(),
         }
     }
 }
@@ -164,6 +195,14 @@ impl VerdictJson {
                 .iter()
                 .map(|o| TargetJson::new(o, ctx))
                 .collect(),
+            comparison: ctx.comparison.as_ref().map(|c| ComparisonJson {
+                baselines: c.baselines.clone(),
+                added: c.added.clone(),
+                removed: c.removed.clone(),
+                endpoints: c.endpoints.clone(),
+                mix_shift: c.mix_shift.clone(),
+                method: c.method.clone(),
+            }),
         }
     }
 }

@@ -39,6 +39,9 @@ pub struct GateContext {
     pub stopped_early: Option<String>,
     /// Load generators (or digested shards) merged into the run.
     pub generators: usize,
+    /// The statistical comparison with the baseline (`gate --baseline`), whose
+    /// checks are among the outcomes; the JSON verdict adds their intervals.
+    pub comparison: Option<crate::analysis::regression::StatComparison>,
 }
 
 impl GateContext {
@@ -63,6 +66,7 @@ impl GateContext {
             fail_on_warn,
             stopped_early: run.stopped_early.clone(),
             generators: run.generators,
+            comparison: None,
         }
     }
 
@@ -237,6 +241,22 @@ pub fn scope_text(o: &Outcome) -> String {
     }
 }
 
+/// [`scope_text`], except that a check against the baseline names the one
+/// endpoint it compared (its relative target's scope, `{name:*}`, matched many).
+fn scope_cell(o: &Outcome, context: Option<&GateContext>) -> String {
+    let check = context
+        .and_then(|c| c.comparison.as_ref())
+        .and_then(|c| c.check(&o.target.title));
+    match check {
+        Some(c) => match &c.endpoint {
+            Some(e) => e.clone(),
+            None if c.metric == "cpu_per_request" => "server".into(),
+            None => scope_text(o),
+        },
+        None => scope_text(o),
+    }
+}
+
 /// The limit as written: `< 200 ms`.
 pub fn limit_text(o: &Outcome) -> String {
     let e = &o.target.expr;
@@ -272,6 +292,11 @@ fn table_cell(s: &str) -> String {
 
 /// The terminal table: target, scope, measured, limit, state; failures first.
 pub fn terminal_table(verdict: &Verdict, colour: bool) -> String {
+    terminal_table_in(verdict, None, colour)
+}
+
+/// [`terminal_table`], naming each compared endpoint of a gate's checks.
+fn terminal_table_in(verdict: &Verdict, context: Option<&GateContext>, colour: bool) -> String {
     let header = ["target", "scope", "measured", "limit", "state"];
     let rows: Vec<[String; 5]> = verdict
         .sorted()
@@ -279,7 +304,7 @@ pub fn terminal_table(verdict: &Verdict, colour: bool) -> String {
         .map(|o| {
             [
                 table_cell(&o.target.title),
-                table_cell(&scope_text(o)),
+                table_cell(&scope_cell(o, context)),
                 table_cell(&o.measured_text),
                 table_cell(&limit_text(o)),
                 o.state.label().to_string(),
@@ -403,7 +428,7 @@ pub fn terminal_report(
             return format!(
                 "{}\n\n{}",
                 terminal_text(&context.header()),
-                terminal_table(verdict, colour)
+                terminal_table_in(verdict, Some(context), colour)
             );
         }
         Verbosity::Normal => {}
@@ -416,7 +441,7 @@ pub fn terminal_report(
             let (detail, used) = strip_notes(&o.detail, &mut notes);
             let cells = [
                 table_cell(&o.target.title),
-                table_cell(&scope_text(o)),
+                table_cell(&scope_cell(o, Some(context))),
                 // the state column already says so
                 if o.state == State::NotMeasured && o.measured_text == "not measured" {
                     "-".to_string()

@@ -904,6 +904,196 @@ impl Parser<'_> {
     }
 }
 
+/// How far a relative target lets a figure move from the baseline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Tolerance {
+    /// A fraction of the baseline value (`+10%` is `0.10`, `-10%` is `-0.10`).
+    Fraction(f64),
+    /// An amount in the metric's canonical unit: ms for latencies and
+    /// `cpu_per_request`, a fraction for `error_rate` (`+0.5pp` is `0.005`),
+    /// req/s for `rps`.
+    Amount(f64),
+}
+
+/// What a relative target measures: a request metric of [`Metric`], or the
+/// server's CPU time per request, which only exists against a baseline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RelativeMetric {
+    /// A request or resource metric of the ordinary grammar.
+    Metric(Metric),
+    /// Server CPU milliseconds per request (CPU-seconds under load ÷ requests).
+    CpuPerRequest,
+}
+
+impl RelativeMetric {
+    /// `p95`, `error_rate`, `cpu_per_request`, ...
+    pub fn key(&self) -> String {
+        match self {
+            RelativeMetric::Metric(m) => m.key(),
+            RelativeMetric::CpuPerRequest => "cpu_per_request".into(),
+        }
+    }
+}
+
+/// A target relative to a baseline run: `p95{name:/api/*} <= +10% vs baseline`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelativeExpr {
+    /// The expression as given, trimmed.
+    pub text: String,
+    /// `warn:` prefix: a regression is a warning, not a failure.
+    pub warn: bool,
+    /// What is compared.
+    pub metric: RelativeMetric,
+    /// Which requests: with a scope the target applies to each matching
+    /// endpoint on its own; without one, to all requests together.
+    pub scope: Scope,
+    /// `<=`/`<` bound the increase, `>=`/`>` the decrease.
+    pub op: Op,
+    /// How far the after run may move from the baseline.
+    pub tolerance: Tolerance,
+}
+
+/// Whether an expression is a relative target (ends in `vs baseline`).
+pub fn is_relative(text: &str) -> bool {
+    relative_head(text.trim()).is_some()
+}
+
+/// The expression without its trailing `vs baseline`, when it has one.
+fn relative_head(text: &str) -> Option<&str> {
+    let lower = text.to_ascii_lowercase();
+    let without = lower.strip_suffix("baseline")?.trim_end();
+    let without = without.strip_suffix("vs")?;
+    if !without.ends_with(char::is_whitespace) {
+        return None;
+    }
+    Some(text[..without.len()].trim_end())
+}
+
+/// Parses a relative target: `[warn:] METRIC [{SCOPE}] OP (+|-)NUMBER UNIT vs baseline`,
+/// where UNIT is `%` (of the baseline value), `pp` (percentage points, for
+/// `error_rate`), a time unit (latencies, `cpu_per_request`) or `/s` (`rps`).
+pub fn parse_relative(text: &str) -> Result<RelativeExpr> {
+    let trimmed = text.trim();
+    let Some(head) = relative_head(trimmed) else {
+        return Err(Error::Target {
+            expr: trimmed.to_string(),
+            position: trimmed.chars().count(),
+            message: "a relative target ends in `vs baseline`".into(),
+        });
+    };
+    let mut p = Parser {
+        text: trimmed,
+        chars: head.chars().collect(),
+        pos: 0,
+    };
+    let warn = p.warn_prefix();
+    p.skip_ws();
+    let start = p.pos;
+    let word: String = p
+        .take_while(|c| c.is_ascii_alphanumeric() || c == '_')
+        .to_ascii_lowercase();
+    let metric = if word == "cpu_per_request" {
+        RelativeMetric::CpuPerRequest
+    } else {
+        p.pos = start;
+        let m = p.metric()?;
+        if matches!(m, Metric::Errors | Metric::LeakSlope | Metric::RssIdle) {
+            return Err(p.err(
+                start,
+                format!(
+                    "{} cannot be compared with a baseline; relative targets take a percentile, avg, rps, error_rate, rss_load, cpu_load or cpu_per_request",
+                    m.key()
+                ),
+            ));
+        }
+        RelativeMetric::Metric(m)
+    };
+    p.skip_ws();
+    let scope = if p.peek() == Some('{') {
+        let s = p.scope()?;
+        p.skip_ws();
+        s
+    } else {
+        Scope::default()
+    };
+    let op = p.op()?;
+    if op == Op::Eq {
+        return Err(p.err(
+            p.pos - 2,
+            "a relative target bounds a change: use <=, <, >= or >",
+        ));
+    }
+    p.skip_ws();
+    let sign_at = p.pos;
+    let sign = match p.peek() {
+        Some('+') => 1.0,
+        Some('-') => -1.0,
+        _ => {
+            return Err(p.err(
+                sign_at,
+                format!(
+                    "expected a signed change such as `+10%` or `-5%`, {}",
+                    p.found()
+                ),
+            ));
+        }
+    };
+    p.pos += 1;
+    let at = p.pos;
+    let Some(v) = p.number() else {
+        return Err(p.err(at, format!("expected a number, {}", p.found())));
+    };
+    p.skip_ws();
+    let uat = p.pos;
+    let unit = p
+        .take_while(|c| c.is_alphabetic() || c == '%' || c == '/')
+        .to_lowercase();
+    let key = metric.key();
+    let time_like = matches!(
+        metric,
+        RelativeMetric::CpuPerRequest
+            | RelativeMetric::Metric(
+                Metric::Percentile(_) | Metric::Avg | Metric::Min | Metric::Max
+            )
+    );
+    let tolerance = match unit.as_str() {
+        "%" => Tolerance::Fraction(sign * v / 100.0),
+        "pp" if metric == RelativeMetric::Metric(Metric::ErrorRate) => {
+            Tolerance::Amount(sign * v / 100.0)
+        }
+        u if time_like && time_ms(u).is_some() => {
+            Tolerance::Amount(sign * v * time_ms(u).unwrap_or(1.0))
+        }
+        "/s" | "rps" | "req/s" if metric == RelativeMetric::Metric(Metric::Rps) => {
+            Tolerance::Amount(sign * v)
+        }
+        "" => {
+            return Err(p.err(
+                uat,
+                format!("the change needs a unit: `%` of the baseline, or an amount (`pp` for error_rate, `ms` for times, `/s` for rps) for {key}"),
+            ));
+        }
+        _ => {
+            return Err(p.err(
+                uat,
+                format!("`{unit}` is not a unit for a change of {key}; use `%` of the baseline, `pp` for error_rate, `ms` for times, `/s` for rps"),
+            ));
+        }
+    };
+    p.skip_ws();
+    if let Some(c) = p.peek() {
+        return Err(p.err(p.pos, format!("unexpected `{c}` before `vs baseline`")));
+    }
+    Ok(RelativeExpr {
+        text: trimmed.to_string(),
+        warn,
+        metric,
+        scope,
+        op,
+        tolerance,
+    })
+}
+
 /// Seconds per duration unit (`ms`, `s`, `m`/`min`, `h`, any case).
 fn seconds_per(unit: &str) -> Option<f64> {
     Some(match unit.to_ascii_lowercase().as_str() {
@@ -1030,6 +1220,46 @@ fn levenshtein(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn relative_targets_parse_with_their_tolerance() {
+        let r = parse_relative("p95 <= +10% vs baseline").unwrap();
+        assert_eq!(r.metric, RelativeMetric::Metric(Metric::Percentile(95.0)));
+        assert_eq!(r.tolerance, Tolerance::Fraction(0.10));
+        assert!(r.scope.is_empty());
+        let r = parse_relative("p99{name:/api/*} <= +50ms vs baseline").unwrap();
+        assert_eq!(r.tolerance, Tolerance::Amount(50.0));
+        assert!(r.scope.matches("GET", "/api/x"));
+        let r = parse_relative("error_rate <= +0.5pp vs baseline").unwrap();
+        assert!(matches!(r.tolerance, Tolerance::Amount(a) if (a - 0.005).abs() < 1e-12));
+        let r = parse_relative("rps >= -10% vs baseline").unwrap();
+        assert_eq!((r.op, r.tolerance), (Op::Ge, Tolerance::Fraction(-0.10)));
+        let r = parse_relative("warn: cpu_per_request <= +20% VS Baseline").unwrap();
+        assert!(r.warn);
+        assert_eq!(r.metric, RelativeMetric::CpuPerRequest);
+        assert!(is_relative("p95<=+10% vs baseline"));
+        assert!(!is_relative("p95<300ms"));
+    }
+
+    #[test]
+    fn relative_targets_reject_what_they_cannot_mean() {
+        let e = parse_relative("p95 <= 10% vs baseline")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("signed change"), "{e}");
+        let e = parse_relative("error_rate <= +5ms vs baseline")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a unit"), "{e}");
+        let e = parse_relative("errors <= +1% vs baseline")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cannot be compared"), "{e}");
+        let e = parse_relative("p95 == +1% vs baseline")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bounds a change"), "{e}");
+    }
     use super::*;
 
     fn close(a: f64, b: f64) -> bool {

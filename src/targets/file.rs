@@ -17,7 +17,7 @@
 
 use crate::config::entry_error;
 use crate::error::{Error, Result};
-use crate::targets::expr::{self, TargetExpr};
+use crate::targets::expr::{self, RelativeExpr, TargetExpr};
 use serde::Deserialize;
 use std::path::Path;
 use toml::Spanned;
@@ -84,39 +84,67 @@ struct RawTargetsFile {
     target: Vec<NamedTarget>,
 }
 
+/// Targets of a file: (row title, expression), and the relative targets
+/// (`p95 <= +10% vs baseline`), which are judged only against a baseline.
+pub(crate) type Entries = (Vec<(String, TargetExpr)>, Vec<RelativeExpr>);
+
 /// Parse the `targets` list or table and the `[[target]]` tables of a file,
-/// in that order, into (row title, expression); errors point at the file,
-/// line and column of the expression.
+/// in that order, into (row title, expression) and the relative targets;
+/// errors point at the file, line and column of the expression.
 pub(crate) fn parse_entries(
     path: &Path,
     text: &str,
     list: TargetList,
     named: Vec<NamedTarget>,
-) -> Result<Vec<(String, TargetExpr)>> {
+) -> Result<Entries> {
     let mut out = Vec::new();
+    let mut relative = Vec::new();
     for (i, (title, untitled, value)) in list.entries.into_iter().enumerate() {
         let key = if untitled {
             format!("#{}", i + 1)
         } else {
             title.clone()
         };
+        if expr::is_relative(value.get_ref()) {
+            let parsed = expr::parse_relative(value.get_ref())
+                .map_err(|e| entry_error(path, text, "targets", &key, &value, e))?;
+            relative.push(parsed);
+            continue;
+        }
         let parsed = expr::parse(value.get_ref())
             .map_err(|e| entry_error(path, text, "targets", &key, &value, e))?;
         out.push((title, parsed));
     }
     for (i, t) in named.into_iter().enumerate() {
         let key = t.name.clone().unwrap_or_else(|| format!("#{}", i + 1));
+        if expr::is_relative(t.expr.get_ref()) {
+            let parsed = expr::parse_relative(t.expr.get_ref())
+                .map_err(|e| entry_error(path, text, "target", &key, &t.expr, e))?;
+            relative.push(parsed);
+            continue;
+        }
         let parsed = expr::parse(t.expr.get_ref())
             .map_err(|e| entry_error(path, text, "target", &key, &t.expr, e))?;
         let title = t.name.unwrap_or_else(|| parsed.text.clone());
         out.push((title, parsed));
     }
-    Ok(out)
+    Ok((out, relative))
 }
 
 /// Read a targets file: (row title, expression) in file order, the
-/// `targets` list first, then the `[[target]]` tables.
+/// `targets` list first, then the `[[target]]` tables; its relative targets
+/// are left to [`load_relative`].
 pub fn load(path: &Path) -> Result<Vec<(String, TargetExpr)>> {
+    Ok(load_all(path)?.0)
+}
+
+/// The relative targets (`p95 <= +10% vs baseline`) of a targets file.
+pub fn load_relative(path: &Path) -> Result<Vec<RelativeExpr>> {
+    Ok(load_all(path)?.1)
+}
+
+/// Both kinds of target of a file; a file with neither is an error.
+fn load_all(path: &Path) -> Result<Entries> {
     let text = crate::input::read_text(path)?;
     let raw: RawTargetsFile = toml::from_str(&text).map_err(|e| {
         let (line, col) = e
@@ -126,7 +154,7 @@ pub fn load(path: &Path) -> Result<Vec<(String, TargetExpr)>> {
         Error::parse(path, line, col, crate::config::did_you_mean(e.message()))
     })?;
     let entries = parse_entries(path, &text, raw.targets, raw.target)?;
-    if entries.is_empty() {
+    if entries.0.is_empty() && entries.1.is_empty() {
         return Err(Error::parse(
             path,
             None,

@@ -129,8 +129,23 @@ pub fn with_titled_overrides(
 }
 
 /// Parse `--target` expressions.
+/// Relative targets (`... vs baseline`) are left out: they need a baseline
+/// and are parsed by [`parse_relative_all`].
 pub fn parse_all(texts: &[String]) -> Result<Vec<TargetExpr>> {
-    texts.iter().map(|t| expr::parse(t)).collect()
+    texts
+        .iter()
+        .filter(|t| !expr::is_relative(t))
+        .map(|t| expr::parse(t))
+        .collect()
+}
+
+/// Parse the relative targets (`p95 <= +10% vs baseline`) among `--target` expressions.
+pub fn parse_relative_all(texts: &[String]) -> Result<Vec<expr::RelativeExpr>> {
+    texts
+        .iter()
+        .filter(|t| expr::is_relative(t))
+        .map(|t| expr::parse_relative(t))
+        .collect()
 }
 
 /// Evaluate targets on a run (and its resource figures, when supplied).
