@@ -162,7 +162,7 @@ struct Second {
     p50_us: Option<u64>,
     p95_us: Option<u64>,
     /// The second's exact times, (exact key, count) sorted by key.
-    dist: Option<Vec<(u64, u32)>>,
+    dist: Option<crate::model::ExactSecond>,
 }
 
 /// The exact times of one open second: exact key ([`exact_key`]) -> count.
@@ -888,8 +888,9 @@ fn grouping_hint<'a>(keys: impl Iterator<Item = &'a Vec<u8>>) -> String {
     )
 }
 
-/// A finished second: p50 and p95 in µs, and its sorted (exact key, count) map.
-type FinishedSecond = (u64, u64, Vec<(u64, u32)>);
+/// A finished second: p50 and p95 in µs, and its sorted (exact key, count)
+/// pairs, compactly encoded.
+type FinishedSecond = (u64, u64, crate::model::ExactSecond);
 
 /// Gathers the per-second maps the workers close, and turns a second into
 /// p50/p95 once every worker has moved past it.
@@ -940,7 +941,9 @@ impl SecondMerger {
             let wide: Vec<(u64, u64)> = sorted.iter().map(|&(k, c)| (k, c as u64)).collect();
             let p50 = exact_quantile(&wide, 0.5).unwrap_or(0);
             let p95 = exact_quantile(&wide, 0.95).unwrap_or(0);
-            self.p50_p95.insert(sec, (p50, p95, sorted));
+            drop(wide);
+            let compact = crate::model::ExactSecond::from_sorted(sorted);
+            self.p50_p95.insert(sec, (p50, p95, compact));
         }
     }
 }
