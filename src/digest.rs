@@ -192,7 +192,7 @@ pub fn write(run: &Run, plan: &TestPlan, interval_s: u64) -> Result<Vec<u8>> {
         slot.total_failures = p.total_failures.or(slot.total_failures);
         if let Some(PointLatency::Exact(v)) = &p.latency {
             let h = slot.hist.get_or_insert_with(new_exact_histogram);
-            for &(k, c) in v {
+            for (k, c) in v {
                 h.record_n(k, c as u64)
                     .map_err(|e| Error::parse(&source, None, None, format!("{e:?}")))?;
             }
@@ -562,11 +562,9 @@ pub fn read(path: &Path) -> Result<Run> {
                 total_requests: p.total_requests,
                 total_failures: p.total_failures,
                 latency: exact.as_ref().map(|e| {
-                    PointLatency::Exact(
-                        e.iter()
-                            .map(|&(k, c)| (k, c.min(u32::MAX as u64) as u32))
-                            .collect(),
-                    )
+                    PointLatency::Exact(crate::model::ExactSecond::from_sorted(
+                        e.iter().map(|&(k, c)| (k, c.min(u32::MAX as u64) as u32)),
+                    ))
                 }),
             }
         })

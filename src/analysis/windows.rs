@@ -147,7 +147,7 @@ fn percentile_of(points: &[&TimelinePoint], p: f64, op: Op) -> Option<Value> {
     for pt in points {
         match &pt.latency {
             Some(PointLatency::Exact(v)) => {
-                for &(k, c) in v {
+                for (k, c) in v {
                     *exact.entry(k).or_insert(0) += c as u64;
                 }
             }

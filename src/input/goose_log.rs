@@ -49,10 +49,13 @@
 //! `wc -l` 0.18 s: the ceiling set by reading is far below, the cost is the
 //! per-row work (18 cells split, 3 numbers parsed, two histogram records).
 //! Peak RSS grows with the run's length, not the file's size: every second of
-//! the timeline keeps its exact (key, count) pairs for windowed targets
-//! (~27 MiB for a 6-minute 100 MB log, ~78 MiB for a 63-minute 1 GB log,
-//! ~100 MiB for a 24-hour 1 GB log; `benches/rss.sh`), and each of up to
-//! [`MAX_NAMES`] names holds a histogram (~104 MiB with 10,000 names).
+//! the timeline keeps its exact (key, count) pairs for windowed targets, delta-
+//! and varint-encoded ([`crate::model::ExactSecond`], 2 to 4 bytes a pair
+//! instead of 16: a 63-minute 1 GB log went from ~76 to ~33 MiB, a 24-hour
+//! one from ~98 to ~56 MiB, the rest being the 86,400 timeline points and
+//! per-second counts; `benches/rss.sh`), and each of up to [`MAX_NAMES`]
+//! names holds a histogram, once per reader thread until merged (~100 MiB
+//! with 10,000 names).
 use crate::error::{Error, Result};
 use crate::latency::{Distribution, Latency, exact_key, exact_quantile, new_exact_histogram};
 use crate::model::{Endpoint, FailureGroup, Run, TimelinePoint, Tool};
@@ -162,7 +165,7 @@ struct Second {
     p50_us: Option<u64>,
     p95_us: Option<u64>,
     /// The second's exact times, (exact key, count) sorted by key.
-    dist: Option<Vec<(u64, u32)>>,
+    dist: Option<crate::model::ExactSecond>,
 }
 
 /// The exact times of one open second: exact key ([`exact_key`]) -> count.
@@ -888,8 +891,9 @@ fn grouping_hint<'a>(keys: impl Iterator<Item = &'a Vec<u8>>) -> String {
     )
 }
 
-/// A finished second: p50 and p95 in µs, and its sorted (exact key, count) map.
-type FinishedSecond = (u64, u64, Vec<(u64, u32)>);
+/// A finished second: p50 and p95 in µs, and its sorted (exact key, count)
+/// pairs, compactly encoded.
+type FinishedSecond = (u64, u64, crate::model::ExactSecond);
 
 /// Gathers the per-second maps the workers close, and turns a second into
 /// p50/p95 once every worker has moved past it.
@@ -940,7 +944,9 @@ impl SecondMerger {
             let wide: Vec<(u64, u64)> = sorted.iter().map(|&(k, c)| (k, c as u64)).collect();
             let p50 = exact_quantile(&wide, 0.5).unwrap_or(0);
             let p95 = exact_quantile(&wide, 0.95).unwrap_or(0);
-            self.p50_p95.insert(sec, (p50, p95, sorted));
+            drop(wide);
+            let compact = crate::model::ExactSecond::from_sorted(sorted);
+            self.p50_p95.insert(sec, (p50, p95, compact));
         }
     }
 }

@@ -387,7 +387,7 @@ fn merge_timelines<'a>(runs: impl Iterator<Item = &'a Run>) -> Vec<TimelinePoint
             acc.failures_per_s = add_opt(acc.failures_per_s, p.failures_per_s, |a, b| a + b);
             if let Some(PointLatency::Exact(v)) = &p.latency {
                 acc.exact_parts += 1;
-                for &(k, c) in v {
+                for (k, c) in v {
                     *acc.exact.entry(k).or_insert(0) += c as u64;
                 }
             }
@@ -434,12 +434,11 @@ fn merge_timelines<'a>(runs: impl Iterator<Item = &'a Run>) -> Vec<TimelinePoint
             total_requests,
             total_failures,
             latency: all_exact.then(|| {
-                PointLatency::Exact(
+                PointLatency::Exact(crate::model::ExactSecond::from_sorted(
                     exact
                         .iter()
-                        .map(|&(k, c)| (k, c.min(u32::MAX as u64) as u32))
-                        .collect(),
-                )
+                        .map(|&(k, c)| (k, c.min(u32::MAX as u64) as u32)),
+                ))
             }),
         });
     }
