@@ -198,8 +198,9 @@ enum Command {
         )]
         resources_baseline: Vec<PathBuf>,
         /// With a single --baseline run: the run-to-run noise of a percentile to assume, as the
-        /// sd of its log between runs of one setting, in percent (default 25, measured on a busy
-        /// shared machine). Several baselines measure it instead.
+        /// sd of its log between runs of one setting, in percent (default 25; the README's
+        /// "Comparing with a baseline" says what was measured). Several baselines measure it
+        /// instead.
         #[arg(long, value_name = "PERCENT", value_parser = parse_percent, requires = "baseline")]
         run_noise: Option<f64>,
         /// Compare with --baseline even when users or durations differ by over 10 %.

@@ -48,6 +48,9 @@ pub const BLOCK_S: usize = 10;
 pub const DEFAULT_RUN_NOISE: f64 = 0.25;
 /// Two-sided confidence of the intervals.
 pub const CONFIDENCE: f64 = 0.95;
+/// Requests a run must have beyond a percentile (n·(1−q)) for a latency
+/// check to call it regressed or improved; fewer give too close to call.
+pub const MIN_TAIL_REQUESTS: u64 = 10;
 
 /// Relative targets in force when a baseline is given and no relative target
 /// is: each endpoint's p50, p95 and p99 within +10 %, the aggregate p95 within
@@ -995,7 +998,28 @@ fn request_check(
                     noise_note
                 }
             );
-            finish(t, endpoint, vb, va, interval, basis, n_after)
+            let mut c = finish(t, endpoint, vb, va, interval, basis, n_after);
+            // a resample of n/2 requests with fewer than a handful beyond the
+            // percentile draws little more than its largest values, and the
+            // bootstrap of a maximum is unreliable: it may say "no change" but
+            // not that the percentile moved
+            let beyond = |n: u64| n as f64 * (1.0 - q);
+            let thin = beyond(pool.n).min(beyond(ha.n)) < MIN_TAIL_REQUESTS as f64;
+            if thin
+                && matches!(
+                    c.verdict,
+                    ChangeVerdict::Regressed | ChangeVerdict::Improved
+                )
+            {
+                let (tol, _) = tolerance_of(t);
+                c.verdict = ChangeVerdict::TooCloseToCall;
+                c.state = state_of(t, c.verdict, tol, c.interval);
+                c.basis.push_str(&format!(
+                    "; fewer than {MIN_TAIL_REQUESTS} requests beyond the {} on one side, too few to call a change",
+                    t.metric.key()
+                ));
+            }
+            c
         }
         _ => point_latency_check(t, endpoint, bs, a, run_noise),
     }
