@@ -769,7 +769,7 @@ fn render_from(opts: &RenderOptions, model: Option<&std::path::Path>) -> Result<
         let written = opts.out.iter().cloned().collect();
         return Ok(Rendered {
             text,
-            counts: output::Counts::from(model.target_counts),
+            counts: model.target_counts,
             missing: model.missing,
             written,
         });
@@ -853,7 +853,7 @@ fn render_from(opts: &RenderOptions, model: Option<&std::path::Path>) -> Result<
         .collect();
     Ok(Rendered {
         text,
-        counts: output::Counts::from(model.target_counts),
+        counts: model.target_counts,
         missing: model.missing,
         written,
     })
@@ -1113,27 +1113,6 @@ pub fn baselines_from_db(spec: &DbSpec) -> Result<Vec<Run>> {
             Ok(run)
         })
         .collect()
-}
-
-/// The selected recorded runs merged into one run with pooled histograms
-/// ([`history::merged_baseline`]); the gate compares with
-/// [`baselines_from_db`] instead, which keeps the runs apart.
-pub fn baseline_from_db(spec: &DbSpec) -> Result<Run> {
-    let recorded = recorded_runs(spec)?;
-    let mut runs = recorded
-        .iter()
-        .map(|r| r.to_run(&spec.path))
-        .collect::<Result<Vec<_>>>()?;
-    if let ([r], [run]) = (recorded.as_slice(), runs.as_mut_slice()) {
-        // the comparison names its baseline by label: say where it came from
-        run.label = format!(
-            "{} (recorded run #{} of {})",
-            run.label,
-            r.id.unwrap_or_default(),
-            spec.path.display()
-        );
-    }
-    history::merged_baseline(&runs, &spec.path, &spec.filter)
 }
 
 /// Options of `perfreport record`.

@@ -752,49 +752,6 @@ fn a_config_names_the_history_relative_to_itself() {
 }
 
 #[test]
-fn several_recorded_runs_merge_into_one_baseline_with_their_pooled_histograms() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("h.db");
-    let mut store = SqliteStore::open_for_writing(&db, &InputSet::new()).unwrap();
-    for run in [BASE, AFTER] {
-        let r = input::load_run(&[PathBuf::from(json_of(run))], None).unwrap();
-        let rec = RecordedRun::from_run(&r, None, None, Labels::default(), 1.0).unwrap();
-        store.record(&rec).unwrap();
-    }
-    drop(store);
-    let spec = DbSpec::parse(&format!("db:{}?last=2", db.display())).unwrap();
-    let baseline = perfreport::app::baseline_from_db(&spec).unwrap();
-    let mut all = json_entries(&json_of(BASE));
-    all.extend(json_entries(&json_of(AFTER)));
-    let (h, n) = merged(&all);
-    assert_eq!(
-        baseline.total.requests,
-        all.iter().map(|e| e.2).sum::<u64>()
-    );
-    assert_eq!(
-        baseline.total.failures,
-        all.iter().map(|e| e.3).sum::<u64>()
-    );
-    for q in [0.5, 0.95, 0.99] {
-        assert_eq!(
-            baseline.total.latency.percentile(q * 100.0),
-            Percentile::Value(locust_rule(&h, n, q)),
-            "q={q}"
-        );
-    }
-    // per endpoint too: the pooled buckets of that endpoint in both runs
-    let name = &all[0].1;
-    let parts: Vec<Entry> = all.iter().filter(|e| &e.1 == name).cloned().collect();
-    assert_eq!(parts.len(), 2);
-    let (h, n) = merged(&parts);
-    let e = baseline.endpoints.iter().find(|e| &e.name == name).unwrap();
-    assert_eq!(
-        e.latency.percentile(95.0),
-        Percentile::Value(locust_rule(&h, n, 0.95))
-    );
-}
-
-#[test]
 fn stored_histograms_are_hdrhistogram_v2_deflate_of_the_inputs_buckets() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.db");

@@ -167,64 +167,7 @@ pub fn outcome_line(o: &Outcome) -> String {
     }
 }
 
-/// How many targets are in each state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Counts {
-    /// Targets met.
-    pub met: usize,
-    /// Warning-tier targets missed.
-    pub warned: usize,
-    /// Targets missed.
-    pub missed: usize,
-    /// Targets that could not be measured.
-    pub not_measured: usize,
-}
-
-impl From<crate::report::targets::TargetCounts> for Counts {
-    fn from(c: crate::report::targets::TargetCounts) -> Self {
-        Counts {
-            met: c.met,
-            warned: c.warned,
-            missed: c.missed,
-            not_measured: c.not_measured,
-        }
-    }
-}
-
-impl Counts {
-    /// Add another verdict's counts (a report's scenarios together).
-    pub fn add(&mut self, other: Counts) {
-        self.met += other.met;
-        self.warned += other.warned;
-        self.missed += other.missed;
-        self.not_measured += other.not_measured;
-    }
-
-    /// Count the outcomes of a verdict.
-    pub fn of(verdict: &Verdict) -> Self {
-        let mut c = Counts::default();
-        for o in &verdict.outcomes {
-            match o.state {
-                State::Met => c.met += 1,
-                State::Warned => c.warned += 1,
-                State::Missed => c.missed += 1,
-                State::NotMeasured => c.not_measured += 1,
-            }
-        }
-        c
-    }
-}
-
-impl std::fmt::Display for Counts {
-    /// `3 met, 0 warned, 1 missed, 5 not measured`
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} met, {} warned, {} missed, {} not measured",
-            self.met, self.warned, self.missed, self.not_measured
-        )
-    }
-}
+pub use crate::targets::types::Counts;
 
 /// Scope text of an outcome: `server` for resource metrics, `all requests`
 /// when unscoped, else the scope as written (`{name:/api/*}`).

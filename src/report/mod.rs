@@ -75,7 +75,7 @@ pub struct ReportModel {
     /// Performance Targets, one row per target.
     pub targets: Vec<targets::TargetRow>,
     /// The targets' outcomes counted over all scenarios.
-    pub target_counts: targets::TargetCounts,
+    pub target_counts: crate::targets::Counts,
     /// Test Scenarios, one per run.
     pub scenarios: Vec<scenarios::ScenarioView>,
     /// Bottleneck Analysis.

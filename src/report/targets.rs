@@ -2,7 +2,7 @@
 
 use super::spec::{ReportSpec, Scenario, scenario_title};
 use super::text::{state_mark, target_limit_text};
-use crate::targets::{Outcome, State, Verdict};
+use crate::targets::{Counts, Outcome, State, Verdict};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -19,28 +19,10 @@ pub struct TargetRow {
 
 /// How the targets of every scenario came out, counted over all scenarios
 /// (what `render --out` prints as its verdict summary).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct TargetCounts {
-    /// Targets met.
-    pub met: usize,
-    /// Warning-tier targets missed.
-    pub warned: usize,
-    /// Targets missed.
-    pub missed: usize,
-    /// Targets that could not be measured.
-    pub not_measured: usize,
-}
-
-/// Count the outcomes of every scenario's verdict.
-pub fn counts(verdicts: &[Verdict]) -> TargetCounts {
-    let mut c = TargetCounts::default();
-    for o in verdicts.iter().flat_map(|v| &v.outcomes) {
-        match o.state {
-            State::Met => c.met += 1,
-            State::Warned => c.warned += 1,
-            State::Missed => c.missed += 1,
-            State::NotMeasured => c.not_measured += 1,
-        }
+pub fn counts(verdicts: &[Verdict]) -> Counts {
+    let mut c = Counts::default();
+    for v in verdicts {
+        c.add(Counts::of(v));
     }
     c
 }

@@ -11,7 +11,7 @@ pub mod file;
 pub mod types;
 
 pub use expr::{Metric, Op, Scope, TargetExpr};
-pub use types::{Outcome, ResourceFigures, State, Target, Verdict};
+pub use types::{Counts, Outcome, ResourceFigures, State, Target, Verdict};
 
 use crate::analysis::steady;
 use crate::error::Result;
