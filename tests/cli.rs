@@ -1,14 +1,12 @@
 //! The command line: exit codes, messages, and the rendered report's shape.
 
-use assert_cmd::Command;
+mod common;
+use common::perfreport;
+
 use predicates::prelude::*;
 
 const BASELINE: &str = "fixtures/locust/mixed_baseline_u50_90s/mixed_baseline_u50_90s_stats.csv";
 const REFERENCE: &str = include_str!("reference/LOAD_TEST_REPORT.md");
-
-fn perfreport() -> Command {
-    Command::cargo_bin("perfreport").unwrap()
-}
 
 /// Headings of a markdown text, with the scenario sections left out.
 fn headings_outside_scenarios(text: &str) -> Vec<String> {

@@ -5,6 +5,7 @@
 //! raw fixtures here, never from perfreport's own output.
 
 mod common;
+use common::perfreport;
 
 use assert_cmd::Command;
 use std::collections::HashMap;
@@ -13,10 +14,6 @@ use std::path::{Path, PathBuf};
 const BASELINE: &str = "fixtures/locust/mixed_baseline_u50_90s/mixed_baseline_u50_90s_stats.csv";
 const AFTER: &str = "fixtures/locust/mixed_after_u50_90s/mixed_after_u50_90s_stats.csv";
 const GOOSE: &str = "fixtures/goose/configaudit-30u/report.json";
-
-fn perfreport() -> Command {
-    Command::cargo_bin("perfreport").unwrap()
-}
 
 fn stdout_of(cmd: &mut Command, code: i32) -> String {
     let out = cmd.assert().code(code);

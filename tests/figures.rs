@@ -3,19 +3,15 @@
 //! Locust's own HTML report (fixtures/locust/html_total_rps.json).
 
 mod common;
+use common::perfreport;
 
-use assert_cmd::Command;
-use common::records;
+use common::{records, sustained_from_history};
 use perfreport::analysis::steady::sustained_rps;
 use perfreport::input::load_run;
 use perfreport::model::Run;
 use perfreport::targets::{self, State};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-fn perfreport() -> Command {
-    Command::cargo_bin("perfreport").unwrap()
-}
 
 /// Every shared Locust run that has both the stats CSV and the JSON.
 fn runs_with_both() -> Vec<(String, PathBuf, PathBuf)> {
@@ -73,26 +69,6 @@ fn average_rps_is_locusts_total_rps_for_every_input_combination() {
     }
 }
 
-/// Sustained rate computed here from the stats history: the Aggregated ticks
-/// at the peak user count, cumulative request count difference over the
-/// seconds between the first and the last of them.
-fn sustained_from_history(history: &Path) -> f64 {
-    let rows: Vec<_> = records(history)
-        .into_iter()
-        .filter(|r| r["Name"] == "Aggregated")
-        .collect();
-    let users =
-        |r: &std::collections::HashMap<String, String>| r["User Count"].parse::<u64>().unwrap();
-    let peak = rows.iter().map(users).max().unwrap();
-    let at_peak: Vec<_> = rows.iter().filter(|r| users(r) == peak).collect();
-    let (a, b) = (at_peak[0], at_peak[at_peak.len() - 1]);
-    let t = |r: &std::collections::HashMap<String, String>| r["Timestamp"].parse::<f64>().unwrap();
-    let n = |r: &std::collections::HashMap<String, String>| {
-        r["Total Request Count"].parse::<f64>().unwrap()
-    };
-    (n(b) - n(a)) / (t(b) - t(a))
-}
-
 /// Items 2 and 4: the sustained rate and the windowed verdicts are the same
 /// whichever of a run's files are given, and the sustained rate is the one
 /// computed here from the history.
@@ -136,20 +112,9 @@ fn sustained_rps_and_windows_do_not_depend_on_the_files_given() {
     }
 }
 
-/// Locust's percentile rule (../shared/formats/locust.md §3): walk the merged
-/// histogram from the slowest bucket until more than n − int(n·p) requests
-/// are passed.
-fn locust_pct(hist: &BTreeMap<u64, u64>, p: f64) -> u64 {
-    let n: u64 = hist.values().sum();
-    let k = (n as f64 * p) as u64;
-    let mut done = 0;
-    for (b, c) in hist.iter().rev() {
-        done += c;
-        if n - done <= k {
-            return *b;
-        }
-    }
-    0
+/// Locust's percentile of a whole merged histogram.
+fn pct(hist: &BTreeMap<u64, u64>, q: f64) -> u64 {
+    common::locust_pct(hist, hist.values().sum(), q)
 }
 
 /// Merged histogram of the JSON entries whose method passes `keep`.
@@ -177,10 +142,10 @@ fn api_targets_cover_http_requests_only() {
         serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
     let http = merged(&json, |m| m != "WS" && m != "DB");
     let http_n: u64 = http.values().sum();
-    let (p95, p99) = (locust_pct(&http, 0.95), locust_pct(&http, 0.99));
+    let (p95, p99) = (pct(&http, 0.95), pct(&http, 0.99));
     assert_eq!((http_n, p95, p99), (467, 140, 400), "the issue's figures");
-    let ws = locust_pct(&merged(&json, |m| m == "WS"), 0.95);
-    let db = locust_pct(&merged(&json, |m| m == "DB"), 0.95);
+    let ws = pct(&merged(&json, |m| m == "WS"), 0.95);
+    let db = pct(&merged(&json, |m| m == "DB"), 0.95);
 
     let run = load(&[&dir.join("fullmix_u40_60s_stats.csv"), &json_path]);
     let verdict = targets::evaluate(&run, &targets::default_targets(), None);

@@ -3,6 +3,9 @@
 //! gate's outputs: exit codes, JUnit XML parsed back, the JSON verdict checked
 //! against the committed schema, and the GitHub job summary and annotations.
 
+mod common;
+use common::{check_schema, records as rows};
+
 use assert_cmd::Command;
 use perfreport::targets::{self, Outcome, State};
 use perfreport::{app, input};
@@ -28,22 +31,6 @@ fn perfreport() -> Command {
         .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("NO_COLOR");
     c
-}
-
-/// Rows of a CSV as header -> cell maps.
-fn rows(path: &str) -> Vec<HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            headers
-                .iter()
-                .zip(rec.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
 }
 
 fn row<'a>(rows: &'a [HashMap<String, String>], name: &str) -> &'a HashMap<String, String> {
@@ -599,21 +586,6 @@ fn junit_escapes_hostile_names() {
 
 // ---------------------------------------------------------------- JSON
 
-fn schema() -> jsonschema::Validator {
-    let text = std::fs::read_to_string("schemas/verdict.schema.json").unwrap();
-    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
-    jsonschema::draft202012::new(&schema).unwrap()
-}
-
-fn check_schema(doc: &serde_json::Value) {
-    let v = schema();
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-}
-
 #[test]
 fn the_json_verdict_follows_the_schema_and_the_csv() {
     let dir = tempfile::tempdir().unwrap();
@@ -634,7 +606,7 @@ fn the_json_verdict_follows_the_schema_and_the_csv() {
         .code(1);
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    check_schema(&doc);
+    check_schema("schemas/verdict.schema.json", &doc);
     assert_eq!(doc["state"], "failed");
     assert_eq!(doc["exit_code"], 1);
     assert_eq!(doc["run"]["tool"], "Locust");
@@ -677,7 +649,7 @@ fn the_json_verdict_follows_the_schema_and_the_csv() {
 
 #[test]
 fn the_schema_rejects_what_is_not_a_verdict() {
-    let v = schema();
+    let v = common::schema_validator("schemas/verdict.schema.json");
     assert!(!v.is_valid(&serde_json::json!({})));
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("out.json");
@@ -688,7 +660,7 @@ fn the_schema_rejects_what_is_not_a_verdict() {
         .code(1);
     let mut doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    check_schema(&doc);
+    check_schema("schemas/verdict.schema.json", &doc);
     doc["targets"][0]["state"] = "fine".into();
     assert!(!v.is_valid(&doc));
 }

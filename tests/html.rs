@@ -3,6 +3,9 @@
 //! here from Locust's JSON histograms, and a real browser (headless Chromium)
 //! loading the page.
 
+mod common;
+use common::locust_pct;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -77,19 +80,6 @@ fn series(svg: &str) -> Vec<(String, Vec<(f64, f64)>)> {
             (attr(tag, "data-series").to_string(), pts)
         })
         .collect()
-}
-
-/// Locust's percentile rule (../shared/formats/locust.md §3), written here again.
-fn locust_pct(hist: &BTreeMap<u64, u64>, n: u64, q: f64) -> u64 {
-    let k = (n as f64 * q) as u64;
-    let mut done = 0;
-    for (b, c) in hist.iter().rev() {
-        done += c;
-        if n - done <= k {
-            return *b;
-        }
-    }
-    0
 }
 
 /// Every entry of a Locust `--json` file merged into one histogram (what

@@ -3,6 +3,7 @@
 //! plain CSV/JSON reader of its own.
 
 mod common;
+use common::locust_pct;
 
 use common::{check_row, find, num};
 use perfreport::input::load_run;
@@ -70,19 +71,6 @@ fn every_stats_csv_reproduces_locusts_own_rows() {
         }
         assert_eq!(run.endpoints.len(), rows.len() - 1, "{}", dir.display());
     }
-}
-
-/// Locust's percentile rule, written again here from ../shared/formats/locust.md §3.
-fn locust_pct(hist: &BTreeMap<u64, u64>, n: u64, p: f64) -> u64 {
-    let k = (n as f64 * p) as u64;
-    let mut done = 0;
-    for (b, c) in hist.iter().rev() {
-        done += c;
-        if n - done <= k {
-            return *b;
-        }
-    }
-    0
 }
 
 #[test]

@@ -8,6 +8,9 @@
 //! from the raw run (its stats history, its tool's own report), not from
 //! perfreport. Also: the README names no file that a clone lacks.
 
+mod common;
+use common::records as csv_rows;
+
 use assert_cmd::Command;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -188,22 +191,6 @@ fn copy(from: &str, to: &Path) {
         std::fs::create_dir_all(parent).unwrap();
     }
     std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {from} -> {}: {e}", to.display()));
-}
-
-/// Rows of a CSV as header -> cell maps.
-fn csv_rows(path: &str) -> Vec<HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            headers
-                .iter()
-                .zip(rec.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
 }
 
 /// The bundled Locust run's sustained rate, from its stats history's Aggregated

@@ -2,7 +2,10 @@
 //! before/after comparison and scalability, checked against figures computed
 //! here from the raw CSV files.
 
-use assert_cmd::Command;
+mod common;
+use common::perfreport;
+use common::{records, sustained_from_history};
+
 use predicates::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,10 +13,6 @@ use std::path::Path;
 const CONFIG: &str = "fixtures/autoarr/perfreport.toml";
 const COMMITTED: &str = "fixtures/autoarr/LOAD_TEST_REPORT.md";
 const REFERENCE: &str = include_str!("reference/LOAD_TEST_REPORT.md");
-
-fn perfreport() -> Command {
-    Command::cargo_bin("perfreport").unwrap()
-}
 
 fn render_autoarr() -> String {
     let out = perfreport()
@@ -34,36 +33,6 @@ fn headings(text: &str) -> Vec<String> {
         })
         .map(String::from)
         .collect()
-}
-
-fn records(path: &str) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let h: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records()
-        .map(|x| {
-            h.iter()
-                .cloned()
-                .zip(x.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
-/// Sustained RPS computed here from a stats history: the ticks at the peak
-/// user count, cumulative request count difference over the time between.
-fn sustained_from_history(history: &str) -> f64 {
-    let rows: Vec<BTreeMap<String, String>> = records(history)
-        .into_iter()
-        .filter(|r| r["Name"] == "Aggregated")
-        .collect();
-    let users = |r: &BTreeMap<String, String>| r["User Count"].parse::<u64>().unwrap();
-    let peak = rows.iter().map(users).max().unwrap();
-    let at_peak: Vec<&BTreeMap<String, String>> =
-        rows.iter().filter(|r| users(r) == peak).collect();
-    let (a, b) = (at_peak[0], at_peak[at_peak.len() - 1]);
-    let t = |r: &BTreeMap<String, String>| r["Timestamp"].parse::<f64>().unwrap();
-    let n = |r: &BTreeMap<String, String>| r["Total Request Count"].parse::<f64>().unwrap();
-    (n(b) - n(a)) / (t(b) - t(a))
 }
 
 #[test]

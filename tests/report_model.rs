@@ -6,17 +6,15 @@
 //! `PERFREPORT_BLESS=1 cargo test --test report_model` rewrites
 //! schemas/report.schema.json after a deliberate change of the model.
 
-use assert_cmd::Command;
+mod common;
+use common::perfreport;
+
 use std::path::Path;
 
 const CONFIG: &str = "fixtures/autoarr/perfreport.toml";
 const TEMPLATE: &str = "fixtures/autoarr/report.md.tera";
 const SCHEMA: &str = "schemas/report.schema.json";
 const GOOSE: &str = "fixtures/goose/mixed-baseline-40u/report.json";
-
-fn perfreport() -> Command {
-    Command::cargo_bin("perfreport").unwrap()
-}
 
 fn json_of(args: &[&str]) -> serde_json::Value {
     let out = perfreport()
@@ -25,17 +23,6 @@ fn json_of(args: &[&str]) -> serde_json::Value {
         .assert()
         .success();
     serde_json::from_slice(&out.get_output().stdout).unwrap()
-}
-
-fn check_schema(doc: &serde_json::Value) {
-    let text = std::fs::read_to_string(SCHEMA).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let v = jsonschema::draft202012::new(&schema).unwrap();
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
 }
 
 #[test]
@@ -57,7 +44,7 @@ fn the_committed_schema_is_the_generated_one() {
 #[test]
 fn render_format_json_validates_against_the_committed_schema() {
     let autoarr = json_of(&["--config", CONFIG]);
-    check_schema(&autoarr);
+    common::check_schema(SCHEMA, &autoarr);
     assert_eq!(autoarr["schema_version"], 1);
     // four scenarios in the config, one [[scenario]] each, in order
     let config = std::fs::read_to_string(CONFIG).unwrap();
@@ -78,7 +65,7 @@ fn render_format_json_validates_against_the_committed_schema() {
     }
 
     let goose = json_of(&["--stats", GOOSE]);
-    check_schema(&goose);
+    common::check_schema(SCHEMA, &goose);
     // the total request count, from Goose's own Aggregated row
     let raw: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(GOOSE).unwrap()).unwrap();

@@ -2,6 +2,9 @@
 //! merged figures are checked against the raw request log, parsed here with
 //! the `csv` crate.
 
+mod common;
+use common::nearest_rank_ms;
+
 use perfreport::input::load_run;
 use perfreport::latency::Percentile;
 use std::collections::BTreeMap;
@@ -43,13 +46,6 @@ fn raw_log() -> (String, Vec<String>, Vec<Row>) {
         })
         .collect();
     (header, records, rows)
-}
-
-/// Nearest-rank percentile of exact values, in ms.
-fn nearest_rank_ms(values: &mut [u64], q: f64) -> f64 {
-    values.sort_unstable();
-    let rank = ((q * values.len() as f64).ceil() as usize).max(1);
-    values[rank - 1] as f64 / 1000.0
 }
 
 fn write_log(dir: &Path, header: &str, records: &[&String]) -> PathBuf {

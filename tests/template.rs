@@ -2,14 +2,12 @@
 //! service, `[sections]` marked not applicable, `--strict` on what is left,
 //! and recommendations that come from the data.
 
-use assert_cmd::Command;
+mod common;
+use common::perfreport;
+
 use std::path::{Path, PathBuf};
 
 const REFERENCE: &str = include_str!("reference/LOAD_TEST_REPORT.md");
-
-fn perfreport() -> Command {
-    Command::cargo_bin("perfreport").unwrap()
-}
 
 fn fixture(rel: &str) -> PathBuf {
     std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap()

@@ -2,6 +2,9 @@
 //! computes itself from the raw fixtures: the request logs' exact times binned
 //! by send second, and Goose's heatmap buckets read from report.json.
 
+mod common;
+use common::nearest_rank_ms;
+
 use perfreport::analysis::windows::{evaluate_windowed, per_second_windows};
 use perfreport::input::load_run;
 use perfreport::model::Run;
@@ -66,13 +69,6 @@ fn json_log_seconds(rel: &str) -> BTreeMap<i64, Vec<u64>> {
     out
 }
 
-/// Nearest-rank percentile (rank ceil(q n)) of exact times, in ms.
-fn nearest_rank_ms(mut v: Vec<u64>, q: f64) -> f64 {
-    v.sort_unstable();
-    let rank = ((q * v.len() as f64).ceil() as usize).max(1);
-    v[rank - 1] as f64 / 1000.0
-}
-
 fn window_times(seconds: &BTreeMap<i64, Vec<u64>>, from: i64, to: i64) -> Vec<u64> {
     seconds
         .range(from..to)
@@ -96,7 +92,10 @@ fn request_log_windows_are_the_percentiles_of_their_requests() {
         let mut broken = 0;
         for (w, v) in &windows {
             // the log alone has no clock: t is seconds since the start
-            let exact = nearest_rank_ms(window_times(&seconds, w.start as i64, w.end as i64), 0.95);
+            let exact = nearest_rank_ms(
+                &mut window_times(&seconds, w.start as i64, w.end as i64),
+                0.95,
+            );
             let ours = v.unwrap();
             assert!(close(ours, exact), "{w:?}: {ours} vs {exact}");
             if exact >= t.expr.limit {
@@ -137,7 +136,7 @@ fn every_whole_second_alignment_of_the_monitoring_log_is_below_400ms() {
     let seconds = csv_log_seconds(MONITORING_LOG);
     let last = *seconds.keys().last().unwrap();
     let worst = (2..=last - 9)
-        .map(|a| nearest_rank_ms(window_times(&seconds, a, a + 10), 0.95))
+        .map(|a| nearest_rank_ms(&mut window_times(&seconds, a, a + 10), 0.95))
         .fold(0.0, f64::max);
     assert!(worst < 400.0, "{worst}");
 }
@@ -222,7 +221,7 @@ fn graph_data_windows_from_the_log_and_from_the_heatmap() {
             (w.start - origin).round() as i64,
             (w.end - origin).round() as i64,
         );
-        let exact = nearest_rank_ms(window_times(&seconds, a, b), 0.95);
+        let exact = nearest_rank_ms(&mut window_times(&seconds, a, b), 0.95);
         assert!(close(v.unwrap(), exact), "{a}..{b}: {v:?} vs {exact}");
         exact_values.push(exact);
     }
@@ -302,7 +301,7 @@ fn render_with_resources_reads_a_report_with_graph_data() {
 fn per_second_p95(seconds: &BTreeMap<i64, Vec<u64>>, from: i64, to: i64) -> Vec<(i64, f64)> {
     seconds
         .range(from..to)
-        .map(|(s, v)| (*s, nearest_rank_ms(v.clone(), 0.95)))
+        .map(|(s, v)| (*s, nearest_rank_ms(&mut v.clone(), 0.95)))
         .collect()
 }
 
