@@ -290,7 +290,7 @@ fn failure_figures_come_from_one_source_or_say_which_is_older() {
         .iter()
         .map(|e| e["num_failures"].as_u64().unwrap())
         .sum();
-    let listed: u64 = records(&dir.join("contentrequest_u40_60s_failures.csv"))
+    let listed: u64 = records(dir.join("contentrequest_u40_60s_failures.csv"))
         .iter()
         .map(|r| r["Occurrences"].parse::<u64>().unwrap())
         .sum();
@@ -377,7 +377,7 @@ fn met_targets_beside_a_miss_are_not_called_met_wherever_measured() {
 #[test]
 fn a_404_is_described_as_observed() {
     let dir = "fixtures/locust/contentrequest_u40_60s";
-    let failures = records(&Path::new(dir).join("contentrequest_u40_60s_failures.csv"));
+    let failures = records(Path::new(dir).join("contentrequest_u40_60s_failures.csv"));
     assert!(failures.iter().any(|r| r["Error"].contains("404")));
     let text = render(&[
         "--stats",

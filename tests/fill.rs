@@ -219,7 +219,7 @@ fn filled_figures_are_the_runs_figures() {
                 "{heading} {label} {v}: {block}"
             );
         }
-        for r in common::records(&dir.join(format!("{run}_failures.csv"))) {
+        for r in common::records(dir.join(format!("{run}_failures.csv"))) {
             if r["Error"].contains("404") {
                 not_found += r["Occurrences"].parse::<u64>().unwrap();
             }

@@ -54,7 +54,7 @@ fn the_old_files_are_what_the_tests_are_about() {
     // 1.x/2.8 medians of buckets >= 100 ms are written as floats
     let medians: Vec<String> = RUNS
         .iter()
-        .flat_map(|d| records(&stats_csv(d)))
+        .flat_map(|d| records(stats_csv(d)))
         .map(|m| m["Median Response Time"].clone())
         .collect();
     assert!(medians.iter().any(|m| m.ends_with(".0")), "{medians:?}");
@@ -64,7 +64,7 @@ fn the_old_files_are_what_the_tests_are_about() {
 fn stats_rows_reproduce_the_csvs_own_numbers() {
     for dir in RUNS {
         let run = load(dir);
-        let rows = records(&stats_csv(dir));
+        let rows = records(stats_csv(dir));
         let agg = rows.iter().find(|m| is_aggregated(m)).unwrap();
         check_row(&run.total, agg, &format!("{dir} Aggregated"));
         // two endpoints: the most and the least requested
@@ -106,7 +106,7 @@ fn failures_get_their_status_from_the_old_error_texts() {
     let mut connection_errors = 0;
     for dir in RUNS {
         let run = load(dir);
-        let rows = records(&file(dir, "_failures.csv"));
+        let rows = records(file(dir, "_failures.csv"));
         let mut expected: BTreeMap<Option<u16>, u64> = BTreeMap::new();
         for row in &rows {
             let status = status_of(&row["Error"]);
@@ -123,7 +123,7 @@ fn failures_get_their_status_from_the_old_error_texts() {
         assert_eq!(failures_by_status(&run.failures), expected, "{dir}");
         assert_eq!(run.failures.len(), rows.len(), "{dir}");
         // every failure of these runs is in the failures file
-        let agg = records(&stats_csv(dir))
+        let agg = records(stats_csv(dir))
             .into_iter()
             .find(is_aggregated)
             .unwrap();
@@ -144,7 +144,7 @@ fn failures_get_their_status_from_the_old_error_texts() {
 fn the_history_gives_timeline_and_peak_users_though_its_tail_is_missing() {
     for dir in RUNS {
         let run = load(dir);
-        let hist: Vec<HashMap<String, String>> = records(&file(dir, "_stats_history.csv"))
+        let hist: Vec<HashMap<String, String>> = records(file(dir, "_stats_history.csv"))
             .into_iter()
             .filter(is_aggregated)
             .collect();
@@ -164,7 +164,7 @@ fn the_history_gives_timeline_and_peak_users_though_its_tail_is_missing() {
             assert_eq!(p.total_requests, Some(num(m, "Total Request Count") as u64));
         }
         // the last seconds are missing from the history: the stats CSV has more
-        let agg = records(&stats_csv(dir))
+        let agg = records(stats_csv(dir))
             .into_iter()
             .find(is_aggregated)
             .unwrap();

@@ -197,7 +197,7 @@ fn copy(from: &str, to: &Path) {
 /// rows: request count difference between the first and the last tick at the
 /// peak user count, over the seconds between them.
 fn locust_steady_rps() -> f64 {
-    let rows: Vec<_> = csv_rows(&format!("{LOCUST_RUN}/{LOCUST_PREFIX}_stats_history.csv"))
+    let rows: Vec<_> = csv_rows(format!("{LOCUST_RUN}/{LOCUST_PREFIX}_stats_history.csv"))
         .into_iter()
         .filter(|r| r["Name"] == "Aggregated")
         .collect();
@@ -212,7 +212,7 @@ fn locust_steady_rps() -> f64 {
 
 /// A cell of the bundled Locust run's Aggregated stats row.
 fn locust_aggregated(column: &str) -> f64 {
-    let rows = csv_rows(&format!("{LOCUST_RUN}/{LOCUST_PREFIX}_stats.csv"));
+    let rows = csv_rows(format!("{LOCUST_RUN}/{LOCUST_PREFIX}_stats.csv"));
     let agg = rows.iter().find(|r| r["Name"] == "Aggregated").unwrap();
     agg[column].parse().unwrap()
 }

@@ -83,13 +83,13 @@ fn strict_render_of_the_autoarr_config_succeeds() {
 fn scaling_efficiency_matches_the_histories() {
     let text = render_autoarr();
     let h = |run: &str| format!("fixtures/locust/{run}/{run}_stats_history.csv");
-    let one = sustained_from_history(&h("scale_instances1_u30_40s"));
-    let two = sustained_from_history(&h("scale_instances2_nodelay_u30_40s"));
+    let one = sustained_from_history(h("scale_instances1_u30_40s"));
+    let two = sustained_from_history(h("scale_instances2_nodelay_u30_40s"));
     let efficiency = two / (2.0 * one) * 100.0;
     let line = format!("2 instance(s): {two:.2} req/s, scaling efficiency {efficiency:.1} %");
     assert!(text.contains(&line), "missing `{line}`");
-    let c1 = sustained_from_history(&h("scale_cores1_cpubound_u30_40s"));
-    let c2 = sustained_from_history(&h("scale_cores2_cpubound_u30_40s"));
+    let c1 = sustained_from_history(h("scale_cores1_cpubound_u30_40s"));
+    let c2 = sustained_from_history(h("scale_cores2_cpubound_u30_40s"));
     let line = format!(
         "2 CPU core(s): {c2:.2} req/s, scaling efficiency {:.1} %",
         c2 / (2.0 * c1) * 100.0
@@ -154,7 +154,7 @@ fn status_code_table_sums_the_failures_csvs() {
         "monitoring_u30_60s",
         "fullmix_u40_60s",
     ] {
-        for f in records(&format!("fixtures/locust/{run}/{run}_failures.csv")) {
+        for f in records(format!("fixtures/locust/{run}/{run}_failures.csv")) {
             // the code is the three digits after "HTTPError('"
             let code = f["Error"]["HTTPError('".len().."HTTPError('".len() + 3].to_string();
             *by_code.entry(code).or_default() += f["Occurrences"].parse::<u64>().unwrap();
