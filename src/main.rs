@@ -892,9 +892,7 @@ fn run(cli: Cli, stdin: &mut Option<SavedStdin>) -> perfreport::Result<u8> {
                 resources_baseline: side(resources_baseline),
                 resources_after: side(resources_after),
             })?;
-            write_stdout(&terminal_text(&perfreport::analysis::compare::to_markdown(
-                &cmp,
-            )))?;
+            write_stdout(&terminal_text(&perfreport::render::diff::to_markdown(&cmp)))?;
             Ok(0)
         }
         Command::Completions { shell } => {

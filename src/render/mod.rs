@@ -5,6 +5,7 @@
 //! a `<script>` cannot become markup. The HTML output additionally drops any raw
 //! HTML the markdown might still contain.
 
+pub mod diff;
 pub mod fill;
 pub mod html;
 pub mod report;
