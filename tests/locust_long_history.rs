@@ -319,10 +319,10 @@ fn a_streamed_history_is_not_held_to_the_whole_file_limit() {
     let at = text.find("\r\n").unwrap() + 2 + 5000;
     let at = at + text[at..].find("\r\n").unwrap() + 2;
     let line = text[..at].matches('\n').count() + 1;
-    text.insert_str(at, &format!("{}\r\n", "x".repeat(300 << 10)));
+    text.insert_str(at, &format!("{}\r\n", "x".repeat(2 << 20)));
     std::fs::write(dir.path().join("long_stats_history.csv"), text).unwrap();
     perfreport()
-        .args(["--max-line-length", "64k", "gate", "--stats"])
+        .args(["--max-line-length", "1M", "gate", "--stats"])
         .arg(&stats)
         .assert()
         .code(2)

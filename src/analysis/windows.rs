@@ -857,6 +857,33 @@ mod tests {
     }
 
     #[test]
+    fn points_between_cuts_a_sorted_timeline_as_a_scan_would() {
+        // repeated seconds (a clock step) and bounds on and between ticks
+        let ts = [0.0, 1.0, 1.0, 2.0, 3.5, 4.0, 4.0, 9.0];
+        let timeline: Vec<TimelinePoint> = ts
+            .iter()
+            .map(|&t| TimelinePoint {
+                t,
+                ..Default::default()
+            })
+            .collect();
+        for lo in [-1.0, 0.0, 0.5, 1.0, 3.9, 4.0, 9.0, 10.0] {
+            for hi in [-0.5, 0.0, 1.0, 2.5, 4.0, 8.9, 9.0, 20.0] {
+                let by_search: Vec<f64> = super::points_between(&timeline, lo, hi, true)
+                    .iter()
+                    .map(|p| p.t)
+                    .collect();
+                let by_scan: Vec<f64> = ts
+                    .iter()
+                    .copied()
+                    .filter(|t| *t >= lo && *t <= hi)
+                    .collect();
+                assert_eq!(by_search, by_scan, "[{lo}, {hi}]");
+            }
+        }
+    }
+
+    #[test]
     fn windows_tile_the_steady_phase_and_the_tail_is_checked() {
         // 57 s in 30 s windows: [0,30] and a last one ending at 57
         assert_eq!(
