@@ -108,10 +108,10 @@ fn generate(dir: &Path) -> PathBuf {
 /// window cached, else rising from `p50`.
 fn pcts_cells(requests: bool, p50: u64, cached: bool) -> String {
     if !requests {
-        return vec!["N/A"; 11].join(",");
+        return ["N/A"; 11].join(",");
     }
     if !cached {
-        return vec!["0"; 11].join(",");
+        return ["0"; 11].join(",");
     }
     [0, 5, 10, 15, 30, 50, 80, 110, 260, 350, 360]
         .iter()
@@ -247,7 +247,7 @@ fn a_long_full_history_gives_the_windowed_figures_of_its_raw_rows() {
     assert!((out[3].measured.unwrap() - rates[first_below_highest]).abs() < 1e-9);
 
     // the steady window and its sustained rate, from the same ticks
-    let run = input::load_run(&[stats.clone()], None).unwrap();
+    let run = input::load_run(std::slice::from_ref(&stats), None).unwrap();
     let sustained = analysis::steady::sustained_rps(&run).unwrap();
     let (s, e) = (w5[0].0, w5.last().unwrap().1);
     assert_eq!(sustained.window.map(|w| (w.start, w.end)), Some((s, e)));
@@ -351,7 +351,7 @@ fn an_error_deep_in_a_streamed_history_names_its_line_and_column() {
     );
     // `x1` then the original rate: one cell, not a number
     std::fs::write(&path, bad).unwrap();
-    let err = input::load_run(&[stats.clone()], None)
+    let err = input::load_run(std::slice::from_ref(&stats), None)
         .unwrap_err()
         .to_string();
     assert!(

@@ -1137,6 +1137,13 @@ const MAX_TICKS_SLACK: f64 = 600.0;
 /// are checked (width, order of time) and dropped, as nothing downstream
 /// reads them (windowed targets, charts and scalability use all requests).
 /// Memory is then the timeline (one point a second) plus one record.
+///
+/// Where the time goes (perf, a day of 50 endpoints, 4.4 M rows, ~3 s):
+/// about half in the csv crate's record parser (csv_core), ~9 % counting
+/// newlines for line numbers, ~7 % number parsing (timestamps of every row,
+/// the Aggregated rows' cells), the rest trimming, UTF-8 validation and
+/// copying; reading the file itself (`cat`) is ~0.1 s. A faster path would
+/// split unquoted lines itself instead of running every row through csv_core.
 pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
     let HistoryStream {
         head: table,
