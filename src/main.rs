@@ -44,11 +44,12 @@ struct Cli {
     /// figure came from, its precision).
     #[arg(short, long, global = true)]
     verbose: bool,
-    /// Largest input read whole (stats CSV/JSON, report.json, resources, config, template),
-    /// counted after gzip decompression, e.g. 64M, 1G [env: PERFREPORT_MAX_INPUT_SIZE] [default: 64M]
+    /// Largest input read whole (stats CSV/JSON, report.json, resources, config, template;
+    /// not the streamed request logs and stats histories), counted after gzip decompression,
+    /// e.g. 64M, 1G [env: PERFREPORT_MAX_INPUT_SIZE] [default: 64M]
     #[arg(long, global = true, value_name = "SIZE")]
     max_input_size: Option<String>,
-    /// Longest record of a streamed request log, e.g. 16M [env: PERFREPORT_MAX_LINE_LENGTH]
+    /// Longest record of a streamed request log or stats history, e.g. 16M [env: PERFREPORT_MAX_LINE_LENGTH]
     /// [default: 16M]
     #[arg(long, global = true, value_name = "SIZE")]
     max_line_length: Option<String>,

@@ -428,12 +428,14 @@ fn over_ticks(run: &Run, target: &Target, steady: Window) -> Outcome {
     };
     let laid = windows(steady, over);
     let mut values: Vec<(Window, Value)> = Vec::new();
+    let sorted = run.timeline.windows(2).all(|w| w[0].t <= w[1].t);
     for w in &laid {
-        let inside: Vec<&TimelinePoint> = run
-            .timeline
-            .iter()
-            .filter(|p| p.t >= w.start + lookback - 1e-9 && p.t <= w.end + 1e-9)
-            .collect();
+        let inside = points_between(
+            &run.timeline,
+            w.start + lookback - 1e-9,
+            w.end + 1e-9,
+            sorted,
+        );
         if let Some(v) = window_value(e.metric, &inside) {
             values.push((*w, Value::plain(v, None)));
         }
@@ -475,6 +477,25 @@ fn over_ticks(run: &Run, target: &Target, steady: Window) -> Outcome {
         )
     };
     verdict(run, target, steady, over, &laid, values, basis)
+}
+
+/// The points with `lo <= t <= hi`. A day of ticks laid in 15 s windows is
+/// 5,760 windows over 86,400 points: scanning the whole timeline for each
+/// window is quadratic, so a timeline in time order (a stats history is: its
+/// reader refuses one that runs backwards) is cut by binary search instead.
+fn points_between(
+    timeline: &[TimelinePoint],
+    lo: f64,
+    hi: f64,
+    sorted: bool,
+) -> Vec<&TimelinePoint> {
+    if sorted {
+        let a = timeline.partition_point(|p| p.t < lo);
+        let b = timeline.partition_point(|p| p.t <= hi).max(a);
+        timeline[a..b].iter().collect()
+    } else {
+        timeline.iter().filter(|p| p.t >= lo && p.t <= hi).collect()
+    }
 }
 
 /// The outcome of `over` windows from their values.
@@ -833,6 +854,33 @@ mod tests {
 
     fn w(start: f64, end: f64) -> Window {
         Window { start, end }
+    }
+
+    #[test]
+    fn points_between_cuts_a_sorted_timeline_as_a_scan_would() {
+        // repeated seconds (a clock step) and bounds on and between ticks
+        let ts = [0.0, 1.0, 1.0, 2.0, 3.5, 4.0, 4.0, 9.0];
+        let timeline: Vec<TimelinePoint> = ts
+            .iter()
+            .map(|&t| TimelinePoint {
+                t,
+                ..Default::default()
+            })
+            .collect();
+        for lo in [-1.0, 0.0, 0.5, 1.0, 3.9, 4.0, 9.0, 10.0] {
+            for hi in [-0.5, 0.0, 1.0, 2.5, 4.0, 8.9, 9.0, 20.0] {
+                let by_search: Vec<f64> = super::points_between(&timeline, lo, hi, true)
+                    .iter()
+                    .map(|p| p.t)
+                    .collect();
+                let by_scan: Vec<f64> = ts
+                    .iter()
+                    .copied()
+                    .filter(|t| *t >= lo && *t <= hi)
+                    .collect();
+                assert_eq!(by_search, by_scan, "[{lo}, {hi}]");
+            }
+        }
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! Columns are mapped by header name, with the 0.13/0.14 names accepted too;
 //! the Aggregated row is recognised by an empty or `None` Type and the name
 //! `Aggregated` (or `Total`); `N/A` cells are "no data"; CRLF and LF both work.
+//!
+//! The stats, failures and exceptions CSVs are small and read whole (within
+//! `--max-input-size`); the stats history is streamed ([`read_history`]): with
+//! `--csv-full-history` it has a row per endpoint per second, 435 MB for a day
+//! of 50 endpoints, of which only the Aggregated rows are kept.
 
 use crate::error::{Error, Result};
 use crate::latency::{Distribution, Latency};
@@ -15,11 +20,64 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// A CSV file with its header mapped by name, for cell lookups with good errors.
-pub(crate) struct Table {
+/// A CSV file's path and header mapped by name, for cell lookups with good
+/// errors; shared by the file read whole ([`Table`]) and the streamed stats
+/// history ([`HistoryStream`]).
+pub(crate) struct Head {
     path: PathBuf,
     columns: HashMap<String, usize>,
     headers: Vec<String>,
+}
+
+impl Head {
+    fn new(path: &Path, record: &csv::StringRecord) -> Head {
+        let headers: Vec<String> = record
+            .iter()
+            .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+            .collect();
+        let columns = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.to_ascii_lowercase(), i))
+            .collect();
+        Head {
+            path: path.to_path_buf(),
+            columns,
+            headers,
+        }
+    }
+
+    /// Index of the first of `names` present in the header.
+    pub(crate) fn column(&self, names: &[&str]) -> Option<usize> {
+        names
+            .iter()
+            .find_map(|n| self.columns.get(&n.to_ascii_lowercase()).copied())
+    }
+
+    /// The header name of a column, as written in the file.
+    pub(crate) fn header(&self, col: usize) -> &str {
+        self.headers.get(col).map(String::as_str).unwrap_or("?")
+    }
+
+    /// Number of columns in the header.
+    pub(crate) fn width(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// The error for a column the header lacks.
+    fn missing(&self, name: &str) -> Error {
+        Error::parse(
+            &self.path,
+            Some(1),
+            None,
+            format!("expected a `{name}` column in the header"),
+        )
+    }
+}
+
+/// A CSV file with its header mapped by name, for cell lookups with good errors.
+pub(crate) struct Table {
+    head: Head,
     /// The whole file (read once, within the input size limit), for line numbers.
     data: Arc<[u8]>,
     /// (byte offset, 1-based line at that offset) of the last record, so that
@@ -30,9 +88,16 @@ pub(crate) struct Table {
 /// The reader of a [`Table`]'s records (over the bytes read by [`Table::open`]).
 pub(crate) type Records = csv::Reader<std::io::Cursor<Arc<[u8]>>>;
 
+impl std::ops::Deref for Table {
+    type Target = Head;
+    fn deref(&self) -> &Head {
+        &self.head
+    }
+}
+
 /// One record with its 1-based line number.
 pub(crate) struct Row<'a> {
-    table: &'a Table,
+    table: &'a Head,
     record: csv::StringRecord,
     line: u64,
 }
@@ -62,44 +127,18 @@ impl Table {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .from_reader(std::io::Cursor::new(data.clone()));
-        let headers: Vec<String> = reader
-            .headers()
-            .map_err(|e| csv_error_in(path, &data, e))?
-            .iter()
-            .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
-            .collect();
-        let columns = headers
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.to_ascii_lowercase(), i))
-            .collect();
+        let head = Head::new(
+            path,
+            reader.headers().map_err(|e| csv_error_in(path, &data, e))?,
+        );
         Ok((
             Table {
-                path: path.to_path_buf(),
-                columns,
-                headers,
+                head,
                 data,
                 cursor: Cell::new((0, 1)),
             },
             reader,
         ))
-    }
-
-    /// Index of the first of `names` present in the header.
-    pub(crate) fn column(&self, names: &[&str]) -> Option<usize> {
-        names
-            .iter()
-            .find_map(|n| self.columns.get(&n.to_ascii_lowercase()).copied())
-    }
-
-    /// The header name of a column, as written in the file.
-    pub(crate) fn header(&self, col: usize) -> &str {
-        self.headers.get(col).map(String::as_str).unwrap_or("?")
-    }
-
-    /// Number of columns in the header.
-    pub(crate) fn width(&self) -> usize {
-        self.headers.len()
     }
 
     /// The 1-based line of the record at `byte`, counted on from the previous
@@ -124,13 +163,237 @@ impl Table {
             let record = r.map_err(|e| csv_error_in(&self.path, &self.data, e))?;
             let byte = record.position().map(|p| p.byte()).unwrap_or(0);
             Ok(Row {
-                table: self,
+                table: &self.head,
                 line: self.line_at_byte(byte),
                 record,
             })
         })
     }
 }
+
+/// The bytes of a streamed CSV from the start of the current record to what
+/// the csv reader has read ahead, so that records get their line numbers
+/// without the file being held: memory is one record plus the reader's
+/// buffer, whatever the file's length.
+struct Tape {
+    /// Bytes from absolute offset `kept_start` to `read`.
+    kept: Vec<u8>,
+    kept_start: u64,
+    /// Bytes read so far.
+    read: u64,
+    /// (absolute offset, 1-based line) of the last record's first byte.
+    cursor: (u64, u64),
+    /// Set when a record outgrew the line-length limit.
+    too_long: bool,
+    max_record: u64,
+}
+
+impl Tape {
+    /// The 1-based line of the record at absolute `byte` (records come in
+    /// file order; see [`line_in`] for why line endings are skipped first).
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let (from, line) = self.cursor;
+        let mut at = byte.max(self.kept_start);
+        while at < self.read && matches!(self.kept[(at - self.kept_start) as usize], b'\r' | b'\n')
+        {
+            at += 1;
+        }
+        if at < from {
+            return line;
+        }
+        let (a, b) = (
+            (from - self.kept_start) as usize,
+            (at - self.kept_start) as usize,
+        );
+        let line = line + memchr::memchr_iter(b'\n', &self.kept[a..b]).count() as u64;
+        self.cursor = (at, line);
+        // drop what lies before the record, in large steps (amortised)
+        if b > 1 << 20 {
+            self.kept.drain(..b);
+            self.kept_start = at;
+        }
+        line
+    }
+}
+
+/// A reader that copies what it reads onto the [`Tape`] and refuses to read
+/// more than a record's worth past the last record's start.
+struct Taped<R> {
+    inner: R,
+    tape: std::rc::Rc<std::cell::RefCell<Tape>>,
+}
+
+impl<R: std::io::Read> std::io::Read for Taped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut tape = self.tape.borrow_mut();
+        // the csv reader reads ahead by its buffer (64 KiB) past a record;
+        // records up to 1 MiB are always accepted, as in a request log
+        if tape.read - tape.cursor.0 > tape.max_record.max(1 << 20) + (64 << 10) {
+            tape.too_long = true;
+            return Err(std::io::Error::other("record longer than the limit"));
+        }
+        tape.kept.extend_from_slice(&buf[..n]);
+        tape.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// A stats history read as a stream (`--csv-full-history` writes a row per
+/// endpoint per second: a day of 50 endpoints is 4.4 M rows, 435 MB), with
+/// the same row API and errors as a [`Table`]. It is not held whole, so the
+/// whole-file size limit (`--max-input-size`) does not apply; each record is
+/// held to the line-length limit (`--max-line-length`) instead, as for a
+/// request log.
+pub(crate) struct HistoryStream {
+    /// The header.
+    pub(crate) head: Head,
+    /// The records.
+    pub(crate) rows: StreamRows,
+}
+
+/// The records of a [`HistoryStream`] (apart from its header, so that the
+/// header can be looked up while a row is held).
+pub(crate) struct StreamRows {
+    reader: csv::Reader<Taped<Box<dyn std::io::Read>>>,
+    tape: std::rc::Rc<std::cell::RefCell<Tape>>,
+}
+
+impl HistoryStream {
+    /// Open a (possibly gzipped) history, check that it ends with a newline,
+    /// and read its header.
+    pub(crate) fn open(path: &Path) -> Result<HistoryStream> {
+        check_final_newline_streamed(path)?;
+        let file = super::open_input(path)?;
+        let inner = super::open_maybe_gz(path, file)?;
+        let tape = std::rc::Rc::new(std::cell::RefCell::new(Tape {
+            kept: Vec::new(),
+            kept_start: 0,
+            read: 0,
+            cursor: (0, 1),
+            too_long: false,
+            max_record: super::limits().max_line_bytes,
+        }));
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .buffer_capacity(64 << 10)
+            .from_reader(Taped {
+                inner,
+                tape: tape.clone(),
+            });
+        let header = match reader.headers() {
+            Ok(h) => h.clone(),
+            Err(e) => return Err(stream_error(path, &tape, e)),
+        };
+        Ok(HistoryStream {
+            head: Head::new(path, &header),
+            rows: StreamRows { reader, tape },
+        })
+    }
+}
+
+impl StreamRows {
+    /// The next record, taken out of `record` (hand it back for the next
+    /// call: no allocation per row), with its 1-based line; `None` at the end.
+    pub(crate) fn next<'a>(
+        &mut self,
+        head: &'a Head,
+        record: &mut csv::StringRecord,
+    ) -> Result<Option<Row<'a>>> {
+        match self.reader.read_record(record) {
+            Ok(false) => Ok(None),
+            Ok(true) => {
+                let byte = record.position().map(|p| p.byte()).unwrap_or(0);
+                let line = self.tape.borrow_mut().line_at(byte);
+                Ok(Some(Row {
+                    table: head,
+                    record: std::mem::take(record),
+                    line,
+                }))
+            }
+            Err(e) => {
+                if self.tape.borrow().too_long {
+                    let at = self.reader.position().byte();
+                    let line = self.tape.borrow_mut().line_at(at);
+                    let max = self.tape.borrow().max_record;
+                    return Err(Error::parse(
+                        &head.path,
+                        Some(line),
+                        None,
+                        format!(
+                            "a record longer than the line-length limit of {max} bytes ({}); raise it with --max-line-length or {}",
+                            super::show_size(max),
+                            super::MAX_LINE_ENV
+                        ),
+                    ));
+                }
+                Err(stream_error(&head.path, &self.tape, e))
+            }
+        }
+    }
+}
+
+/// A csv error on a streamed file.
+fn stream_error(path: &Path, tape: &std::cell::RefCell<Tape>, e: csv::Error) -> Error {
+    let line = e.position().map(|p| tape.borrow_mut().line_at(p.byte()));
+    match e.kind() {
+        csv::ErrorKind::Io(_) => {
+            let csv::ErrorKind::Io(io) = e.into_kind() else {
+                unreachable!()
+            };
+            Error::io(path, io)
+        }
+        csv::ErrorKind::Utf8 { .. } => Error::parse(path, line, None, "expected UTF-8 text"),
+        _ => Error::parse(path, line, None, e.to_string()),
+    }
+}
+
+/// [`check_final_newline`] without holding the file: a plain file's last
+/// byte is read by seeking; the whole file is scanned (newlines counted in
+/// chunks) only to name the line of a missing newline, or when gzipped.
+fn check_final_newline_streamed(path: &Path) -> Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = super::open_input(path)?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut magic = [0u8; 2];
+    let n = file.read(&mut magic).map_err(|e| Error::io(path, e))?;
+    let gz = n == 2 && magic == [0x1f, 0x8b];
+    if !gz {
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1))
+            .map_err(|e| Error::io(path, e))?;
+        file.read_exact(&mut last).map_err(|e| Error::io(path, e))?;
+        if last[0] == b'\n' {
+            return Ok(());
+        }
+    }
+    let mut reader = super::open_maybe_gz(path, super::open_input(path)?)?;
+    let mut buf = vec![0u8; 64 << 10];
+    let (mut newlines, mut last) = (0u64, None);
+    loop {
+        let n = reader.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        newlines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+        last = Some(buf[n - 1]);
+    }
+    match last {
+        None | Some(b'\n') => Ok(()),
+        // the line of the last byte that is not a line ending (as line_in)
+        Some(_) => Err(Error::parse(
+            path,
+            Some(newlines + 1),
+            None,
+            FINAL_NEWLINE_MISSING,
+        )),
+    }
+}
+
+const FINAL_NEWLINE_MISSING: &str = "the last row does not end with a newline: the file was cut mid-row (truncated?); Locust ends every row with CRLF";
 
 /// A csv error on a file whose bytes are at hand.
 pub(crate) fn csv_error_in(path: &Path, data: &[u8], e: csv::Error) -> Error {
@@ -155,14 +418,9 @@ impl Row<'_> {
 
     /// Require a column by one of its names.
     pub(crate) fn required(&self, names: &[&str]) -> Result<usize> {
-        self.table.column(names).ok_or_else(|| {
-            Error::parse(
-                &self.table.path,
-                Some(1),
-                None,
-                format!("expected a `{}` column in the header", names[0]),
-            )
-        })
+        self.table
+            .column(names)
+            .ok_or_else(|| self.table.missing(names[0]))
     }
 
     fn number_error(&self, col: usize, found: &str) -> Error {
@@ -252,7 +510,7 @@ pub(crate) fn check_final_newline(table: &Table) -> Result<()> {
             &table.path,
             Some(line_in(&table.data, table.data.len() as u64 - 1)),
             None,
-            "the last row does not end with a newline: the file was cut mid-row (truncated?); Locust ends every row with CRLF",
+            FINAL_NEWLINE_MISSING,
         )),
     }
 }
@@ -509,7 +767,7 @@ pub(crate) fn label_of(path: &Path) -> String {
 }
 
 /// Percentile columns (`50%`, `99.9%`, and 0.13's `99.999`) -> (percent, column).
-fn percentile_columns(table: &Table) -> Vec<(f64, usize)> {
+fn percentile_columns(table: &Head) -> Vec<(f64, usize)> {
     table
         .headers
         .iter()
@@ -864,10 +1122,33 @@ pub(crate) fn aggregate<'a>(endpoints: impl Iterator<Item = &'a Endpoint> + Clon
 /// Longest run accepted (7 days, as for a Goose request log's `elapsed`).
 const MAX_RUN_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
 
+/// Most Aggregated history rows per second of the history's span (Locust
+/// writes one per second; twice that leaves room for a shorter
+/// `CSV_STATS_INTERVAL_SEC` and repeated seconds from clock steps).
+const MAX_TICKS_PER_SECOND: f64 = 2.0;
+/// Aggregated rows allowed on top of [`MAX_TICKS_PER_SECOND`].
+const MAX_TICKS_SLACK: f64 = 600.0;
+
 /// Read `PREFIX_stats_history.csv` into the run's timeline (Aggregated rows).
+///
+/// The file is streamed ([`HistoryStream`]): of a `--csv-full-history` file,
+/// whose endpoint rows are 50 of every 51 rows of a 50-endpoint test, only the
+/// Aggregated rows are kept, one [`TimelinePoint`] per tick; endpoint rows
+/// are checked (width, order of time) and dropped, as nothing downstream
+/// reads them (windowed targets, charts and scalability use all requests).
+/// Memory is then the timeline (one point a second) plus one record.
+///
+/// Where the time goes (perf, a day of 50 endpoints, 4.4 M rows, ~3 s):
+/// about half in the csv crate's record parser (csv_core), ~9 % counting
+/// newlines for line numbers, ~7 % number parsing (timestamps of every row,
+/// the Aggregated rows' cells), the rest trimming, UTF-8 validation and
+/// copying; reading the file itself (`cat`) is ~0.1 s. A faster path would
+/// split unquoted lines itself instead of running every row through csv_core.
 pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
-    let (table, mut reader) = Table::open(path)?;
-    check_final_newline(&table)?;
+    let HistoryStream {
+        head: table,
+        mut rows,
+    } = HistoryStream::open(path)?;
     let mut prev_ts: Option<(f64, u64)> = None;
     let mut prev_counts: Option<(u64, u64, u64)> = None;
     let mut reset: Option<u64> = None;
@@ -875,14 +1156,25 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
     let p50 = pcts.iter().find(|(p, _)| *p == 50.0).map(|x| x.1);
     let p95 = pcts.iter().find(|(p, _)| *p == 95.0).map(|x| x.1);
     let p99 = pcts.iter().find(|(p, _)| *p == 99.0).map(|x| x.1);
-    let mut points = Vec::new();
+    // looked up once: a day of history is millions of rows
+    let (c_ts, c_name, c_type) = (
+        table.column(&["Timestamp"]),
+        table.column(&["Name"]),
+        table.column(&["Type"]),
+    );
+    let c_users = table.column(&["User Count"]);
+    let c_total_requests = table.column(&["Total Request Count"]);
+    let c_total_failures = table.column(&["Total Failure Count"]);
+    let c_rps = table.column(&["Requests/s"]);
+    let c_fps = table.column(&["Failures/s"]);
+    let mut points: Vec<TimelinePoint> = Vec::new();
     let mut full_history = false;
-    for row in table.rows(&mut reader) {
-        let row = row?;
+    let mut record = csv::StringRecord::new();
+    while let Some(row) = rows.next(&table, &mut record)? {
         row.check_width()?;
-        let c_ts = row.required(&["Timestamp"])?;
-        let c_name = row.required(&["Name"])?;
-        let c_type = row.required(&["Type"])?;
+        let c_ts = c_ts.ok_or_else(|| table.missing("Timestamp"))?;
+        let c_name = c_name.ok_or_else(|| table.missing("Name"))?;
+        let c_type = c_type.ok_or_else(|| table.missing("Type"))?;
         let kind = row.text(c_type);
         let name = row.text(c_name);
         let ts = row.f64(c_ts)?;
@@ -904,18 +1196,21 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
         prev_ts = Some((ts, row.line()));
         let is_total = (kind.is_empty() || kind == "None") && name == "Aggregated";
         if !is_total {
+            // an endpoint row: nothing of it is kept (the timeline and the
+            // windows are all requests), only its order is checked
             full_history = true;
+            record = row.record;
             continue;
         }
-        let users = match table.column(&["User Count"]) {
+        let users = match c_users {
             Some(c) => Some(row.count(c)?),
             None => None,
         };
-        let total_requests = match table.column(&["Total Request Count"]) {
+        let total_requests = match c_total_requests {
             Some(c) => Some(row.count(c)?),
             None => None,
         };
-        let total_failures = match table.column(&["Total Failure Count"]) {
+        let total_failures = match c_total_failures {
             Some(c) => Some(row.count(c)?),
             None => None,
         };
@@ -925,16 +1220,7 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
                 None => Ok(None),
             }
         };
-        for c in [
-            table.column(&["Requests/s"]),
-            table.column(&["Failures/s"]),
-            p50,
-            p95,
-            p99,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for c in [c_rps, c_fps, p50, p95, p99].into_iter().flatten() {
             if let Some(v) = row.opt_f64(c)?
                 && v < 0.0
             {
@@ -1002,11 +1288,28 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
                 ),
             ));
         }
+        // The Aggregated rows are all that is kept, one per tick: bound them by
+        // the seconds they span, so that a file of repeated rows cannot grow
+        // memory without bound now that no file size limit applies
+        if let Some(first) = points.first().map(|p| p.t)
+            && points.len() as f64 >= MAX_TICKS_PER_SECOND * (ts - first) + MAX_TICKS_SLACK
+        {
+            return Err(Error::parse(
+                path,
+                Some(row.line()),
+                None,
+                format!(
+                    "more than {} Aggregated rows within {:.0} s of the first one: Locust writes one per tick (CSV_STATS_INTERVAL_SEC, 1 s)",
+                    points.len(),
+                    ts - first
+                ),
+            ));
+        }
         points.push(TimelinePoint {
             t: ts,
             users,
-            rps: opt(table.column(&["Requests/s"]))?,
-            failures_per_s: opt(table.column(&["Failures/s"]))?,
+            rps: opt(c_rps)?,
+            failures_per_s: opt(c_fps)?,
             p50_ms: opt(p50)?,
             p95_ms: opt(p95)?,
             p99_ms: opt(p99)?,
@@ -1014,6 +1317,7 @@ pub fn read_history(path: &Path, run: &mut Run) -> Result<()> {
             total_failures,
             latency: None,
         });
+        record = row.record;
     }
     if !full_history {
         // Without --csv-full-history Locust's history percentiles are cumulative
