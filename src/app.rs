@@ -568,22 +568,18 @@ pub fn statistical(
     after_resources: Option<&crate::model::ResourceSeries>,
     relative: Vec<targets::expr::RelativeExpr>,
 ) -> regression::StatComparison {
-    statistical_with_noise(
-        baselines,
-        after,
-        after_resources,
-        relative,
-        regression::DEFAULT_RUN_NOISE,
-    )
+    statistical_with_noise(baselines, after, after_resources, relative, None)
 }
 
-/// [`statistical`] with the run-to-run noise assumed for a single baseline.
+/// [`statistical`] with the run-to-run noise assumed for a single baseline
+/// (sd of ln, beyond sampling); `None` for the fitted default
+/// ([`regression::DEFAULT_NOISE`]).
 pub fn statistical_with_noise(
     baselines: &[(Run, Option<crate::model::ResourceSeries>)],
     after: &Run,
     after_resources: Option<&crate::model::ResourceSeries>,
     relative: Vec<targets::expr::RelativeExpr>,
-    run_noise: f64,
+    run_noise: Option<f64>,
 ) -> regression::StatComparison {
     let all_resources = after_resources.is_some() && baselines.iter().all(|b| b.1.is_some());
     let relative = if relative.is_empty() {
@@ -601,15 +597,14 @@ pub fn statistical_with_noise(
             resources: res.as_ref(),
         })
         .collect();
-    regression::compare_with_noise(
-        &sides,
-        &regression::RunSide {
-            run: after,
-            resources: after_resources,
-        },
-        &relative,
-        run_noise,
-    )
+    let after = regression::RunSide {
+        run: after,
+        resources: after_resources,
+    };
+    match run_noise {
+        Some(n) => regression::compare_with_noise(&sides, &after, &relative, n),
+        None => regression::compare(&sides, &after, &relative),
+    }
 }
 
 /// The `--baseline` files grouped into runs: files in different folders are
@@ -952,7 +947,7 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
             &run,
             after_series.as_ref(),
             relative,
-            opts.run_noise.unwrap_or(regression::DEFAULT_RUN_NOISE),
+            opts.run_noise,
         );
         verdict.outcomes.extend(s.outcomes());
         stat = Some(s);
