@@ -156,8 +156,9 @@ pub struct GateOptions {
     pub force: bool,
     /// Resource samples of the server and how to read them.
     pub resources: ResourceInput,
-    /// `--run-noise`: run-to-run noise of a percentile assumed with a single
-    /// baseline run (sd of ln); [`regression::DEFAULT_RUN_NOISE`] when `None`.
+    /// `--run-noise`: run-to-run noise of a percentile beyond sampling assumed
+    /// with a single baseline run (sd of ln); else the config's
+    /// `[regression] run_noise`, else [`regression::DEFAULT_NOISE`].
     pub run_noise: Option<f64>,
     /// `--resources-baseline`: the server's samples during each baseline run,
     /// in the order of the baseline runs (for `cpu_per_request`).
@@ -407,11 +408,12 @@ fn spec_recording(
                 opts.targets_file.as_deref(),
                 &opts.targets,
             )?;
-            c.statistical = Some(statistical(
+            c.statistical = Some(statistical_with_noise(
                 &[(b_run.clone(), b_series)],
                 &a_run,
                 a_series.as_ref(),
                 relative,
+                cfg.run_noise,
             ));
             compared = Some((b_run, a_run));
             Some(c)
@@ -896,6 +898,12 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
     let relative = relative_in_force(&[], opts.targets_file.as_deref(), &opts.targets)?;
     let mut stat = None;
     if !opts.baseline.is_empty() {
+        // --run-noise wins over the config's [regression] run_noise
+        let run_noise = match (opts.run_noise, &opts.config) {
+            (Some(n), _) => Some(n),
+            (None, Some(path)) => config::load(path)?.run_noise,
+            (None, None) => None,
+        };
         let mut bases = Vec::new();
         if let Some(spec) = db_baseline(&opts.baseline)? {
             if !opts.resources_baseline.is_empty() {
@@ -942,13 +950,7 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
         } else {
             relative
         };
-        let s = statistical_with_noise(
-            &bases,
-            &run,
-            after_series.as_ref(),
-            relative,
-            opts.run_noise,
-        );
+        let s = statistical_with_noise(&bases, &run, after_series.as_ref(), relative, run_noise);
         verdict.outcomes.extend(s.outcomes());
         stat = Some(s);
     } else if !relative.is_empty() && opts.config.is_none() {

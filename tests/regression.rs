@@ -875,3 +875,30 @@ fn noise_fit() {
         regression::DEFAULT_NOISE
     );
 }
+
+#[test]
+fn run_noise_in_the_config_is_a_percentage_like_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string("fixtures/autoarr/perfreport.toml").unwrap();
+    let path = dir.path().join("perfreport.toml");
+    std::fs::write(&path, format!("{text}\n[regression]\nrun_noise = 12.5\n")).unwrap();
+    let cfg = perfreport::config::load(&path).unwrap();
+    assert_eq!(cfg.run_noise, Some(0.125));
+    std::fs::write(&path, &text).unwrap();
+    assert_eq!(perfreport::config::load(&path).unwrap().run_noise, None);
+}
+
+#[test]
+fn a_given_run_noise_replaces_the_fitted_default() {
+    // a noise of 50 % leaves the acceptance pair's medians too close to call
+    let g = gate(
+        "mixed_after_u50_90s",
+        "mixed_baseline_u50_90s",
+        Some(0.5),
+        None,
+    );
+    let c = g.context.comparison.as_ref().unwrap();
+    let k = p50_check(c, "GET /api/v1/downloads/queue");
+    assert_eq!(k.verdict, ChangeVerdict::TooCloseToCall, "{}", k.line());
+    assert!(k.basis.contains("sd of ln 0.500"), "{}", k.basis);
+}
