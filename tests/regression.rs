@@ -902,3 +902,102 @@ fn a_given_run_noise_replaces_the_fitted_default() {
     assert_eq!(k.verdict, ChangeVerdict::TooCloseToCall, "{}", k.line());
     assert!(k.basis.contains("sd of ln 0.500"), "{}", k.basis);
 }
+
+/// Fit `between² = A + B/v²` over the callable endpoint-percentiles of `runs`.
+fn fit_noise(runs: &[&Run]) -> regression::NoiseModel {
+    let mut fit = Vec::new();
+    for ep in runs[0].endpoints.iter().map(|e| e.label()) {
+        for p in [50.0, 95.0, 99.0] {
+            let eps: Vec<&perfreport::model::Endpoint> = runs
+                .iter()
+                .map(|r| r.endpoints.iter().find(|e| e.label() == ep).unwrap())
+                .collect();
+            let lats: Vec<&perfreport::latency::Latency> = eps.iter().map(|e| &e.latency).collect();
+            let n = eps.iter().map(|e| e.requests).sum::<u64>() as f64 / eps.len() as f64;
+            if n * (1.0 - p / 100.0) < regression::MIN_TAIL_REQUESTS as f64 {
+                continue;
+            }
+            let gm = (lats
+                .iter()
+                .map(|l| l.percentile(p).value().unwrap().ln())
+                .sum::<f64>()
+                / lats.len() as f64)
+                .exp();
+            let m = regression::run_noise(&lats, p).unwrap();
+            fit.push((1.0 / (gm * gm), m.between_run_sd.powi(2)));
+        }
+    }
+    let k = fit.len() as f64;
+    let (mx, my) = (
+        fit.iter().map(|p| p.0).sum::<f64>() / k,
+        fit.iter().map(|p| p.1).sum::<f64>() / k,
+    );
+    let b = fit.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>()
+        / fit.iter().map(|p| (p.0 - mx).powi(2)).sum::<f64>();
+    let a = my - b * mx;
+    regression::NoiseModel {
+        relative: a.max(0.0).sqrt(),
+        ms: b.max(0.0).sqrt(),
+    }
+}
+
+/// Leave one out: the noise fitted on four base runs, the fifth compared
+/// with each of those four (both ways), and the SLOW runs against it.
+/// `cargo test --release --test regression leave_one_out -- --ignored --nocapture`
+#[test]
+#[ignore = "prints a leave-one-out check of the noise fit"]
+fn leave_one_out() {
+    let base: Vec<Run> = BASE.iter().map(|n| load(n)).collect();
+    let slow2: Vec<Run> = SLOW2.iter().map(|n| load(n)).collect();
+    let side = |r| RunSide {
+        run: r,
+        resources: None,
+    };
+    let (mut total, mut flagged, mut det, mut tot2) = (0, Vec::new(), 0, 0);
+    for out in 0..base.len() {
+        let rest: Vec<&Run> = (0..base.len())
+            .filter(|i| *i != out)
+            .map(|i| &base[i])
+            .collect();
+        let model = fit_noise(&rest);
+        println!("without {}: {model:?}", BASE[out]);
+        for r in &rest {
+            for (b, a) in [(*r, &base[out]), (&base[out], *r)] {
+                let c = regression::compare_with_model(
+                    &[side(b)],
+                    &side(a),
+                    &default_targets(),
+                    model,
+                    regression::POINT_RUN_NOISE,
+                );
+                for k in endpoint_checks(&c) {
+                    total += 1;
+                    if matches!(
+                        k.verdict,
+                        ChangeVerdict::Regressed | ChangeVerdict::Improved
+                    ) {
+                        flagged.push(format!("{} {}", k.title, k.line()));
+                    }
+                }
+            }
+        }
+        for a in &slow2 {
+            let c = regression::compare_with_model(
+                &[side(&base[out])],
+                &side(a),
+                &default_targets(),
+                model,
+                regression::POINT_RUN_NOISE,
+            );
+            for ep in SLOWED {
+                tot2 += 1;
+                det += usize::from(p50_check(&c, ep).verdict == ChangeVerdict::Regressed);
+            }
+        }
+    }
+    println!(
+        "held-out same-setting pairs: {} of {total} endpoint checks flagged {flagged:#?}",
+        flagged.len()
+    );
+    println!("held-out base run vs SLOW=2, p50 of slowed endpoints: {det} of {tot2} regressed");
+}
