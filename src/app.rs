@@ -156,8 +156,9 @@ pub struct GateOptions {
     pub force: bool,
     /// Resource samples of the server and how to read them.
     pub resources: ResourceInput,
-    /// `--run-noise`: run-to-run noise of a percentile assumed with a single
-    /// baseline run (sd of ln); [`regression::DEFAULT_RUN_NOISE`] when `None`.
+    /// `--run-noise`: run-to-run noise of a percentile beyond sampling assumed
+    /// with a single baseline run (sd of ln); else the config's
+    /// `[regression] run_noise`, else [`regression::DEFAULT_NOISE`].
     pub run_noise: Option<f64>,
     /// `--resources-baseline`: the server's samples during each baseline run,
     /// in the order of the baseline runs (for `cpu_per_request`).
@@ -407,11 +408,12 @@ fn spec_recording(
                 opts.targets_file.as_deref(),
                 &opts.targets,
             )?;
-            c.statistical = Some(statistical(
+            c.statistical = Some(statistical_with_noise(
                 &[(b_run.clone(), b_series)],
                 &a_run,
                 a_series.as_ref(),
                 relative,
+                cfg.run_noise,
             ));
             compared = Some((b_run, a_run));
             Some(c)
@@ -568,22 +570,18 @@ pub fn statistical(
     after_resources: Option<&crate::model::ResourceSeries>,
     relative: Vec<targets::expr::RelativeExpr>,
 ) -> regression::StatComparison {
-    statistical_with_noise(
-        baselines,
-        after,
-        after_resources,
-        relative,
-        regression::DEFAULT_RUN_NOISE,
-    )
+    statistical_with_noise(baselines, after, after_resources, relative, None)
 }
 
-/// [`statistical`] with the run-to-run noise assumed for a single baseline.
+/// [`statistical`] with the run-to-run noise assumed for a single baseline
+/// (sd of ln, beyond sampling); `None` for the fitted default
+/// ([`regression::DEFAULT_NOISE`]).
 pub fn statistical_with_noise(
     baselines: &[(Run, Option<crate::model::ResourceSeries>)],
     after: &Run,
     after_resources: Option<&crate::model::ResourceSeries>,
     relative: Vec<targets::expr::RelativeExpr>,
-    run_noise: f64,
+    run_noise: Option<f64>,
 ) -> regression::StatComparison {
     let all_resources = after_resources.is_some() && baselines.iter().all(|b| b.1.is_some());
     let relative = if relative.is_empty() {
@@ -601,15 +599,14 @@ pub fn statistical_with_noise(
             resources: res.as_ref(),
         })
         .collect();
-    regression::compare_with_noise(
-        &sides,
-        &regression::RunSide {
-            run: after,
-            resources: after_resources,
-        },
-        &relative,
-        run_noise,
-    )
+    let after = regression::RunSide {
+        run: after,
+        resources: after_resources,
+    };
+    match run_noise {
+        Some(n) => regression::compare_with_noise(&sides, &after, &relative, n),
+        None => regression::compare(&sides, &after, &relative),
+    }
 }
 
 /// The `--baseline` files grouped into runs: files in different folders are
@@ -901,6 +898,12 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
     let relative = relative_in_force(&[], opts.targets_file.as_deref(), &opts.targets)?;
     let mut stat = None;
     if !opts.baseline.is_empty() {
+        // --run-noise wins over the config's [regression] run_noise
+        let run_noise = match (opts.run_noise, &opts.config) {
+            (Some(n), _) => Some(n),
+            (None, Some(path)) => config::load(path)?.run_noise,
+            (None, None) => None,
+        };
         let mut bases = Vec::new();
         if let Some(spec) = db_baseline(&opts.baseline)? {
             if !opts.resources_baseline.is_empty() {
@@ -947,13 +950,7 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
         } else {
             relative
         };
-        let s = statistical_with_noise(
-            &bases,
-            &run,
-            after_series.as_ref(),
-            relative,
-            opts.run_noise.unwrap_or(regression::DEFAULT_RUN_NOISE),
-        );
+        let s = statistical_with_noise(&bases, &run, after_series.as_ref(), relative, run_noise);
         verdict.outcomes.extend(s.outcomes());
         stat = Some(s);
     } else if !relative.is_empty() && opts.config.is_none() {

@@ -123,6 +123,7 @@ struct RawScalability {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTolerance {
+    run_noise: Option<toml::Spanned<f64>>,
     latency_percent: Option<f64>,
     latency_ms: Option<f64>,
     rps_percent: Option<f64>,
@@ -210,6 +211,10 @@ pub struct Config {
     pub history: Option<String>,
     /// Regression tolerance.
     pub tolerance: crate::analysis::compare::Tolerance,
+    /// `[regression] run_noise` (percent in the file, a fraction here): the
+    /// run-to-run noise assumed with a single baseline run, as `--run-noise`
+    /// (which wins over it).
+    pub run_noise: Option<f64>,
 }
 
 /// `a/b/../c` -> `a/c`, without touching the file system, so that paths in
@@ -379,7 +384,23 @@ pub fn load(path: &Path) -> Result<Config> {
         not_applicable.insert(section.clone(), reason);
     }
     let mut tolerance = crate::analysis::compare::Tolerance::default();
+    let mut run_noise = None;
     if let Some(t) = raw.regression {
+        if let Some(v) = &t.run_noise {
+            let x = *v.get_ref();
+            if !(0.0..=500.0).contains(&x) {
+                let (line, col) = line_col(&text, v.span().start);
+                return Err(Error::parse(
+                    path,
+                    Some(line),
+                    Some(col),
+                    format!(
+                        "[regression] run_noise: expected a percentage from 0 to 500 (the run-to-run sd of ln(percentile) assumed with one baseline, as --run-noise), found {x}"
+                    ),
+                ));
+            }
+            run_noise = Some(x / 100.0);
+        }
         if let Some(v) = t.latency_percent {
             tolerance.latency_fraction = v / 100.0;
         }
@@ -462,6 +483,7 @@ pub fn load(path: &Path) -> Result<Config> {
             None => h,
         }),
         tolerance,
+        run_noise,
     })
 }
 

@@ -198,10 +198,11 @@ enum Command {
             requires = "baseline"
         )]
         resources_baseline: Vec<PathBuf>,
-        /// With a single --baseline run: the run-to-run noise of a percentile to assume, as the
-        /// sd of its log between runs of one setting, in percent (default 25; the README's
-        /// "Comparing with a baseline" says what was measured). Several baselines measure it
-        /// instead.
+        /// With a single --baseline run: the run-to-run noise of a percentile beyond its
+        /// sampling noise to assume, as the sd of its log between runs of one setting, in
+        /// percent (default: sqrt(2.5 %² + (4.3 ms / value)²), fitted as the README's
+        /// "Comparing with a baseline" says; wins over the config's `[regression] run_noise`).
+        /// Several baselines measure it instead.
         #[arg(long, value_name = "PERCENT", value_parser = parse_percent, requires = "baseline")]
         run_noise: Option<f64>,
         /// Compare with --baseline even when users or durations differ by over 10 %.

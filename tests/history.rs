@@ -813,3 +813,74 @@ fn the_resources_summary_is_stored_with_the_run() {
         "{targets:?}"
     );
 }
+
+#[test]
+fn the_trend_marks_what_the_gate_calls_regressed_against_the_run_before() {
+    // run 2 is SLOW=0.5 (faster), run 3 the SLOW=1 baseline again; run 3 is
+    // gated against run 2 alone (`last=1` before it is recorded) and recorded
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("perfreport.db");
+    record(&db, BASE, &[]).success();
+    record(&db, AFTER, &[]).success();
+    let verdict = dir.path().join("v.json");
+    perfreport()
+        .args(["gate", "--stats", &json_of(BASE), "--baseline"])
+        .arg(format!("db:{}?last=1", db.display()))
+        .arg("--json")
+        .arg(&verdict)
+        .args(["--record", "--db"])
+        .arg(&db)
+        .assert()
+        .code(1);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&verdict).unwrap()).unwrap();
+    let mut gate: Vec<String> = v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["change"]["verdict"] == "regressed")
+        .map(|t| {
+            t["title"]
+                .as_str()
+                .unwrap()
+                .trim_end_matches(" vs baseline")
+                .to_string()
+        })
+        .collect();
+    gate.sort();
+    // the slowed endpoints' medians rose from run 2 to run 3 in the raw files
+    let (a, b) = (json_entries(&json_of(AFTER)), json_entries(&json_of(BASE)));
+    for ep in ["/api/v1/monitoring/activity", "/api/v1/downloads/queue"] {
+        let of = |es: &[Entry]| {
+            let e = es.iter().find(|e| e.1 == ep).unwrap();
+            locust_rule(&e.4, e.5, 0.5)
+        };
+        assert!(of(&b) > of(&a), "{ep}");
+        assert!(
+            gate.iter().any(|g| g.starts_with("p50") && g.ends_with(ep)),
+            "{gate:?}"
+        );
+    }
+    let runs = history_json(&db, &[]);
+    assert_eq!(runs.len(), 3);
+    // run 2 (faster) regressed nothing against run 1
+    assert_eq!(
+        runs[1]["regressions"].as_array().unwrap().len(),
+        0,
+        "{}",
+        runs[1]
+    );
+    let mut trend: Vec<String> = runs[2]["regressions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            // "p50 GET /x 35 ms → 63 ms +80% [...]": the check, without figures
+            let head = r.as_str().unwrap().split(" → ").next().unwrap();
+            let words: Vec<&str> = head.split(' ').collect();
+            words[..words.len() - 2].join(" ")
+        })
+        .collect();
+    trend.sort();
+    assert_eq!(trend, gate);
+}

@@ -242,7 +242,8 @@ fn five_pooled_baselines_detect_slow4_on_every_slowed_endpoint() {
             let k = p50_check(&c, ep);
             assert_eq!(k.verdict, ChangeVerdict::Regressed, "{after}: {}", k.line());
             assert!(
-                k.basis.contains("run-to-run spread of 5 baseline runs"),
+                k.basis
+                    .contains("run-to-run noise measured from 5 baseline runs"),
                 "{}",
                 k.basis
             );
@@ -259,12 +260,12 @@ fn five_pooled_baselines_detect_slow4_on_every_slowed_endpoint() {
 }
 
 #[test]
-fn five_pooled_baselines_detect_slow2_on_activity_queue_and_history() {
+fn five_pooled_baselines_detect_slow2_on_every_slowed_endpoint() {
     let base: Vec<Run> = BASE.iter().map(|n| load(n)).collect();
     let refs: Vec<&Run> = base.iter().collect();
     for after in SLOW2 {
         let c = compare(&refs, &load(after));
-        for ep in &SLOWED[..3] {
+        for ep in SLOWED {
             let ma = raw_median(after, ep);
             for b in BASE {
                 assert!(ma > raw_median(b, ep), "{b} -> {after} {ep}");
@@ -284,13 +285,13 @@ fn five_pooled_baselines_detect_slow2_on_activity_queue_and_history() {
 }
 
 #[test]
-fn one_baseline_detects_slow4_on_activity_queue_and_history_against_every_base_run() {
+fn one_baseline_detects_slow4_on_every_slowed_endpoint_against_every_base_run() {
     let base: Vec<Run> = BASE.iter().map(|n| load(n)).collect();
     for after in SLOW4 {
         let a = load(after);
         for (i, b) in base.iter().enumerate() {
             let c = compare(&[b], &a);
-            for ep in &SLOWED[..3] {
+            for ep in SLOWED {
                 let k = p50_check(&c, ep);
                 assert_eq!(
                     k.verdict,
@@ -304,12 +305,91 @@ fn one_baseline_detects_slow4_on_activity_queue_and_history_against_every_base_r
     }
 }
 
+#[test]
+fn one_baseline_detects_slow2_on_activity_queue_and_history_against_every_base_run() {
+    // content list is left out: 12 of 15 (its 30 ms median sits closest to
+    // the 4.3 ms absolute noise term)
+    let base: Vec<Run> = BASE.iter().map(|n| load(n)).collect();
+    for after in SLOW2 {
+        let a = load(after);
+        for (i, b) in base.iter().enumerate() {
+            let c = compare(&[b], &a);
+            for ep in &SLOWED[..3] {
+                assert!(raw_median(after, ep) > raw_median(BASE[i], ep));
+                let k = p50_check(&c, ep);
+                assert_eq!(
+                    k.verdict,
+                    ChangeVerdict::Regressed,
+                    "{} -> {after}: {}",
+                    BASE[i],
+                    k.line()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_measured_noise_is_the_spread_over_runs_less_their_own_resampling() {
+    // the cross-run sd from the raw histograms, by Locust's rule, here
+    for ep in SLOWED.iter().chain(UNTOUCHED) {
+        for q in [0.5, 0.95] {
+            let lns: Vec<f64> = BASE
+                .iter()
+                .map(|b| {
+                    let r = raw_percentiles(b);
+                    let (n, h) = &r[*ep];
+                    locust_rule(*n, h, q).ln()
+                })
+                .collect();
+            let m = lns.iter().sum::<f64>() / lns.len() as f64;
+            let sd =
+                (lns.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (lns.len() - 1) as f64).sqrt();
+            let runs: Vec<Run> = BASE.iter().map(|n| load(n)).collect();
+            let lats: Vec<&perfreport::latency::Latency> = runs
+                .iter()
+                .map(|r| {
+                    &r.endpoints
+                        .iter()
+                        .find(|e| e.label() == *ep)
+                        .unwrap()
+                        .latency
+                })
+                .collect();
+            let noise = regression::run_noise(&lats, q * 100.0).unwrap();
+            assert_eq!(noise.runs, 5);
+            assert!((noise.cross_run_sd - sd).abs() < 1e-9, "{ep} q{q}");
+            assert!(noise.within_run_sd > 0.0, "{ep} q{q}");
+            let left = (sd * sd - noise.within_run_sd.powi(2)).max(0.0).sqrt();
+            assert!((noise.between_run_sd - left).abs() < 1e-9, "{ep} q{q}");
+        }
+    }
+    // the instant 404 endpoint's median follows the machine's load (9-21 ms
+    // by run, MANIFEST.md): far more between runs than resampling explains
+    let runs: Vec<Run> = BASE.iter().map(|n| load(n)).collect();
+    let lats: Vec<&perfreport::latency::Latency> = runs
+        .iter()
+        .map(|r| {
+            &r.endpoints
+                .iter()
+                .find(|e| e.label() == UNTOUCHED[0])
+                .unwrap()
+                .latency
+        })
+        .collect();
+    let noise = regression::run_noise(&lats, 50.0).unwrap();
+    assert!(
+        noise.between_run_sd > 2.0 * noise.within_run_sd,
+        "{noise:?}"
+    );
+}
+
 /// The false-alarm and detection rates in the README ("Comparing with a
 /// baseline"): `cargo test --test regression measured_rates -- --ignored --nocapture`.
 #[test]
 #[ignore = "prints the README's measured rates; slow in debug builds"]
 fn measured_rates() {
-    let cmp = |bs: &[&Run], a: &Run, noise: f64| {
+    let cmp = |bs: &[&Run], a: &Run, noise: Option<f64>| {
         let sides: Vec<RunSide> = bs
             .iter()
             .map(|r| RunSide {
@@ -317,15 +397,14 @@ fn measured_rates() {
                 resources: None,
             })
             .collect();
-        regression::compare_with_noise(
-            &sides,
-            &RunSide {
-                run: a,
-                resources: None,
-            },
-            &default_targets(),
-            noise,
-        )
+        let a = RunSide {
+            run: a,
+            resources: None,
+        };
+        match noise {
+            Some(n) => regression::compare_with_noise(&sides, &a, &default_targets(), n),
+            None => regression::compare(&sides, &a, &default_targets()),
+        }
     };
     let flagged =
         |v: &ChangeVerdict| matches!(v, ChangeVerdict::Regressed | ChangeVerdict::Improved);
@@ -334,7 +413,7 @@ fn measured_rates() {
         ("SLOW=2", SLOW2.iter().map(|n| load(n)).collect()),
         ("SLOW=4", SLOW4.iter().map(|n| load(n)).collect()),
     ];
-    for noise in [regression::DEFAULT_RUN_NOISE, 0.115, 0.0] {
+    for noise in [None, Some(0.093), Some(0.0)] {
         let (mut total, mut hits) = (0, BTreeMap::<String, usize>::new());
         for (i, b) in base.iter().enumerate() {
             for (j, a) in base.iter().enumerate() {
@@ -350,7 +429,9 @@ fn measured_rates() {
         }
         let n: usize = hits.values().sum();
         println!(
-            "run noise {noise}: same-setting pairs, one baseline: {n} of {total} flagged {hits:?}"
+            "run noise {}: same-setting pairs, one baseline: {n} of {total} flagged {hits:?}",
+            noise.map_or(format!("{:?}", regression::DEFAULT_NOISE), |n| n
+                .to_string())
         );
         for (label, runs) in &slow {
             for m in ["p50", "p95", "p99"] {
@@ -391,7 +472,7 @@ fn measured_rates() {
             .filter(|(j, _)| *j != i)
             .map(|(_, r)| r)
             .collect();
-        for k in endpoint_checks(&cmp(&others, a, 0.0)) {
+        for k in endpoint_checks(&cmp(&others, a, None)) {
             total += 1;
             n += usize::from(flagged(&k.verdict));
         }
@@ -402,7 +483,7 @@ fn measured_rates() {
             let mut det = BTreeMap::<&str, usize>::new();
             let mut wrong = 0;
             for a in runs {
-                for k in endpoint_checks(&cmp(&refs, a, 0.0)) {
+                for k in endpoint_checks(&cmp(&refs, a, None)) {
                     let ep = k.endpoint.as_deref().unwrap();
                     if k.metric != m {
                         continue;
@@ -523,11 +604,36 @@ fn gate(
     .unwrap()
 }
 
+/// The Locust-rule median of `ep` in a fixtures/locust run, from its raw histogram.
+fn raw_mixed_median(name: &str, ep: &str) -> f64 {
+    let text = std::fs::read_to_string(mixed(name)).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let e = doc
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            format!(
+                "{} {}",
+                e["method"].as_str().unwrap(),
+                e["name"].as_str().unwrap()
+            ) == ep
+        })
+        .unwrap();
+    let mut buckets = BTreeMap::new();
+    for (k, v) in e["response_times"].as_object().unwrap() {
+        buckets.insert(k.parse::<f64>().unwrap() as u64, v.as_u64().unwrap());
+    }
+    locust_rule(e["num_requests"].as_u64().unwrap(), &buckets, 0.5)
+}
+
 #[test]
-fn the_before_after_pair_comes_out_improved_and_regressed_with_a_quiet_noise() {
-    // mixed_after is SLOW=0.5 (twice as fast) against SLOW=1; assuming the
-    // run-to-run noise of a quiet machine (10 %), the busiest endpoints are
-    // called; the default 25 % leaves them too close
+fn the_before_after_pair_comes_out_improved_and_regressed_at_the_defaults() {
+    // mixed_after is SLOW=0.5 (twice as fast) against SLOW=1 (a 50-user 90 s
+    // MixedUser recording, not the runs the default noise was fitted on):
+    // the endpoints whose work SLOW scales are called at the default noise;
+    // the 404 (no work) is not. /health's 3 ms of work also halves, but at
+    // 4-7 ms the absolute noise term leaves it too close to call
     for (after, baseline, want) in [
         (
             "mixed_after_u50_90s",
@@ -540,29 +646,42 @@ fn the_before_after_pair_comes_out_improved_and_regressed_with_a_quiet_noise() {
             ChangeVerdict::Regressed,
         ),
     ] {
-        let g = gate(after, baseline, Some(0.10), None);
+        let g = gate(after, baseline, None, None);
         let c = g.context.comparison.as_ref().unwrap();
         for ep in [
             "GET /api/v1/monitoring/activity",
             "GET /api/v1/downloads/queue",
+            "POST /api/v1/config/audit",
         ] {
-            let k = c
-                .checks
-                .iter()
-                .find(|k| k.metric == "p50" && k.endpoint.as_deref() == Some(ep))
-                .unwrap();
+            let (mb, ma) = (raw_mixed_median(baseline, ep), raw_mixed_median(after, ep));
+            assert_eq!(
+                ma < mb,
+                want == ChangeVerdict::Improved,
+                "{ep}: {mb} -> {ma}"
+            );
+            let k = p50_check(c, ep);
             assert_eq!(k.verdict, want, "{}", k.line());
+            assert_eq!((k.before, k.after), (Some(mb), Some(ma)), "{}", k.line());
+            let [lo, hi] = k.interval.unwrap();
+            assert!(
+                lo < k.change.unwrap() && k.change.unwrap() < hi,
+                "{}",
+                k.line()
+            );
         }
-        let g = gate(after, baseline, None, None);
-        let c = g.context.comparison.as_ref().unwrap();
-        assert!(
-            c.checks.iter().all(|k| !matches!(
-                k.verdict,
-                ChangeVerdict::Regressed | ChangeVerdict::Improved
-            ) || k.endpoint.is_none()),
-            "{:#?}",
-            c.checks.iter().map(|k| k.line()).collect::<Vec<_>>()
-        );
+        for k in endpoint_checks(c) {
+            let ep = k.endpoint.as_deref().unwrap();
+            if ep.starts_with("POST /api/v1/content/request") {
+                assert!(
+                    !matches!(
+                        k.verdict,
+                        ChangeVerdict::Regressed | ChangeVerdict::Improved
+                    ),
+                    "{}",
+                    k.line()
+                );
+            }
+        }
     }
 }
 
@@ -573,7 +692,7 @@ fn the_json_verdict_carries_intervals_and_follows_the_schema() {
     let g = gate(
         "mixed_baseline_u50_90s",
         "mixed_after_u50_90s",
-        Some(0.10),
+        None,
         Some(out.clone()),
     );
     let doc: serde_json::Value =
@@ -669,4 +788,216 @@ fn baseline_files_of_different_runs_are_several_baselines() {
     assert_eq!(groups.len(), 3, "{groups:?}");
     assert_eq!(groups[0].len(), 2);
     assert_eq!(groups[2].len(), 2);
+}
+
+/// The fit of the one-baseline default run noise (README, "Comparing with a
+/// baseline"): per endpoint and percentile over the five same-setting runs,
+/// the sd of ln(percentile) across runs, the gate's own within-run bootstrap
+/// sd, and what is left between runs.
+/// `cargo test --release --test regression noise_fit -- --ignored --nocapture`
+#[test]
+#[ignore = "prints the fit of the default run noise"]
+fn noise_fit() {
+    let base: Vec<Run> = BASE.iter().map(|n| load(n)).collect();
+    let mut between = Vec::new();
+    // (1/v², between²) of the percentiles a check can call
+    let mut fit = Vec::new();
+    for ep in base[0].endpoints.iter().map(|e| e.label()) {
+        for p in [50.0, 95.0, 99.0] {
+            let lats: Vec<&perfreport::latency::Latency> = base
+                .iter()
+                .map(|r| {
+                    &r.endpoints
+                        .iter()
+                        .find(|e| e.label() == ep)
+                        .unwrap()
+                        .latency
+                })
+                .collect();
+            let n: u64 = base
+                .iter()
+                .map(|r| {
+                    r.endpoints
+                        .iter()
+                        .find(|e| e.label() == ep)
+                        .unwrap()
+                        .requests
+                })
+                .sum::<u64>()
+                / base.len() as u64;
+            let m = regression::run_noise(&lats, p).unwrap();
+            // geometric mean of the runs' percentiles, ms
+            let gm = (lats
+                .iter()
+                .map(|l| l.percentile(p).value().unwrap().ln())
+                .sum::<f64>()
+                / lats.len() as f64)
+                .exp();
+            println!(
+                "{ep:40} p{p:<3} {gm:6.1} ms n~{n:4} n(1-q)~{:6.1} cross {:.3} within {:.3} between {:.3} = {:5.1} ms",
+                n as f64 * (1.0 - p / 100.0),
+                m.cross_run_sd,
+                m.within_run_sd,
+                m.between_run_sd,
+                m.between_run_sd * gm
+            );
+            between.push(m.between_run_sd);
+            if n as f64 * (1.0 - p / 100.0) >= regression::MIN_TAIL_REQUESTS as f64 {
+                fit.push((1.0 / (gm * gm), m.between_run_sd.powi(2)));
+            }
+        }
+    }
+    between.sort_by(f64::total_cmp);
+    let rms = (between.iter().map(|x| x * x).sum::<f64>() / between.len() as f64).sqrt();
+    println!(
+        "between-run sd over {} endpoint-percentiles: median {:.3}, rms {:.3}, max {:.3}, sorted {between:.3?}",
+        between.len(),
+        between[between.len() / 2],
+        rms,
+        between[between.len() - 1]
+    );
+    // least squares of between² = A + B/v²: a relative noise sqrt(A) and an
+    // absolute one sqrt(B) ms
+    let k = fit.len() as f64;
+    let (mx, my) = (
+        fit.iter().map(|p| p.0).sum::<f64>() / k,
+        fit.iter().map(|p| p.1).sum::<f64>() / k,
+    );
+    let b = fit.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>()
+        / fit.iter().map(|p| (p.0 - mx).powi(2)).sum::<f64>();
+    let a = my - b * mx;
+    println!(
+        "fit over the {} callable endpoint-percentiles (n(1-q) >= {}): between² = {a:.5} + {b:.2}/v²: relative {:.3}, absolute {:.2} ms; default in force: {:?}",
+        fit.len(),
+        regression::MIN_TAIL_REQUESTS,
+        a.max(0.0).sqrt(),
+        b.max(0.0).sqrt(),
+        regression::DEFAULT_NOISE
+    );
+}
+
+#[test]
+fn run_noise_in_the_config_is_a_percentage_like_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string("fixtures/autoarr/perfreport.toml").unwrap();
+    let path = dir.path().join("perfreport.toml");
+    std::fs::write(&path, format!("{text}\n[regression]\nrun_noise = 12.5\n")).unwrap();
+    let cfg = perfreport::config::load(&path).unwrap();
+    assert_eq!(cfg.run_noise, Some(0.125));
+    std::fs::write(&path, &text).unwrap();
+    assert_eq!(perfreport::config::load(&path).unwrap().run_noise, None);
+}
+
+#[test]
+fn a_given_run_noise_replaces_the_fitted_default() {
+    // a noise of 50 % leaves the acceptance pair's medians too close to call
+    let g = gate(
+        "mixed_after_u50_90s",
+        "mixed_baseline_u50_90s",
+        Some(0.5),
+        None,
+    );
+    let c = g.context.comparison.as_ref().unwrap();
+    let k = p50_check(c, "GET /api/v1/downloads/queue");
+    assert_eq!(k.verdict, ChangeVerdict::TooCloseToCall, "{}", k.line());
+    assert!(k.basis.contains("sd of ln 0.500"), "{}", k.basis);
+}
+
+/// Fit `between² = A + B/v²` over the callable endpoint-percentiles of `runs`.
+fn fit_noise(runs: &[&Run]) -> regression::NoiseModel {
+    let mut fit = Vec::new();
+    for ep in runs[0].endpoints.iter().map(|e| e.label()) {
+        for p in [50.0, 95.0, 99.0] {
+            let eps: Vec<&perfreport::model::Endpoint> = runs
+                .iter()
+                .map(|r| r.endpoints.iter().find(|e| e.label() == ep).unwrap())
+                .collect();
+            let lats: Vec<&perfreport::latency::Latency> = eps.iter().map(|e| &e.latency).collect();
+            let n = eps.iter().map(|e| e.requests).sum::<u64>() as f64 / eps.len() as f64;
+            if n * (1.0 - p / 100.0) < regression::MIN_TAIL_REQUESTS as f64 {
+                continue;
+            }
+            let gm = (lats
+                .iter()
+                .map(|l| l.percentile(p).value().unwrap().ln())
+                .sum::<f64>()
+                / lats.len() as f64)
+                .exp();
+            let m = regression::run_noise(&lats, p).unwrap();
+            fit.push((1.0 / (gm * gm), m.between_run_sd.powi(2)));
+        }
+    }
+    let k = fit.len() as f64;
+    let (mx, my) = (
+        fit.iter().map(|p| p.0).sum::<f64>() / k,
+        fit.iter().map(|p| p.1).sum::<f64>() / k,
+    );
+    let b = fit.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>()
+        / fit.iter().map(|p| (p.0 - mx).powi(2)).sum::<f64>();
+    let a = my - b * mx;
+    regression::NoiseModel {
+        relative: a.max(0.0).sqrt(),
+        ms: b.max(0.0).sqrt(),
+    }
+}
+
+/// Leave one out: the noise fitted on four base runs, the fifth compared
+/// with each of those four (both ways), and the SLOW runs against it.
+/// `cargo test --release --test regression leave_one_out -- --ignored --nocapture`
+#[test]
+#[ignore = "prints a leave-one-out check of the noise fit"]
+fn leave_one_out() {
+    let base: Vec<Run> = BASE.iter().map(|n| load(n)).collect();
+    let slow2: Vec<Run> = SLOW2.iter().map(|n| load(n)).collect();
+    let side = |r| RunSide {
+        run: r,
+        resources: None,
+    };
+    let (mut total, mut flagged, mut det, mut tot2) = (0, Vec::new(), 0, 0);
+    for out in 0..base.len() {
+        let rest: Vec<&Run> = (0..base.len())
+            .filter(|i| *i != out)
+            .map(|i| &base[i])
+            .collect();
+        let model = fit_noise(&rest);
+        println!("without {}: {model:?}", BASE[out]);
+        for r in &rest {
+            for (b, a) in [(*r, &base[out]), (&base[out], *r)] {
+                let c = regression::compare_with_model(
+                    &[side(b)],
+                    &side(a),
+                    &default_targets(),
+                    model,
+                    regression::POINT_RUN_NOISE,
+                );
+                for k in endpoint_checks(&c) {
+                    total += 1;
+                    if matches!(
+                        k.verdict,
+                        ChangeVerdict::Regressed | ChangeVerdict::Improved
+                    ) {
+                        flagged.push(format!("{} {}", k.title, k.line()));
+                    }
+                }
+            }
+        }
+        for a in &slow2 {
+            let c = regression::compare_with_model(
+                &[side(&base[out])],
+                &side(a),
+                &default_targets(),
+                model,
+                regression::POINT_RUN_NOISE,
+            );
+            for ep in SLOWED {
+                tot2 += 1;
+                det += usize::from(p50_check(&c, ep).verdict == ChangeVerdict::Regressed);
+            }
+        }
+    }
+    println!(
+        "held-out same-setting pairs: {} of {total} endpoint checks flagged {flagged:#?}",
+        flagged.len()
+    );
+    println!("held-out base run vs SLOW=2, p50 of slowed endpoints: {det} of {tot2} regressed");
 }

@@ -6,20 +6,30 @@
 //! Method (also in the README):
 //! * A percentile's change gets a 95 % percentile-bootstrap interval from
 //!   [`RESAMPLES`] resamples drawn with a fixed seed ([`SEED`]), so the same
-//!   inputs always give the same verdict. Each resample draws a histogram
-//!   bucket-wise (multinomial over the run's own buckets, by conditional
-//!   binomials), never request by request.
-//! * Requests of one run are not independent (a slow second slows every
-//!   request in it), and the inputs carry no per-endpoint per-window
-//!   histograms, so a resample holds only `n / DESIGN_EFFECT` requests: the
-//!   interval is about `sqrt(DESIGN_EFFECT)` times wider than an
-//!   independent-requests bootstrap would give. It is then widened by the
-//!   bucket resolution of both sides (Locust's 10 ms buckets at 100-1000 ms).
+//!   inputs always give the same verdict. Each resample draws each run's
+//!   histogram bucket-wise (multinomial over the run's own buckets, by
+//!   conditional binomials, all n requests), never request by request.
+//! * Requests of one run are not independent and a whole run can be slower
+//!   (another job on the machine): resampling one run cannot see either. So
+//!   every resample also moves each side by a run-to-run factor `exp(z·sd)`
+//!   (z standard normal), which adds its variance to the sampling variance.
+//!   With several baselines `sd` is measured ([`run_noise`]): the sd of
+//!   ln(percentile) over the baseline runs, minus (in variance) the mean
+//!   bootstrap variance of one run, floored at 0 (their sampling noise is
+//!   already in the resampling: counting it twice hid real changes); the
+//!   pooled baseline gets `sd/sqrt(N)`. With one baseline it is assumed:
+//!   [`DEFAULT_NOISE`], `sqrt(0.025² + (4.3 ms/value)²)`, fitted on
+//!   fixtures/regression (a loaded machine adds milliseconds of scheduling
+//!   delay, which weigh most on short requests), or `--run-noise`.
+//! * The interval is then widened by the bucket resolution of both sides
+//!   (Locust's 10 ms buckets at 100-1000 ms): a percentile read from buckets
+//!   is off by up to half a bucket on each side, whatever the resampling.
 //! * Throughput and CPU use have per-second series: those are resampled in
 //!   blocks of [`BLOCK_S`] seconds (moving-block bootstrap), not per second.
-//! * With several baseline runs, their histograms are pooled and the
-//!   run-to-run spread of the figure (sample standard deviation `s` over
-//!   `N` runs) widens both ends by `1.96 · s · sqrt(1 + 1/N)`.
+//! * With several baseline runs, their histograms are pooled; for the error
+//!   rate, rps and CPU (no run-to-run term drawn) the sample standard
+//!   deviation `s` of the figure over the `N` runs widens both ends by
+//!   `1.96 · s · sqrt(1 + 1/N)`.
 //! * Verdict against a tolerance `t` (worse direction positive):
 //!   **regressed** when the whole interval lies beyond `+t`, **improved**
 //!   when it lies beyond `-|t|`, **no change** when it lies within
@@ -40,12 +50,69 @@ use std::collections::BTreeMap;
 pub const SEED: u64 = 0x5EED_0013;
 /// Bootstrap resamples per check.
 pub const RESAMPLES: usize = 1000;
-/// Requests of one run count as this many times fewer independent draws.
+/// Failures of one run count as this many times fewer independent draws in
+/// the error-rate bootstrap (not measured; kept from the first method as the
+/// cautious side). Percentiles resample all n requests: what correlation
+/// between requests adds shows in the run-to-run term instead.
 pub const DESIGN_EFFECT: f64 = 2.0;
 /// Block length, in samples (seconds), of the moving-block bootstrap of per-second series.
 pub const BLOCK_S: usize = 10;
-/// Run-to-run noise of a percentile assumed with one baseline run (sd of ln).
-pub const DEFAULT_RUN_NOISE: f64 = 0.25;
+/// Run-to-run noise of a point value (a CSV percentile column: no
+/// distribution to resample), sampling included (sd of ln): the cross-run sd
+/// measured on fixtures/regression was 0.07-0.16 on endpoints with work and
+/// 0.34-0.47 on the instant 404 endpoint.
+pub const POINT_RUN_NOISE: f64 = 0.25;
+/// Run-to-run noise beyond sampling assumed with one baseline run, fitted on
+/// the five same-setting runs of fixtures/regression (README, "Comparing
+/// with a baseline"; `noise_fit` in tests/regression.rs prints the fit).
+pub const DEFAULT_NOISE: NoiseModel = NoiseModel {
+    relative: 0.025,
+    ms: 4.3,
+};
+
+/// Noise between runs of one setting that resampling one run cannot see: a
+/// run's percentile `v` ms moves by a factor `exp(z·sd)`, z standard normal,
+/// `sd = sqrt(relative² + (ms/v)²)` (a load on the machine adds
+/// milliseconds of scheduling delay, which weigh most on short requests).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct NoiseModel {
+    /// The relative part (sd of ln).
+    pub relative: f64,
+    /// The absolute part, ms.
+    pub ms: f64,
+}
+
+impl NoiseModel {
+    /// A relative noise only (`--run-noise`, `run_noise`).
+    pub fn relative(sd_ln: f64) -> Self {
+        NoiseModel {
+            relative: sd_ln,
+            ms: 0.0,
+        }
+    }
+
+    /// The sd of ln(value) of a percentile of `value_ms`.
+    pub fn sd_ln(&self, value_ms: f64) -> f64 {
+        let abs = if self.ms > 0.0 && value_ms > 0.0 {
+            self.ms / value_ms
+        } else {
+            0.0
+        };
+        (self.relative * self.relative + abs * abs).sqrt()
+    }
+
+    fn text(&self) -> String {
+        if self.ms > 0.0 {
+            format!(
+                "sd of ln = sqrt({:.3}² + ({} ms / value)²)",
+                self.relative,
+                trim(self.ms)
+            )
+        } else {
+            format!("sd of ln {:.3}", self.relative)
+        }
+    }
+}
 /// Two-sided confidence of the intervals.
 pub const CONFIDENCE: f64 = 0.95;
 /// Requests a run must have beyond a percentile (n·(1−q)) for a latency
@@ -248,9 +315,9 @@ impl StatComparison {
 /// The method, as stated in outputs.
 pub fn method_text() -> String {
     format!(
-        "{}% percentile bootstrap, {RESAMPLES} resamples, fixed seed: percentiles by resampling each run's histogram bucket-wise with n/{DESIGN_EFFECT} requests (requests of one run are correlated), widened by bucket resolution; rps and CPU by resampling {BLOCK_S} s blocks of their per-second series; several baselines pooled, their run-to-run spread widening the interval; with one baseline, an assumed run-to-run noise (sd of ln, default {:.0} %) widens it",
+        "{}% percentile bootstrap, {RESAMPLES} resamples, fixed seed: percentiles by resampling each run's histogram bucket-wise (n requests), each side of every resample also moved by a run-to-run noise beyond sampling (several baselines: measured as their spread of ln(percentile) minus their own resampling variance; one baseline: assumed, {} by default), the interval widened by the bucket resolution of both sides; rps and CPU by resampling {BLOCK_S} s blocks of their per-second series, several baselines widening by their spread",
         (CONFIDENCE * 100.0).round(),
-        DEFAULT_RUN_NOISE * 100.0
+        DEFAULT_NOISE.text()
     )
 }
 
@@ -554,16 +621,36 @@ fn common_endpoints(baselines: &[RunSide], after: &RunSide) -> Vec<(String, Stri
 
 /// Compare an after run with one or more baseline runs on the relative targets.
 pub fn compare(baselines: &[RunSide], after: &RunSide, targets: &[RelativeExpr]) -> StatComparison {
-    compare_with_noise(baselines, after, targets, DEFAULT_RUN_NOISE)
+    compare_with_model(baselines, after, targets, DEFAULT_NOISE, POINT_RUN_NOISE)
 }
 
 /// [`compare`] assuming `run_noise` (sd of ln(percentile) between runs of one
-/// setting) when there is a single baseline run; several baselines measure it.
+/// setting, beyond sampling) when there is a single baseline run; several
+/// baselines measure it. Point values (no distribution) assume it too.
 pub fn compare_with_noise(
     baselines: &[RunSide],
     after: &RunSide,
     targets: &[RelativeExpr],
     run_noise: f64,
+) -> StatComparison {
+    compare_with_model(
+        baselines,
+        after,
+        targets,
+        NoiseModel::relative(run_noise),
+        run_noise,
+    )
+}
+
+/// [`compare`] with the noise assumed with a single baseline run: `model` for
+/// resampled percentiles, `point_noise` (sd of ln, sampling included) for
+/// point values.
+pub fn compare_with_model(
+    baselines: &[RunSide],
+    after: &RunSide,
+    targets: &[RelativeExpr],
+    model: NoiseModel,
+    point_noise: f64,
 ) -> StatComparison {
     let common = common_endpoints(baselines, after);
     let mut added = Vec::new();
@@ -606,7 +693,15 @@ pub fn compare_with_noise(
                 let Some(a) = find(after.run, kind, name) else {
                     continue;
                 };
-                checks.push(request_check(&mut rng, t, Some(label), &bs, a, run_noise));
+                checks.push(request_check(
+                    &mut rng,
+                    t,
+                    Some(label),
+                    &bs,
+                    a,
+                    model,
+                    point_noise,
+                ));
             }
             if !any {
                 checks.push(not_measured(
@@ -625,7 +720,8 @@ pub fn compare_with_noise(
             }
             RelativeMetric::Metric(_) => {
                 let bs: Vec<&Endpoint> = baselines.iter().map(|b| &b.run.total).collect();
-                let mut c = request_check(&mut rng, t, None, &bs, &after.run.total, run_noise);
+                let mut c =
+                    request_check(&mut rng, t, None, &bs, &after.run.total, model, point_noise);
                 if t.scope.is_empty()
                     && matches!(t.metric, RelativeMetric::Metric(Metric::Percentile(_)))
                     && let Some(m) = mix_shift(baselines, after, percentile_of(t))
@@ -859,6 +955,7 @@ fn request_check(
     endpoint: Option<&str>,
     bs: &[&Endpoint],
     a: &Endpoint,
+    model: NoiseModel,
     run_noise: f64,
 ) -> Check {
     let (tol, rel) = tolerance_of(t);
@@ -933,14 +1030,29 @@ fn request_check(
                     ),
                 );
             }
-            let eff = |n: u64| ((n as f64 / DESIGN_EFFECT).ceil() as u64).max(1);
-            let (mb, ma) = (eff(pool.n), eff(ha.n));
+            let (mb, ma) = (resample_size(pool.n), resample_size(ha.n));
+            // run-to-run noise beyond sampling, as the sd of ln(value) between
+            // runs of one setting: measured from the baselines' spread minus
+            // their own sampling variance, else the assumed default
+            let measured = (hb.len() >= 2).then(|| noise_of_hists(&hb, q)).flatten();
+            // (sd of ln on the baseline side, on the after side)
+            let (tau_b, tau_a) = match &measured {
+                Some(m) => (
+                    m.between_run_sd / (hb.len() as f64).sqrt(),
+                    m.between_run_sd,
+                ),
+                None => (model.sd_ln(vb), model.sd_ln(va)),
+            };
             let (mut sb, mut sa) = (Vec::new(), Vec::new());
             let mut changes = Vec::with_capacity(RESAMPLES);
             for _ in 0..RESAMPLES {
                 multinomial(rng, mb, &pool.counts, &mut sb);
                 multinomial(rng, ma, &ha.counts, &mut sa);
+                // drawn every resample, so the run-to-run term adds its
+                // variance to the sampling variance (not its width to the width)
+                let (zb, za) = (rng.normal() * tau_b, rng.normal() * tau_a);
                 if let (Some(xb), Some(xa)) = (pool.quantile_ms(&sb, q), ha.quantile_ms(&sa, q)) {
+                    let (xb, xa) = (xb * zb.exp(), xa * za.exp());
                     // a ratio, so that a relative change never goes below -100 %
                     changes.push(if rel {
                         if xb > 0.0 { xa / xb - 1.0 } else { f64::NAN }
@@ -952,39 +1064,36 @@ fn request_check(
             let mut interval = interval_of(changes);
             let res = pool.half_width_ms(vb) + ha.half_width_ms(va);
             let res = if rel { res / vb } else { res };
-            let per_run: Vec<f64> = hb
-                .iter()
-                .filter_map(|h| h.quantile_ms(&h.counts, q))
-                .collect();
-            // run-to-run noise, as the sd of ln(value) between runs of one setting
-            let measured = log_sd(&per_run);
-            let spread = measured.is_some();
-            let (sd, k) = match measured {
-                Some(sd) => (sd, (1.0 + 1.0 / per_run.len() as f64).sqrt()),
-                None => (run_noise, std::f64::consts::SQRT_2),
-            };
-            let f = (1.96 * sd * k).exp();
             if let Some(iv) = interval.as_mut() {
-                if rel {
-                    // a time cannot fall below zero: the ratio stays >= 0
-                    iv[0] = (1.0 + iv[0] - res).max(0.0) / f - 1.0;
-                    iv[1] = (1.0 + iv[1] + res) * f - 1.0;
+                // a time cannot fall below zero: the ratio stays >= 0
+                iv[0] = if rel {
+                    (iv[0] - res).max(-1.0)
                 } else {
-                    iv[0] -= res + vb * (1.0 - 1.0 / f);
-                    iv[1] += res + vb * (f - 1.0);
-                }
+                    iv[0] - res
+                };
+                iv[1] += res;
             }
-            let spread = spread.then_some(sd);
-            let noise_note = if spread.is_some() {
-                String::new()
-            } else {
-                format!(
-                    "; one baseline run, so an assumed run-to-run noise of {:.0} % (sd of ln) widens it (give several baselines to measure it)",
-                    run_noise * 100.0
-                )
+            let noise_note = match &measured {
+                Some(m) => format!(
+                    "; run-to-run noise measured from {} baseline runs: sd of ln {} over the runs {:.3}, their own resampling {:.3}, so between runs sqrt(max(0, {:.3}² − {:.3}²)) = {:.3}, drawn on each side of every resample (÷sqrt {} on the pooled baseline)",
+                    hb.len(),
+                    t.metric.key(),
+                    m.cross_run_sd,
+                    m.within_run_sd,
+                    m.cross_run_sd,
+                    m.within_run_sd,
+                    m.between_run_sd,
+                    hb.len()
+                ),
+                None => format!(
+                    "; one baseline run, so an assumed run-to-run noise beyond sampling ({}: {:.3} before, {:.3} after) is drawn on each side of every resample (give several baselines to measure it)",
+                    model.text(),
+                    tau_b,
+                    tau_a
+                ),
             };
             let basis = format!(
-                "{} histograms resampled bucket-wise, n/{DESIGN_EFFECT} requests per resample ({} baseline, {} after; no per-window histograms per endpoint in the input), widened by bucket resolution{}",
+                "{} histograms resampled bucket-wise, n requests per resample ({} baseline, {} after; no per-window histograms per endpoint in the input){noise_note}; widened by the bucket resolution of both sides",
                 match pool.kind {
                     Kind::Locust => "Locust",
                     Kind::Goose => "Goose",
@@ -992,11 +1101,6 @@ fn request_check(
                 },
                 format::count(pool.n),
                 format::count(ha.n),
-                if spread.is_some() {
-                    spread_note(bs.len(), true)
-                } else {
-                    noise_note
-                }
             );
             let mut c = finish(t, endpoint, vb, va, interval, basis, n_after);
             // a resample of n/2 requests with fewer than a handful beyond the
@@ -1023,6 +1127,73 @@ fn request_check(
         }
         _ => point_latency_check(t, endpoint, bs, a, run_noise),
     }
+}
+
+/// Requests drawn per bootstrap resample of a run's histogram of `n`: all of
+/// them. Measured on fixtures/regression, resampling n/2 made the sampling
+/// sd of a p95 (0.29) several times the whole cross-run sd (0.07-0.09).
+fn resample_size(n: u64) -> u64 {
+    n.max(1)
+}
+
+/// Run-to-run noise of one percentile over runs of one setting, split into
+/// the part the bootstrap already sees (sampling) and the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RunNoise {
+    /// Runs measured.
+    pub runs: usize,
+    /// Sample sd of ln(percentile) over the runs.
+    pub cross_run_sd: f64,
+    /// Root of the mean, over the runs, of the bootstrap variance of
+    /// ln(percentile) within one run (the gate's own resampling).
+    pub within_run_sd: f64,
+    /// `sqrt(max(0, cross² − within²))`: the noise between runs that
+    /// resampling one run cannot see.
+    pub between_run_sd: f64,
+}
+
+/// [`RunNoise`] of percentile `p` (e.g. 95) over runs of one setting, each
+/// given as its latency distribution; `None` without two resampleable runs of
+/// one kind.
+pub fn run_noise(runs: &[&Latency], p: f64) -> Option<RunNoise> {
+    let hists: Vec<Hist> = runs.iter().filter_map(|l| Hist::of(l)).collect();
+    if hists.len() != runs.len() {
+        return None;
+    }
+    noise_of_hists(&hists, p / 100.0)
+}
+
+fn noise_of_hists(hists: &[Hist], q: f64) -> Option<RunNoise> {
+    if hists.len() < 2 || hists.iter().any(|h| h.kind != hists[0].kind) {
+        return None;
+    }
+    let per_run: Vec<f64> = hists
+        .iter()
+        .filter_map(|h| h.quantile_ms(&h.counts, q))
+        .collect();
+    let cross = log_sd(&per_run)?;
+    // a seed of its own, so that the noise of a set of runs is the same
+    // whichever check or comparison asks for it
+    let mut rng = Rng::new(SEED ^ 0x0015_E000);
+    let mut sample = Vec::new();
+    let mut var_sum = 0.0;
+    for h in hists {
+        let m = resample_size(h.n);
+        let lns: Vec<f64> = (0..RESAMPLES)
+            .filter_map(|_| {
+                multinomial(&mut rng, m, &h.counts, &mut sample);
+                h.quantile_ms(&sample, q).filter(|v| *v > 0.0).map(f64::ln)
+            })
+            .collect();
+        var_sum += std_dev(&lns)?.powi(2);
+    }
+    let within = (var_sum / hists.len() as f64).sqrt();
+    Some(RunNoise {
+        runs: hists.len(),
+        cross_run_sd: cross,
+        within_run_sd: within,
+        between_run_sd: (cross * cross - within * within).max(0.0).sqrt(),
+    })
 }
 
 fn spread_note(runs: usize, used: bool) -> String {

@@ -1,11 +1,12 @@
 //! Recorded runs over time: the `history` table and its rows (the report's
 //! Trend section, [`crate::report::trend`], lays out the same rows).
 //!
-//! A run is marked regressed when it is worse than the run listed before it
-//! by more than the default regression tolerance (its verdict against the
-//! targets is a column of its own): p95 or p99 up by more
-//! than 10 % and 5 ms, throughput down by more than 10 %, error rate up by
-//! more than 0.5 percentage points.
+//! A run is marked regressed when the gate's statistical comparison
+//! ([`crate::analysis::regression`], its default relative targets and
+//! default run-to-run noise) calls it regressed against the run listed
+//! before it, from the per-endpoint histograms recorded with each run: the
+//! Trend and `gate --baseline` never disagree on a pair of runs. Its verdict
+//! against the targets is a column of its own.
 
 use super::RecordedRun;
 use crate::format;
@@ -13,7 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The one sentence on what marks a run regressed.
-pub const REGRESSION_BASIS: &str = "a run is marked regressed when, against the run listed before it, its p95 or p99 rose by more than 10 % and 5 ms, its throughput fell by more than 10 %, or its error rate rose by more than 0.5 percentage points";
+pub const REGRESSION_BASIS: &str = "a run is marked regressed when the statistical comparison of `gate --baseline` (default relative targets: each endpoint's p50/p95/p99 and the aggregate p95 within +10 %, error rate +0.5 pp, rps -10 %; bootstrap intervals with the default run-to-run noise) calls it regressed against the run listed before it, from their recorded histograms";
 
 /// One recorded run as a row of the history table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -56,36 +57,39 @@ fn verdict_text(r: &RecordedRun) -> String {
     }
 }
 
-/// What regressed in `run` against `prev`.
+/// What regressed in `run` against `prev`: the checks the gate's statistical
+/// comparison calls regressed, all-request checks first.
 pub fn regressions(prev: Option<&RecordedRun>, run: &RecordedRun) -> Vec<String> {
-    let mut out = Vec::new();
-    let Some(prev) = prev else { return out };
-    for (name, b, a) in [
-        ("p95", prev.p95_ms, run.p95_ms),
-        ("p99", prev.p99_ms, run.p99_ms),
-    ] {
-        if let (Some(b), Some(a)) = (b, a)
-            && a - b > 5.0
-            && a > b * 1.10
-        {
-            out.push(format!("{name} {} → {}", format::ms(b), format::ms(a)));
-        }
-    }
-    if let (Some(b), Some(a)) = (prev.rps, run.rps)
-        && a < b * 0.90
-    {
-        out.push(format!("RPS {} → {}", format::rps(b), format::rps(a)));
-    }
-    if let (Some(b), Some(a)) = (prev.error_rate(), run.error_rate())
-        && a - b > 0.005
-    {
-        out.push(format!(
-            "error rate {} → {}",
-            format::fraction(b),
-            format::fraction(a)
-        ));
-    }
-    out
+    use crate::analysis::regression::{self, ChangeVerdict, RunSide};
+    let Some(prev) = prev else {
+        return Vec::new();
+    };
+    // the path only names the store in messages; a run that cannot be read
+    // back is not compared (the gate refuses it with the same message)
+    let db = std::path::Path::new("run history");
+    let (Ok(b), Ok(a)) = (prev.to_run(db), run.to_run(db)) else {
+        return Vec::new();
+    };
+    let side = |r| RunSide {
+        run: r,
+        resources: None,
+    };
+    let c = regression::compare(&[side(&b)], &side(&a), &regression::default_targets());
+    let mut hit: Vec<&regression::Check> = c
+        .checks
+        .iter()
+        .filter(|k| k.verdict == ChangeVerdict::Regressed)
+        .collect();
+    hit.sort_by_key(|k| k.endpoint.is_some());
+    hit.iter()
+        .map(|k| {
+            let what = k.title.trim_end_matches(" vs baseline");
+            match k.columns() {
+                Some([b, a, ch, _]) => format!("{what} {b} → {a} {ch}"),
+                None => what.to_string(),
+            }
+        })
+        .collect()
 }
 
 /// The rows of the history table, oldest first.

@@ -117,19 +117,30 @@ pub fn run_figures(runs: &[RecordedRun]) -> Vec<Figure> {
             x0: (x(r) - 0.5).max(first_x),
             x1: (x(r) + 0.5).min(last_x),
             // the full figures are in the table; the band names the metrics
-            label: format!(
-                "#{} regressed: {}",
-                row.id,
-                row.regressions
-                    .iter()
-                    .map(|t| if t.starts_with("error rate") {
+            label: {
+                let mut metrics: Vec<&str> = Vec::new();
+                for t in &row.regressions {
+                    let m = if t.starts_with("error rate") {
                         "error rate"
                     } else {
                         t.split(' ').next().unwrap_or_default()
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+                    };
+                    if !metrics.contains(&m) {
+                        metrics.push(m);
+                    }
+                }
+                let n = row.regressions.len();
+                format!(
+                    "#{} regressed: {}{}",
+                    row.id,
+                    metrics.join(", "),
+                    if n > metrics.len() {
+                        format!(" ({n} checks)")
+                    } else {
+                        String::new()
+                    }
+                )
+            },
             fill: charts::VERMILLION.into(),
             opacity: 0.15,
         })
