@@ -7,11 +7,14 @@
 # of the run and the number of names.
 #
 #   bash benches/rss.sh            # 100 MB and 1 GB cases
-#   BIG=1 bash benches/rss.sh      # also the 10 GB log (needs ~10 GB of disk)
+#   BIG=1 bash benches/rss.sh      # also the 10 GB logs (need ~10 GB of disk
+#                                  # each; generated, measured, deleted in turn)
+#   BIN=path/to/perfreport bash benches/rss.sh   # measure another build
 #   LOCUST=1 bash benches/rss.sh   # also the Locust 24 h x 50 endpoints history
 #
 # Rows per second of `elapsed` set the run's length: 100 MB is ~0.38 M rows,
-# so 1000 rows/s is a ~6-minute run and 4.4 rows/s a 24-hour one.
+# so 1000 rows/s is a ~6-minute run, 633 rows/s a 10-minute one and 4.4
+# rows/s a 24-hour one (1 GB: x10, 10 GB: x100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=target/bench-rss
@@ -23,17 +26,22 @@ if [ ! -x /usr/bin/time ]; then
 fi
 cargo build -q --release --bins --examples
 gen=target/release/examples/gen_reqlog
-bin=target/release/perfreport
+bin=${BIN:-target/release/perfreport}
 
 # case NAME SIZE_MB ROWS_PER_S NAMES
 cases=(
     "100MB_6min_12names 100 1000 12"
+    "100MB_10min_12names 100 633 12"
     "100MB_24h_12names 100 4.4 12"
     "100MB_6min_10000names 100 1000 10000"
+    "1GB_10min_12names 1000 6330 12"
     "1GB_63min_12names 1000 1000 12"
     "1GB_24h_12names 1000 44 12"
+    "1GB_24h_10000names 1000 44 10000"
 )
-[ "${BIG:-0}" = 1 ] && cases+=("10GB_24h_12names 10000 440 12")
+if [ "${BIG:-0}" = 1 ]; then
+    cases+=("10GB_10min_12names 10000 63300 12" "10GB_24h_12names 10000 440 12")
+fi
 
 printf '%-24s %10s %10s %14s\n' case rows wall_s peak_rss_MiB
 measure() {
