@@ -9,7 +9,9 @@
 #   bash benches/rss.sh            # 100 MB and 1 GB cases
 #   BIG=1 bash benches/rss.sh      # also the 10 GB logs (need ~10 GB of disk
 #                                  # each; generated, measured, deleted in turn)
-#   BIN=path/to/perfreport bash benches/rss.sh   # measure another build
+#   BINS="old/perfreport target/release/perfreport" bash benches/rss.sh
+#                                  # measure several builds on the same files
+#                                  # (one row each, labelled by position)
 #   LOCUST=1 bash benches/rss.sh   # also the Locust 24 h x 50 endpoints history
 #
 # Rows per second of `elapsed` set the run's length: 100 MB is ~0.38 M rows,
@@ -26,7 +28,8 @@ if [ ! -x /usr/bin/time ]; then
 fi
 cargo build -q --release --bins --examples
 gen=target/release/examples/gen_reqlog
-bin=${BIN:-target/release/perfreport}
+read -r -a bins <<<"${BINS:-target/release/perfreport}"
+bin=${bins[0]}
 
 # case NAME SIZE_MB ROWS_PER_S NAMES
 cases=(
@@ -43,20 +46,20 @@ if [ "${BIG:-0}" = 1 ]; then
     cases+=("10GB_10min_12names 10000 63300 12" "10GB_24h_12names 10000 440 12")
 fi
 
-printf '%-24s %10s %10s %14s\n' case rows wall_s peak_rss_MiB
+printf '%-26s %10s %10s %14s\n' case rows wall_s peak_rss_MiB
 measure() {
     local name=$1 rows=$2
     shift 2
     local rc=0
     /usr/bin/time -v -o "$out/time.txt" "$@" >"$out/log.txt" 2>&1 || rc=$?
     if [ "$rc" -gt 1 ]; then
-        printf '%-24s %10s failed (exit %s): %s\n' "$name" "$rows" "$rc" "$(tail -1 "$out/log.txt" | cut -c1-100)"
+        printf '%-26s %10s failed (exit %s): %s\n' "$name" "$rows" "$rc" "$(tail -1 "$out/log.txt" | cut -c1-100)"
         return
     fi
     local rss wall
     rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$out/time.txt")
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$out/time.txt")
-    printf '%-24s %10s %10s %14.1f\n' "$name" "$rows" "$wall" "$(echo "$rss / 1024" | bc -l)"
+    printf '%-26s %10s %10s %14.1f\n' "$name" "$rows" "$wall" "$(echo "$rss / 1024" | bc -l)"
 }
 for c in "${cases[@]}"; do
     read -r name size rate names <<<"$c"
@@ -65,7 +68,11 @@ for c in "${cases[@]}"; do
     rows=$(awk '{print $2}' "$out/gen.txt")
     sync "$f"
     cat "$f" >/dev/null
-    measure "$name" "$rows" "$bin" gate --stats "$f"
+    for i in "${!bins[@]}"; do
+        label=$name
+        [ "${#bins[@]}" -gt 1 ] && label="$name#$((i + 1))"
+        measure "$label" "$rows" "${bins[$i]}" gate --stats "$f"
+    done
     rm -f "$f"
 done
 

@@ -178,8 +178,11 @@ struct Second {
     failures: u64,
 }
 
-/// The exact times of one open second: exact key ([`exact_key`]) -> count.
-type SecondMap = HashMap<u64, u32, std::hash::BuildHasherDefault<FastHash>>;
+/// The exact times of one open second: exact key ([`exact_key`], at most
+/// 1 hour in µs, so it fits in a `u32`) -> count. 8 bytes an entry: a busy
+/// run has [`LATE_SECONDS`] + 1 of these open per reader thread, each with up
+/// to a few thousand distinct keys.
+type SecondMap = HashMap<u32, u32, std::hash::BuildHasherDefault<FastHash>>;
 
 /// A problem with one row; the caller adds the file and line (counted only
 /// when needed, so that rows need not count their newlines).
@@ -214,6 +217,15 @@ impl std::hash::Hasher for FastHash {
         for &b in chunks.remainder() {
             self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
         }
+    }
+    /// The per-second maps' exact keys: one round, and the product's high
+    /// half folded into the low bits, which pick the table slot (a key above
+    /// 2,048 µs is a multiple of its bucket's width, so its own low bits are
+    /// often all zero).
+    fn write_u32(&mut self, v: u32) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let h = (self.0.rotate_left(5) ^ v as u64).wrapping_mul(K);
+        self.0 = h ^ (h >> 32);
     }
 }
 
@@ -270,6 +282,17 @@ struct Scan {
     collapsed: std::collections::HashSet<Vec<u8>>,
     /// Whether more names were collapsed than `collapsed` holds.
     collapsed_overflow: bool,
+}
+
+/// Resize `v` to `len`, reserving in steps of 4,096 rather than doubling: the
+/// per-second and per-ms tables of a long run would otherwise carry up to as
+/// much unused capacity as they hold, per reader thread.
+#[inline]
+fn grow_to<T: Clone>(v: &mut Vec<T>, len: usize, fill: T) {
+    if len > v.capacity() {
+        v.reserve_exact(len.next_multiple_of(4096) - v.len());
+    }
+    v.resize(len, fill);
 }
 
 /// A slot of `Scan::recent` for a row's method and name: a cheap mix of the
@@ -340,7 +363,7 @@ impl Scan {
 
         // Timeline: every row, by send second.
         if sec as usize >= self.seconds.len() {
-            self.seconds.resize(sec as usize + 1, Second::default());
+            grow_to(&mut self.seconds, sec as usize + 1, Second::default());
         }
         let s = &mut self.seconds[sec as usize];
         s.requests += 1;
@@ -358,7 +381,8 @@ impl Scan {
                 self.open.resize_with(at + 1, || None);
             }
             let m = self.open[at].get_or_insert_with(SecondMap::default);
-            let c = m.entry(exact_key(r.response_us)).or_insert(0);
+            // exact_key is clamped to 1 hour (3.6e9 µs), below u32::MAX
+            let c = m.entry(exact_key(r.response_us) as u32).or_insert(0);
             *c = c.saturating_add(1);
         }
         if r.user >= MAX_USERS {
@@ -386,7 +410,7 @@ impl Scan {
         if done_ms < EARLY_MS {
             let d = done_ms as usize;
             if d >= self.early.len() {
-                self.early.resize(d + 1, (0, 0));
+                grow_to(&mut self.early, d + 1, (0, 0));
             }
             let slot = &mut self.early[d];
             slot.0 = slot.0.saturating_add(1);
@@ -860,8 +884,8 @@ fn label_of(path: &Path) -> String {
 }
 
 /// Distinct histogram values a name keeps as a sorted list before it gets a
-/// histogram: 1,024 pairs take 16 KB, the size of the smallest histogram (a
-/// histogram takes 16 to 190 KB, growing with the largest value).
+/// histogram: 1,024 pairs take 8 KB, half the smallest histogram (a histogram
+/// takes 16 to 190 KB, growing with the largest value).
 const SPARSE_MAX: usize = 1024;
 
 /// One name's exact times in one reader thread: a short sorted list of
@@ -870,7 +894,8 @@ const SPARSE_MAX: usize = 1024;
 /// has more. Both count by the same 3-significant-digit buckets, so the
 /// histogram the run gets holds the same counts either way.
 enum Times {
-    Sparse(Vec<(u64, u64)>),
+    /// (bucket floor in µs, at most 1 hour; count): 8 bytes a pair.
+    Sparse(Vec<(u32, u32)>),
     Dense(Box<Histogram<u64>>),
 }
 
@@ -893,20 +918,31 @@ impl Times {
             Times::Dense(h) => {
                 let _ = h.record_n(us, n);
             }
-            Times::Sparse(pairs) => {
-                let key = crate::latency::exact_floor(us);
-                match pairs.binary_search_by_key(&key, |p| p.0) {
-                    Ok(i) => pairs[i].1 += n,
-                    Err(i) if pairs.len() < SPARSE_MAX => pairs.insert(i, (key, n)),
-                    Err(_) => {
-                        let mut h = new_endpoint_histogram();
-                        for &(k, c) in pairs.iter() {
-                            let _ = h.record_n(k, c);
-                        }
-                        let _ = h.record_n(key, n);
-                        *self = Times::Dense(Box::new(h));
-                    }
+            Times::Sparse(_) => self.record_sparse(us, n),
+        }
+    }
+
+    /// The list's side of [`Times::record_n`], kept out of line: busy names
+    /// leave it after their first rows, so the per-row path stays small.
+    #[inline(never)]
+    fn record_sparse(&mut self, us: u64, n: u64) {
+        let Times::Sparse(pairs) = self else {
+            return self.record_n(us, n);
+        };
+        // floors of values clamped to 1 hour (3.6e9 µs) fit in a u32
+        let key = crate::latency::exact_floor(us) as u32;
+        let fits = u32::try_from(n).ok();
+        match (pairs.binary_search_by_key(&key, |p| p.0), fits) {
+            (Ok(i), Some(n)) if pairs[i].1.checked_add(n).is_some() => pairs[i].1 += n,
+            (Err(i), Some(n)) if pairs.len() < SPARSE_MAX => pairs.insert(i, (key, n)),
+            // too many distinct values, or a count beyond u32: a histogram
+            _ => {
+                let mut h = new_endpoint_histogram();
+                for &(k, c) in pairs.iter() {
+                    let _ = h.record_n(k as u64, c as u64);
                 }
+                let _ = h.record_n(key as u64, n);
+                *self = Times::Dense(Box::new(h));
             }
         }
     }
@@ -916,7 +952,7 @@ impl Times {
         match other {
             Times::Sparse(pairs) => {
                 for (k, c) in pairs {
-                    self.record_n(k, c);
+                    self.record_n(k as u64, c as u64);
                 }
                 Ok(())
             }
@@ -925,7 +961,7 @@ impl Times {
                 match mine {
                     Times::Sparse(pairs) => {
                         for (k, c) in pairs {
-                            self.record_n(k, c);
+                            self.record_n(k as u64, c as u64);
                         }
                         Ok(())
                     }
@@ -943,7 +979,12 @@ impl Times {
     fn into_distribution(self) -> Distribution {
         match self {
             Times::Dense(h) => Distribution::Exact(h),
-            Times::Sparse(pairs) => Distribution::ExactSparse(pairs),
+            Times::Sparse(pairs) => Distribution::ExactSparse(
+                pairs
+                    .into_iter()
+                    .map(|(k, c)| (k as u64, c as u64))
+                    .collect(),
+            ),
         }
     }
 }
@@ -1084,7 +1125,8 @@ impl SecondMerger {
             }
             let (sec, h) = entry.remove_entry();
             self.sorted.clear();
-            self.sorted.extend(h);
+            self.sorted
+                .extend(h.into_iter().map(|(k, c)| (k as u64, c)));
             self.sorted.sort_unstable();
             self.wide.clear();
             self.wide
