@@ -2519,8 +2519,11 @@ mod tests {
         assert_eq!(general, fast);
     }
 
+    /// A timeline point's time and its exact pairs, read back.
+    type PointPairs = (f64, Option<Vec<(u64, u32)>>);
+
     /// Each timeline point's exact pairs, read back.
-    fn exact_pairs(run: &Run) -> Vec<(f64, Option<Vec<(u64, u32)>>)> {
+    fn exact_pairs(run: &Run) -> Vec<PointPairs> {
         run.timeline
             .iter()
             .map(|p| {
