@@ -48,9 +48,13 @@
 //! machine: 2.3 s of user time, ~2.7 s wall, where `cat` takes 0.11 s and
 //! `wc -l` 0.18 s: the ceiling set by reading is far below, the cost is the
 //! per-row work (18 cells split, 3 numbers parsed, two histogram records).
-//! Peak memory is flat (issue 15: at most ~31 MiB of peak RSS for `gate` on
-//! 100 MB to 10 GB logs, 10-minute to 24-hour runs, 12 or 10,000 names;
-//! `benches/rss.sh`, figures in the README). What holds it:
+//! Peak memory is flat in the file's size, the run's length and the number
+//! of names taken one at a time (issue 15: 22 to 31 MiB of peak RSS for
+//! `gate` on 100 MB to 10 GB logs, 10-minute to 24-hour runs, 12 or 10,000
+//! names, up to ~6,000 requests/s; `benches/rss.sh`, figures in the README).
+//! Not yet: a 24-hour run with 10,000 names (~39 MiB) and a run of 63,000
+//! requests/s (~43 MiB: the [`LATE_SECONDS`] + 1 open seconds' maps per
+//! thread, thousands of distinct values each). What holds it:
 //! - the exact (key, count) pairs of every second, which windowed targets
 //!   merge exactly, grow with the number of requests: they are delta- and
 //!   varint-encoded ([`crate::model::ExactSecond`], 2 to 4 bytes a pair) and,
@@ -59,7 +63,7 @@
 //!   not mapped, so that the pages do not count in the resident set). The
 //!   pairs read back are the ones written: windowed figures are the same;
 //! - per second of the run the reader keeps 16 bytes of counts per thread and,
-//!   for seconds with times, its p50/p95 and pairs handle (~36 bytes, in
+//!   for seconds with times, its p50/p95 and pairs handle (~40 bytes, in
 //!   chunks freed as the timeline takes them); the run's timeline itself is
 //!   ~170 bytes a point (14 MB for 24 hours) and is the largest fixed cost;
 //! - each of up to [`MAX_NAMES`] names keeps its times as a sorted list of
