@@ -7,11 +7,16 @@
 # of the run and the number of names.
 #
 #   bash benches/rss.sh            # 100 MB and 1 GB cases
-#   BIG=1 bash benches/rss.sh      # also the 10 GB log (needs ~10 GB of disk)
+#   BIG=1 bash benches/rss.sh      # also the 10 GB logs (need ~10 GB of disk
+#                                  # each; generated, measured, deleted in turn)
+#   BINS="old/perfreport target/release/perfreport" bash benches/rss.sh
+#                                  # measure several builds on the same files
+#                                  # (one row each, labelled by position)
 #   LOCUST=1 bash benches/rss.sh   # also the Locust 24 h x 50 endpoints history
 #
 # Rows per second of `elapsed` set the run's length: 100 MB is ~0.38 M rows,
-# so 1000 rows/s is a ~6-minute run and 4.4 rows/s a 24-hour one.
+# so 1000 rows/s is a ~6-minute run, 633 rows/s a 10-minute one and 4.4
+# rows/s a 24-hour one (1 GB: x10, 10 GB: x100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=target/bench-rss
@@ -23,32 +28,38 @@ if [ ! -x /usr/bin/time ]; then
 fi
 cargo build -q --release --bins --examples
 gen=target/release/examples/gen_reqlog
-bin=target/release/perfreport
+read -r -a bins <<<"${BINS:-target/release/perfreport}"
+bin=${bins[0]}
 
 # case NAME SIZE_MB ROWS_PER_S NAMES
 cases=(
     "100MB_6min_12names 100 1000 12"
+    "100MB_10min_12names 100 633 12"
     "100MB_24h_12names 100 4.4 12"
     "100MB_6min_10000names 100 1000 10000"
+    "1GB_10min_12names 1000 6330 12"
     "1GB_63min_12names 1000 1000 12"
     "1GB_24h_12names 1000 44 12"
+    "1GB_24h_10000names 1000 44 10000"
 )
-[ "${BIG:-0}" = 1 ] && cases+=("10GB_24h_12names 10000 440 12")
+if [ "${BIG:-0}" = 1 ]; then
+    cases+=("10GB_10min_12names 10000 63300 12" "10GB_24h_12names 10000 440 12")
+fi
 
-printf '%-24s %10s %10s %14s\n' case rows wall_s peak_rss_MiB
+printf '%-26s %10s %10s %14s\n' case rows wall_s peak_rss_MiB
 measure() {
     local name=$1 rows=$2
     shift 2
     local rc=0
     /usr/bin/time -v -o "$out/time.txt" "$@" >"$out/log.txt" 2>&1 || rc=$?
     if [ "$rc" -gt 1 ]; then
-        printf '%-24s %10s failed (exit %s): %s\n' "$name" "$rows" "$rc" "$(tail -1 "$out/log.txt" | cut -c1-100)"
+        printf '%-26s %10s failed (exit %s): %s\n' "$name" "$rows" "$rc" "$(tail -1 "$out/log.txt" | cut -c1-100)"
         return
     fi
     local rss wall
     rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$out/time.txt")
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$out/time.txt")
-    printf '%-24s %10s %10s %14.1f\n' "$name" "$rows" "$wall" "$(echo "$rss / 1024" | bc -l)"
+    printf '%-26s %10s %10s %14.1f\n' "$name" "$rows" "$wall" "$(echo "$rss / 1024" | bc -l)"
 }
 for c in "${cases[@]}"; do
     read -r name size rate names <<<"$c"
@@ -57,7 +68,11 @@ for c in "${cases[@]}"; do
     rows=$(awk '{print $2}' "$out/gen.txt")
     sync "$f"
     cat "$f" >/dev/null
-    measure "$name" "$rows" "$bin" gate --stats "$f"
+    for i in "${!bins[@]}"; do
+        label=$name
+        [ "${#bins[@]}" -gt 1 ] && label="$name#$((i + 1))"
+        measure "$label" "$rows" "${bins[$i]}" gate --stats "$f"
+    done
     rm -f "$f"
 done
 

@@ -142,7 +142,12 @@ pub fn write(run: &Run, plan: &TestPlan, interval_s: u64) -> Result<Vec<u8>> {
         .cloned()
         .unwrap_or_else(|| run.label.clone().into());
     for e in &run.endpoints {
-        if e.requests > 0 && !matches!(e.latency.dist, Distribution::Exact(_)) {
+        if e.requests > 0
+            && !matches!(
+                e.latency.dist,
+                Distribution::Exact(_) | Distribution::ExactSparse(_)
+            )
+        {
             return Err(Error::parse(
                 &source,
                 None,
@@ -285,14 +290,14 @@ pub fn write(run: &Run, plan: &TestPlan, interval_s: u64) -> Result<Vec<u8>> {
             (run.started.unwrap_or(base) - base).max(0.0)
         };
         for (e, m) in run.endpoints.iter().zip(&meta.endpoints) {
-            let Distribution::Exact(h) = &e.latency.dist else {
+            let Some(h) = e.latency.dist.exact_histogram() else {
                 continue;
             };
             let Some(tag) = Tag::new(&m.tag) else {
                 continue;
             };
             w.write_histogram(
-                h,
+                &h,
                 Duration::from_secs_f64(start0),
                 Duration::from_secs_f64(span),
                 Some(tag),

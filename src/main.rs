@@ -473,7 +473,26 @@ enum Format {
     Json,
 }
 
+/// glibc gives each thread that allocates its own malloc arena (up to 8 per
+/// core); the request-log reader's worker threads then keep the per-second
+/// maps they free in arenas of their own, and a busy log's peak RSS grows by
+/// several MiB of fragmentation (issue 15: a 1 GB, 10-minute log went from 33
+/// to 30 MiB with two arenas; `benches/rss.sh`). Two arenas still keep the
+/// two workers from waiting on one lock.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    // SAFETY: mallopt only tunes the allocator; it is called first thing in
+    // main, before any thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

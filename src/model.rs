@@ -203,8 +203,77 @@ pub enum PointLatency {
 /// per second for its windowed targets, and a pair typically takes 2 to 4
 /// bytes instead of 16 (peak memory, issue 15). Iterating gives back exactly
 /// the pairs it was built from.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ExactSecond(Box<[u8]>);
+///
+/// The encoded bytes live either in memory or, once a reader has kept more
+/// than [`ExactSpill`]'s budget in memory, in an anonymous temporary file
+/// written sequentially and read back with `pread` when a window is evaluated
+/// (not memory-mapped: mapped pages would count in the resident set again).
+/// Either way the pairs read back are the same, so windowed figures do not
+/// depend on where the bytes are.
+#[derive(Debug, Clone, Default)]
+pub struct ExactSecond(ExactBytes);
+
+#[derive(Debug, Clone)]
+enum ExactBytes {
+    Inline(Box<[u8]>),
+    Spilled {
+        file: std::sync::Arc<std::fs::File>,
+        offset: u64,
+        len: u32,
+    },
+}
+
+impl Default for ExactBytes {
+    fn default() -> Self {
+        ExactBytes::Inline(Box::default())
+    }
+}
+
+impl PartialEq for ExactSecond {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for ExactSecond {}
+
+/// Encode pairs sorted by strictly increasing value (equal values are
+/// merged, counts saturating; a pair out of order is kept as a new value and
+/// still reads back in the order given).
+fn encode_pairs(pairs: impl IntoIterator<Item = (u64, u32)>, out: &mut Vec<u8>) {
+    let mut prev = 0u64;
+    let mut first = true;
+    let mut pending: Option<(u64, u32)> = None;
+    fn flush(out: &mut Vec<u8>, (k, c): (u64, u32), prev: &mut u64, first: &mut bool) {
+        // the first value is stored whole, the others as the gap to the
+        // previous one; a value below the previous one (not expected)
+        // is escaped by a zero gap followed by the value whole
+        if *first || k <= *prev {
+            if !*first {
+                put_varint(out, 0);
+            }
+            put_varint(out, k);
+        } else {
+            put_varint(out, k - *prev);
+        }
+        put_varint(out, c as u64);
+        *prev = k;
+        *first = false;
+    }
+    for (k, c) in pairs {
+        match pending {
+            Some((pk, pc)) if pk == k => pending = Some((pk, pc.saturating_add(c))),
+            Some(p) => {
+                flush(out, p, &mut prev, &mut first);
+                pending = Some((k, c));
+            }
+            None => pending = Some((k, c)),
+        }
+    }
+    if let Some(p) = pending {
+        flush(out, p, &mut prev, &mut first);
+    }
+}
 
 impl ExactSecond {
     /// Encode pairs sorted by strictly increasing value (equal values are
@@ -212,45 +281,37 @@ impl ExactSecond {
     /// and still reads back in the order given).
     pub fn from_sorted(pairs: impl IntoIterator<Item = (u64, u32)>) -> Self {
         let mut out: Vec<u8> = Vec::new();
-        let mut prev = 0u64;
-        let mut first = true;
-        let mut pending: Option<(u64, u32)> = None;
-        fn flush(out: &mut Vec<u8>, (k, c): (u64, u32), prev: &mut u64, first: &mut bool) {
-            // the first value is stored whole, the others as the gap to the
-            // previous one; a value below the previous one (not expected)
-            // is escaped by a zero gap followed by the value whole
-            if *first || k <= *prev {
-                if !*first {
-                    put_varint(out, 0);
+        encode_pairs(pairs, &mut out);
+        ExactSecond(ExactBytes::Inline(out.into_boxed_slice()))
+    }
+
+    /// The encoded bytes, read back from the spill file when they are there.
+    ///
+    /// The spill file is this process's own anonymous temporary file, fully
+    /// written before any second is handed out; failing to read it back means
+    /// the system lost data under us, and carrying on without those latencies
+    /// would give wrong windowed figures, so that stops the program.
+    fn bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        match &self.0 {
+            ExactBytes::Inline(b) => std::borrow::Cow::Borrowed(b),
+            ExactBytes::Spilled { file, offset, len } => {
+                use std::os::unix::fs::FileExt;
+                let mut buf = vec![0u8; *len as usize];
+                if let Err(e) = file.read_exact_at(&mut buf, *offset) {
+                    panic!(
+                        "perfreport: cannot read back its temporary file of per-second latencies ({e}); no verdict can be given"
+                    );
                 }
-                put_varint(out, k);
-            } else {
-                put_varint(out, k - *prev);
-            }
-            put_varint(out, c as u64);
-            *prev = k;
-            *first = false;
-        }
-        for (k, c) in pairs {
-            match pending {
-                Some((pk, pc)) if pk == k => pending = Some((pk, pc.saturating_add(c))),
-                Some(p) => {
-                    flush(&mut out, p, &mut prev, &mut first);
-                    pending = Some((k, c));
-                }
-                None => pending = Some((k, c)),
+                std::borrow::Cow::Owned(buf)
             }
         }
-        if let Some(p) = pending {
-            flush(&mut out, p, &mut prev, &mut first);
-        }
-        ExactSecond(out.into_boxed_slice())
     }
 
     /// The (lowest equivalent µs, count) pairs, in the order they were given.
     pub fn iter(&self) -> ExactSecondIter<'_> {
         ExactSecondIter {
-            bytes: &self.0,
+            bytes: self.bytes(),
+            at: 0,
             prev: 0,
             first: true,
         }
@@ -258,12 +319,123 @@ impl ExactSecond {
 
     /// Whether it holds no pair.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.encoded_bytes() == 0
     }
 
     /// Bytes the pairs take.
     pub fn encoded_bytes(&self) -> usize {
-        self.0.len()
+        match &self.0 {
+            ExactBytes::Inline(b) => b.len(),
+            ExactBytes::Spilled { len, .. } => *len as usize,
+        }
+    }
+
+    /// Whether the bytes are in a spill file rather than in memory.
+    pub fn is_spilled(&self) -> bool {
+        matches!(self.0, ExactBytes::Spilled { .. })
+    }
+}
+
+/// Where a reader puts the [`ExactSecond`]s it builds, in order: in memory up
+/// to a budget, then appended to one anonymous temporary file (deleted by the
+/// system when the last second referring to it is dropped), so that the
+/// memory they take stays flat however many requests a long run has. If no
+/// temporary file can be created, they stay in memory (correct, just larger).
+#[derive(Debug)]
+pub struct ExactSpill {
+    budget_bytes: usize,
+    inline_bytes: usize,
+    file: Option<std::sync::Arc<std::fs::File>>,
+    failed: bool,
+    written: u64,
+    pending: Vec<u8>,
+    pending_from: u64,
+    scratch: Vec<u8>,
+}
+
+/// Encoded bytes an [`ExactSpill`] keeps in memory before it spills.
+pub const EXACT_SPILL_BUDGET_BYTES: usize = 1 << 20;
+
+/// Bytes gathered before one write to the spill file.
+const SPILL_WRITE_BYTES: usize = 256 << 10;
+
+impl ExactSpill {
+    /// A spill that keeps up to `budget_bytes` of encoded pairs in memory.
+    pub fn new(budget_bytes: usize) -> Self {
+        ExactSpill {
+            budget_bytes,
+            inline_bytes: 0,
+            file: None,
+            failed: false,
+            written: 0,
+            pending: Vec::new(),
+            pending_from: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Encode one second's pairs (as [`ExactSecond::from_sorted`]). A spilled
+    /// second can be read only after [`ExactSpill::finish`].
+    pub fn push(&mut self, pairs: impl IntoIterator<Item = (u64, u32)>) -> ExactSecond {
+        self.scratch.clear();
+        encode_pairs(pairs, &mut self.scratch);
+        // a boxed slice costs its bytes plus the allocator's ~16
+        let cost = self.scratch.len() + 16;
+        if self.inline_bytes + cost <= self.budget_bytes || !self.spill_ready() {
+            self.inline_bytes += cost;
+            return ExactSecond(ExactBytes::Inline(self.scratch.as_slice().into()));
+        }
+        let Some(file) = self.file.clone() else {
+            return ExactSecond(ExactBytes::Inline(self.scratch.as_slice().into()));
+        };
+        let offset = self.pending_from + self.pending.len() as u64;
+        self.pending.extend_from_slice(&self.scratch);
+        let len = self.scratch.len() as u32;
+        if self.pending.len() >= SPILL_WRITE_BYTES {
+            self.write_pending();
+        }
+        ExactSecond(ExactBytes::Spilled { file, offset, len })
+    }
+
+    /// Whether the spill file is there (created on first need).
+    fn spill_ready(&mut self) -> bool {
+        if self.file.is_none() && !self.failed {
+            match tempfile::tempfile() {
+                Ok(f) => self.file = Some(std::sync::Arc::new(f)),
+                Err(_) => self.failed = true,
+            }
+        }
+        self.file.is_some() && !self.failed
+    }
+
+    fn write_pending(&mut self) {
+        use std::os::unix::fs::FileExt;
+        if let Some(f) = &self.file
+            && !self.pending.is_empty()
+        {
+            if let Err(e) = f.write_all_at(&self.pending, self.pending_from) {
+                // a full disk: the seconds already handed out point at bytes
+                // that are not there, so no windowed figure could be trusted
+                panic!(
+                    "perfreport: cannot write its temporary file of per-second latencies ({e}); no verdict can be given"
+                );
+            }
+            self.pending_from += self.pending.len() as u64;
+            self.written = self.pending_from;
+            self.pending.clear();
+        }
+    }
+
+    /// Write what is still buffered; every second pushed can then be read.
+    pub fn finish(&mut self) {
+        self.write_pending();
+        self.pending = Vec::new();
+        self.scratch = Vec::new();
+    }
+
+    /// Bytes written to the spill file so far.
+    pub fn spilled_bytes(&self) -> u64 {
+        self.written
     }
 }
 
@@ -294,7 +466,8 @@ fn get_varint(bytes: &mut &[u8]) -> Option<u64> {
 /// Iterator over the pairs of an [`ExactSecond`].
 #[derive(Debug, Clone)]
 pub struct ExactSecondIter<'a> {
-    bytes: &'a [u8],
+    bytes: std::borrow::Cow<'a, [u8]>,
+    at: usize,
     prev: u64,
     first: bool,
 }
@@ -302,15 +475,18 @@ pub struct ExactSecondIter<'a> {
 impl Iterator for ExactSecondIter<'_> {
     type Item = (u64, u32);
     fn next(&mut self) -> Option<(u64, u32)> {
-        let gap = get_varint(&mut self.bytes)?;
+        let mut rest = self.bytes.get(self.at..)?;
+        let before = rest.len();
+        let gap = get_varint(&mut rest)?;
         let k = if self.first {
             gap
         } else if gap == 0 {
-            get_varint(&mut self.bytes)?
+            get_varint(&mut rest)?
         } else {
             self.prev + gap
         };
-        let c = get_varint(&mut self.bytes)?;
+        let c = get_varint(&mut rest)?;
+        self.at += before - rest.len();
         self.prev = k;
         self.first = false;
         Some((k, c as u32))
@@ -518,6 +694,31 @@ mod exact_second_tests {
         assert!(e.encoded_bytes() < pairs.len() * 16);
         assert!(ExactSecond::from_sorted(std::iter::empty()).is_empty());
         assert_eq!(ExactSecond::default().iter().count(), 0);
+    }
+
+    #[test]
+    fn spilled_seconds_read_back_what_was_pushed() {
+        let seconds: Vec<Vec<(u64, u32)>> = (0..200u64)
+            .map(|s| {
+                (0..(s % 37))
+                    .map(|i| (1 + i * 1000 + s, (i + s) as u32 + 1))
+                    .collect()
+            })
+            .collect();
+        // the first 100 bytes stay in memory, the rest goes to the file
+        let mut spill = super::ExactSpill::new(100);
+        let kept: Vec<ExactSecond> = seconds
+            .iter()
+            .map(|p| spill.push(p.iter().copied()))
+            .collect();
+        spill.finish();
+        assert!(kept.iter().any(|e| !e.is_spilled()));
+        assert!(kept.iter().filter(|e| e.is_spilled()).count() > 150);
+        assert!(spill.spilled_bytes() > 0);
+        for (e, p) in kept.iter().zip(&seconds) {
+            assert_eq!(&e.iter().collect::<Vec<_>>(), p);
+            assert_eq!(e, &ExactSecond::from_sorted(p.iter().copied()));
+        }
     }
 
     #[test]

@@ -440,17 +440,20 @@ impl Hist {
                     .collect(),
                 Kind::Goose,
             ),
-            Distribution::Exact(h) => (
-                h.iter_recorded()
-                    .map(|v| {
-                        (
-                            h.highest_equivalent(v.value_iterated_to()),
-                            v.count_at_value(),
-                        )
-                    })
-                    .collect(),
-                Kind::Exact,
-            ),
+            Distribution::Exact(_) | Distribution::ExactSparse(_) => {
+                let h = lat.dist.exact_histogram()?;
+                (
+                    h.iter_recorded()
+                        .map(|v| {
+                            (
+                                h.highest_equivalent(v.value_iterated_to()),
+                                v.count_at_value(),
+                            )
+                        })
+                        .collect(),
+                    Kind::Exact,
+                )
+            }
             _ => return None,
         };
         let pairs: Vec<(u64, u64)> = pairs.into_iter().filter(|p| p.1 > 0).collect();

@@ -490,9 +490,11 @@ pub fn store_latency(l: &Latency) -> Result<StoredLatency> {
                 }
             }
         }
-        Distribution::Exact(h) => {
+        Distribution::Exact(_) | Distribution::ExactSparse(_) => {
             s.kind = "exact_us".into();
-            s.histogram_v2 = Some(serialise(h)?);
+            if let Some(h) = l.dist.exact_histogram() {
+                s.histogram_v2 = Some(serialise(&h)?);
+            }
         }
         Distribution::Columns(c) => {
             s.kind = "columns".into();

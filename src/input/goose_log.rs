@@ -48,14 +48,30 @@
 //! machine: 2.3 s of user time, ~2.7 s wall, where `cat` takes 0.11 s and
 //! `wc -l` 0.18 s: the ceiling set by reading is far below, the cost is the
 //! per-row work (18 cells split, 3 numbers parsed, two histogram records).
-//! Peak RSS grows with the run's length, not the file's size: every second of
-//! the timeline keeps its exact (key, count) pairs for windowed targets, delta-
-//! and varint-encoded ([`crate::model::ExactSecond`], 2 to 4 bytes a pair
-//! instead of 16: a 63-minute 1 GB log went from ~76 to ~33 MiB, a 24-hour
-//! one from ~98 to ~56 MiB, the rest being the 86,400 timeline points and
-//! per-second counts; `benches/rss.sh`), and each of up to [`MAX_NAMES`]
-//! names holds a histogram, once per reader thread until merged (~100 MiB
-//! with 10,000 names).
+//! Peak memory is flat in the file's size, the run's length and the number
+//! of names taken one at a time (issue 15: 22 to 31 MiB of peak RSS for
+//! `gate` on 100 MB to 10 GB logs, 10-minute to 24-hour runs, 12 or 10,000
+//! names, up to ~6,000 requests/s; `benches/rss.sh`, figures in the README).
+//! Not yet: a 24-hour run with 10,000 names (~39 MiB) and a run of 63,000
+//! requests/s (~43 MiB: the [`LATE_SECONDS`] + 1 open seconds' maps per
+//! thread, thousands of distinct values each). What holds it:
+//! - the exact (key, count) pairs of every second, which windowed targets
+//!   merge exactly, grow with the number of requests: they are delta- and
+//!   varint-encoded ([`crate::model::ExactSecond`], 2 to 4 bytes a pair) and,
+//!   past 1 MiB, appended to an anonymous temporary file and read back with
+//!   `pread` when a window is evaluated ([`crate::model::ExactSpill`]; read,
+//!   not mapped, so that the pages do not count in the resident set). The
+//!   pairs read back are the ones written: windowed figures are the same;
+//! - per second of the run the reader keeps 16 bytes of counts per thread and,
+//!   for seconds with times, its p50/p95 and pairs handle (~40 bytes, in
+//!   chunks freed as the timeline takes them); the run's timeline itself is
+//!   ~170 bytes a point (14 MB for 24 hours) and is the largest fixed cost;
+//! - each of up to [`MAX_NAMES`] names keeps its times as a sorted list of
+//!   (bucket, count) while it has at most 1,024 distinct buckets, and only
+//!   then an HdrHistogram (16 to 190 KB); the run gets the list as
+//!   [`Distribution::ExactSparse`] (same buckets, same counts, so the same
+//!   percentiles), so 500 rarely-requested names take a few MB, not ~90;
+//! - the read buffers: ~1 MiB jobs, two per worker in flight.
 use crate::error::{Error, Result};
 use crate::latency::{Distribution, Latency, exact_key, exact_quantile, new_exact_histogram};
 use crate::model::{Endpoint, FailureGroup, Run, TimelinePoint, Tool};
@@ -128,7 +144,7 @@ struct EndpointAcc {
     key: Vec<u8>,
     kind: String,
     name: String,
-    hist: Histogram<u64>,
+    hist: Times,
     requests: u64,
     failures: u64,
     sum_us: u64,
@@ -157,19 +173,20 @@ struct FailureAcc {
     last_ms: u64,
 }
 
-/// Per-second counts of the timeline.
+/// Per-second counts of the timeline (16 bytes a second: a 24-hour run has
+/// 86,400 of them per reader thread; the percentiles and exact times of a
+/// second are kept apart, in [`Scan::finished`], only for seconds with times).
 #[derive(Default, Clone)]
 struct Second {
     requests: u64,
     failures: u64,
-    p50_us: Option<u64>,
-    p95_us: Option<u64>,
-    /// The second's exact times, (exact key, count) sorted by key.
-    dist: Option<crate::model::ExactSecond>,
 }
 
-/// The exact times of one open second: exact key ([`exact_key`]) -> count.
-type SecondMap = HashMap<u64, u32, std::hash::BuildHasherDefault<FastHash>>;
+/// The exact times of one open second: exact key ([`exact_key`], at most
+/// 1 hour in µs, so it fits in a `u32`) -> count. 8 bytes an entry: a busy
+/// run has [`LATE_SECONDS`] + 1 of these open per reader thread, each with up
+/// to a few thousand distinct keys.
+type SecondMap = HashMap<u32, u32, std::hash::BuildHasherDefault<FastHash>>;
 
 /// A problem with one row; the caller adds the file and line (counted only
 /// when needed, so that rows need not count their newlines).
@@ -205,6 +222,15 @@ impl std::hash::Hasher for FastHash {
             self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
         }
     }
+    /// The per-second maps' exact keys: one round, and the product's high
+    /// half folded into the low bits, which pick the table slot (a key above
+    /// 2,048 µs is a multiple of its bucket's width, so its own low bits are
+    /// often all zero).
+    fn write_u32(&mut self, v: u32) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let h = (self.0.rotate_left(5) ^ v as u64).wrapping_mul(K);
+        self.0 = h ^ (h >> 32);
+    }
 }
 
 type FastMap<V> = HashMap<Vec<u8>, V, std::hash::BuildHasherDefault<FastHash>>;
@@ -228,6 +254,10 @@ struct Scan {
     failures: Vec<FailureAcc>,
     failure_index: FastMap<usize>,
     seconds: Vec<Second>,
+    /// The seconds the merger finished, in increasing order, in chunks of
+    /// [`FINISHED_CHUNK`] (only on the merged accumulator): no doubling slack,
+    /// and each chunk is freed as soon as the timeline has taken it.
+    finished: Vec<Vec<FinishedSecond>>,
     /// Histograms of the open seconds, `closed_below` onwards (at most
     /// [`LATE_SECONDS`] + 1 of them).
     open: std::collections::VecDeque<Option<SecondMap>>,
@@ -256,6 +286,17 @@ struct Scan {
     collapsed: std::collections::HashSet<Vec<u8>>,
     /// Whether more names were collapsed than `collapsed` holds.
     collapsed_overflow: bool,
+}
+
+/// Resize `v` to `len`, reserving in steps of 4,096 rather than doubling: the
+/// per-second and per-ms tables of a long run would otherwise carry up to as
+/// much unused capacity as they hold, per reader thread.
+#[inline]
+fn grow_to<T: Clone>(v: &mut Vec<T>, len: usize, fill: T) {
+    if len > v.capacity() {
+        v.reserve_exact(len.next_multiple_of(4096) - v.len());
+    }
+    v.resize(len, fill);
 }
 
 /// A slot of `Scan::recent` for a row's method and name: a cheap mix of the
@@ -287,6 +328,7 @@ impl Scan {
             failures: Vec::new(),
             failure_index: FastMap::default(),
             seconds: Vec::new(),
+            finished: Vec::new(),
             open: std::collections::VecDeque::new(),
             closed_out: Vec::new(),
             closed_below: 0,
@@ -325,7 +367,7 @@ impl Scan {
 
         // Timeline: every row, by send second.
         if sec as usize >= self.seconds.len() {
-            self.seconds.resize(sec as usize + 1, Second::default());
+            grow_to(&mut self.seconds, sec as usize + 1, Second::default());
         }
         let s = &mut self.seconds[sec as usize];
         s.requests += 1;
@@ -343,7 +385,8 @@ impl Scan {
                 self.open.resize_with(at + 1, || None);
             }
             let m = self.open[at].get_or_insert_with(SecondMap::default);
-            let c = m.entry(exact_key(r.response_us)).or_insert(0);
+            // exact_key is clamped to 1 hour (3.6e9 µs), below u32::MAX
+            let c = m.entry(exact_key(r.response_us) as u32).or_insert(0);
             *c = c.saturating_add(1);
         }
         if r.user >= MAX_USERS {
@@ -371,7 +414,7 @@ impl Scan {
         if done_ms < EARLY_MS {
             let d = done_ms as usize;
             if d >= self.early.len() {
-                self.early.resize(d + 1, (0, 0));
+                grow_to(&mut self.early, d + 1, (0, 0));
             }
             let slot = &mut self.early[d];
             slot.0 = slot.0.saturating_add(1);
@@ -404,7 +447,7 @@ impl Scan {
         let e = &mut self.endpoints[i];
         e.requests += 1;
         // cannot fail: the value is below the bound and the histogram resizes
-        let _ = e.hist.record(r.response_us.min(MAX_RECORDED_US));
+        e.hist.record(r.response_us.min(MAX_RECORDED_US));
         e.sum_us = e.sum_us.saturating_add(r.response_us);
         e.min_us = e.min_us.min(r.response_us);
         e.max_us = e.max_us.max(r.response_us);
@@ -466,7 +509,7 @@ impl Scan {
                     key: self.key.clone(),
                     kind,
                     name,
-                    hist: new_endpoint_histogram(),
+                    hist: Times::default(),
                     requests: 0,
                     failures: 0,
                     sum_us: 0,
@@ -491,7 +534,7 @@ impl Scan {
             key: Vec::new(),
             kind: String::new(),
             name: OTHER_NAME.to_string(),
-            hist: new_endpoint_histogram(),
+            hist: Times::default(),
             requests: 0,
             failures: 0,
             sum_us: 0,
@@ -558,7 +601,7 @@ impl Scan {
             let i = match found {
                 Some(i) => {
                     let mine = &mut self.endpoints[i];
-                    mine.hist.add(&e.hist).map_err(|err| RowError {
+                    mine.hist.add(e.hist).map_err(|err| RowError {
                         column: None,
                         message: format!("cannot merge histograms: {err:?}"),
                     })?;
@@ -703,12 +746,22 @@ impl Scan {
         let mut active = 0i64;
         let mut total_requests = 0;
         let mut total_failures = 0;
-        run.timeline = self
-            .seconds
-            .iter_mut()
+        let mut finished = std::mem::take(&mut self.finished)
+            .into_iter()
+            .flatten()
+            .peekable();
+        let seconds = std::mem::take(&mut self.seconds);
+        run.timeline = seconds
+            .into_iter()
             .enumerate()
             .map(|(i, s)| {
                 active += delta[i];
+                let mut fin = None;
+                while let Some(f) = finished.next_if(|f| f.sec as usize <= i) {
+                    if f.sec as usize == i {
+                        fin = Some(f);
+                    }
+                }
                 total_requests += s.requests;
                 total_failures += s.failures;
                 TimelinePoint {
@@ -716,12 +769,12 @@ impl Scan {
                     users: Some(active.max(0) as u64),
                     rps: Some(s.requests as f64),
                     failures_per_s: Some(s.failures as f64),
-                    p50_ms: s.p50_us.map(|v| v as f64 / 1000.0),
-                    p95_ms: s.p95_us.map(|v| v as f64 / 1000.0),
+                    p50_ms: fin.as_ref().map(|f| f.p50_us as f64 / 1000.0),
+                    p95_ms: fin.as_ref().map(|f| f.p95_us as f64 / 1000.0),
                     p99_ms: None,
                     total_requests: Some(total_requests),
                     total_failures: Some(total_failures),
-                    latency: s.dist.take().map(crate::model::PointLatency::Exact),
+                    latency: fin.map(|f| crate::model::PointLatency::Exact(f.dist)),
                 }
             })
             .collect();
@@ -756,7 +809,7 @@ impl Scan {
                         sum_ms: Some(e.sum_us as f64 / 1000.0),
                         min_ms: timed.then_some(e.min_us as f64 / 1000.0),
                         max_ms: timed.then_some(e.max_us as f64 / 1000.0),
-                        dist: Distribution::Exact(Box::new(e.hist)),
+                        dist: e.hist.into_distribution(),
                     },
                     rps: (rps_divisor > 0.0).then(|| e.requests as f64 / rps_divisor),
                     avg_content_bytes: None,
@@ -834,6 +887,112 @@ fn label_of(path: &Path) -> String {
     super::label_from(path, &["requests", "request-log", "request_log"])
 }
 
+/// Distinct histogram values a name keeps as a sorted list before it gets a
+/// histogram: 1,024 pairs take 8 KB, half the smallest histogram (a histogram
+/// takes 16 to 190 KB, growing with the largest value).
+const SPARSE_MAX: usize = 1024;
+
+/// One name's exact times in one reader thread: a short sorted list of
+/// (lowest equivalent µs, count) while the name has few distinct values (most
+/// names beyond the busiest ones, e.g. `/item/123`), an HdrHistogram once it
+/// has more. Both count by the same 3-significant-digit buckets, so the
+/// histogram the run gets holds the same counts either way.
+enum Times {
+    /// (bucket floor in µs, at most 1 hour; count): 8 bytes a pair.
+    Sparse(Vec<(u32, u32)>),
+    Dense(Box<Histogram<u64>>),
+}
+
+impl Default for Times {
+    fn default() -> Self {
+        Times::Sparse(Vec::new())
+    }
+}
+
+impl Times {
+    #[inline]
+    fn record(&mut self, us: u64) {
+        self.record_n(us, 1);
+    }
+
+    #[inline]
+    fn record_n(&mut self, us: u64, n: u64) {
+        match self {
+            // cannot fail: the value is below the bound and the histogram resizes
+            Times::Dense(h) => {
+                let _ = h.record_n(us, n);
+            }
+            Times::Sparse(_) => self.record_sparse(us, n),
+        }
+    }
+
+    /// The list's side of [`Times::record_n`], kept out of line: busy names
+    /// leave it after their first rows, so the per-row path stays small.
+    #[inline(never)]
+    fn record_sparse(&mut self, us: u64, n: u64) {
+        let Times::Sparse(pairs) = self else {
+            return self.record_n(us, n);
+        };
+        // floors of values clamped to 1 hour (3.6e9 µs) fit in a u32
+        let key = crate::latency::exact_floor(us) as u32;
+        let fits = u32::try_from(n).ok();
+        match (pairs.binary_search_by_key(&key, |p| p.0), fits) {
+            (Ok(i), Some(n)) if pairs[i].1.checked_add(n).is_some() => pairs[i].1 += n,
+            (Err(i), Some(n)) if pairs.len() < SPARSE_MAX => pairs.insert(i, (key, n)),
+            // too many distinct values, or a count beyond u32: a histogram
+            _ => {
+                let mut h = new_endpoint_histogram();
+                for &(k, c) in pairs.iter() {
+                    let _ = h.record_n(k as u64, c as u64);
+                }
+                let _ = h.record_n(key as u64, n);
+                *self = Times::Dense(Box::new(h));
+            }
+        }
+    }
+
+    /// Add another thread's times of the same name.
+    fn add(&mut self, other: Times) -> std::result::Result<(), hdrhistogram::AdditionError> {
+        match other {
+            Times::Sparse(pairs) => {
+                for (k, c) in pairs {
+                    self.record_n(k as u64, c as u64);
+                }
+                Ok(())
+            }
+            Times::Dense(h) => {
+                let mine = std::mem::replace(self, Times::Dense(h));
+                match mine {
+                    Times::Sparse(pairs) => {
+                        for (k, c) in pairs {
+                            self.record_n(k as u64, c as u64);
+                        }
+                        Ok(())
+                    }
+                    Times::Dense(m) => match self {
+                        Times::Dense(h) => h.add(&*m),
+                        Times::Sparse(_) => Ok(()),
+                    },
+                }
+            }
+        }
+    }
+
+    /// The run's distribution: sparse names stay a short list
+    /// ([`Distribution::ExactSparse`], the same counts as the histogram).
+    fn into_distribution(self) -> Distribution {
+        match self {
+            Times::Dense(h) => Distribution::Exact(h),
+            Times::Sparse(pairs) => Distribution::ExactSparse(
+                pairs
+                    .into_iter()
+                    .map(|(k, c)| (k as u64, c as u64))
+                    .collect(),
+            ),
+        }
+    }
+}
+
 /// An endpoint's histogram: exact µs at 3 significant digits, like
 /// [`new_exact_histogram`], but starting small and growing to the largest
 /// value seen (a few KB for a fast endpoint instead of ~190 KB).
@@ -891,25 +1050,55 @@ fn grouping_hint<'a>(keys: impl Iterator<Item = &'a Vec<u8>>) -> String {
     )
 }
 
+/// Finished seconds per chunk of [`Scan::finished`].
+const FINISHED_CHUNK: usize = 4096;
+
 /// A finished second: p50 and p95 in µs, and its sorted (exact key, count)
-/// pairs, compactly encoded.
-type FinishedSecond = (u64, u64, crate::model::ExactSecond);
+/// pairs, compactly encoded (in memory or spilled, [`crate::model::ExactSpill`]).
+struct FinishedSecond {
+    /// At most 7 days of seconds ([`MAX_ELAPSED_MS`]).
+    sec: u32,
+    /// Highest equivalent values of keys clamped to 1 hour: below `u32::MAX`.
+    p50_us: u32,
+    p95_us: u32,
+    dist: crate::model::ExactSecond,
+}
 
 /// Gathers the per-second maps the workers close, and turns a second into
 /// p50/p95 once every worker has moved past it.
 struct SecondMerger {
     open: BTreeMap<u64, SecondMap>,
     closed_below: Vec<u64>,
-    /// Per finished second: p50, p95 (µs) and its sorted exact map.
-    p50_p95: BTreeMap<u64, FinishedSecond>,
+    /// The finished seconds, in increasing order (a second is finished once
+    /// every worker has moved past it, so they finish in order), in chunks.
+    finished: Vec<Vec<FinishedSecond>>,
+    /// Whether a second finished before one it follows (not expected; then
+    /// they are sorted at the end).
+    unordered: bool,
+    /// Where the exact pairs of finished seconds go.
+    spill: crate::model::ExactSpill,
+    /// Reused for sorting a second's pairs.
+    sorted: Vec<(u64, u32)>,
+    wide: Vec<(u64, u64)>,
 }
+
+/// Encoded exact pairs kept in memory before they go to a temporary file
+/// (tests lower it to take the spill path on small fixtures).
+static SPILL_BUDGET_BYTES: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(crate::model::EXACT_SPILL_BUDGET_BYTES);
 
 impl SecondMerger {
     fn new(workers: usize) -> Self {
         SecondMerger {
             open: BTreeMap::new(),
             closed_below: vec![0; workers],
-            p50_p95: BTreeMap::new(),
+            finished: Vec::new(),
+            unordered: false,
+            spill: crate::model::ExactSpill::new(
+                SPILL_BUDGET_BYTES.load(std::sync::atomic::Ordering::Relaxed),
+            ),
+            sorted: Vec::new(),
+            wide: Vec::new(),
         }
     }
 
@@ -939,14 +1128,34 @@ impl SecondMerger {
                 break;
             }
             let (sec, h) = entry.remove_entry();
-            let mut sorted: Vec<(u64, u32)> = h.into_iter().collect();
-            sorted.sort_unstable();
-            let wide: Vec<(u64, u64)> = sorted.iter().map(|&(k, c)| (k, c as u64)).collect();
-            let p50 = exact_quantile(&wide, 0.5).unwrap_or(0);
-            let p95 = exact_quantile(&wide, 0.95).unwrap_or(0);
-            drop(wide);
-            let compact = crate::model::ExactSecond::from_sorted(sorted);
-            self.p50_p95.insert(sec, (p50, p95, compact));
+            self.sorted.clear();
+            self.sorted
+                .extend(h.into_iter().map(|(k, c)| (k as u64, c)));
+            self.sorted.sort_unstable();
+            self.wide.clear();
+            self.wide
+                .extend(self.sorted.iter().map(|&(k, c)| (k, c as u64)));
+            let p50_us = exact_quantile(&self.wide, 0.5).unwrap_or(0);
+            let p95_us = exact_quantile(&self.wide, 0.95).unwrap_or(0);
+            let dist = self.spill.push(self.sorted.iter().copied());
+            let narrow = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+            let f = FinishedSecond {
+                sec: narrow(sec),
+                p50_us: narrow(p50_us),
+                p95_us: narrow(p95_us),
+                dist,
+            };
+            if let Some(last) = self.finished.last().and_then(|c| c.last()) {
+                self.unordered |= last.sec >= f.sec;
+            }
+            match self.finished.last_mut() {
+                Some(c) if c.len() < FINISHED_CHUNK => c.push(f),
+                _ => {
+                    let mut c = Vec::with_capacity(FINISHED_CHUNK);
+                    c.push(f);
+                    self.finished.push(c);
+                }
+            }
         }
     }
 }
@@ -1733,12 +1942,12 @@ fn scan_with(
     for s in scans {
         acc.merge(s).map_err(|e| e.at(path, 0))?;
     }
-    for (sec, (p50, p95, dist)) in merger.p50_p95 {
-        if let Some(s) = acc.seconds.get_mut(sec as usize) {
-            s.p50_us = Some(p50);
-            s.p95_us = Some(p95);
-            s.dist = Some(dist);
-        }
+    merger.spill.finish();
+    acc.finished = merger.finished;
+    if merger.unordered {
+        let mut all: Vec<FinishedSecond> = acc.finished.drain(..).flatten().collect();
+        all.sort_by_key(|f| f.sec);
+        acc.finished = vec![all];
     }
     if acc.rows == 0 && acc.update_rows == 0 {
         return Err(Error::parse(
@@ -2312,6 +2521,103 @@ mod tests {
             "{general}"
         );
         assert_eq!(general, fast);
+    }
+
+    /// A timeline point's time and its exact pairs, read back.
+    type PointPairs = (f64, Option<Vec<(u64, u32)>>);
+
+    /// Each timeline point's exact pairs, read back.
+    fn exact_pairs(run: &Run) -> Vec<PointPairs> {
+        run.timeline
+            .iter()
+            .map(|p| {
+                let pairs = match &p.latency {
+                    Some(crate::model::PointLatency::Exact(e)) => Some(e.iter().collect()),
+                    _ => None,
+                };
+                (p.t, pairs)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn spilled_seconds_read_back_the_pairs_kept_in_memory() {
+        use std::sync::atomic::Ordering;
+        let p = fixture("fixtures/goose/monitoring-30u-reqlog-csv/requests.csv");
+        let in_memory = read(&p, false).unwrap();
+        let spilled_count = |run: &Run| {
+            run.timeline
+                .iter()
+                .filter(|t| {
+                    matches!(&t.latency, Some(crate::model::PointLatency::Exact(e)) if e.is_spilled())
+                })
+                .count()
+        };
+        assert_eq!(spilled_count(&in_memory), 0);
+        // every second beyond the first 1 KB of pairs goes to the file
+        SPILL_BUDGET_BYTES.store(1024, Ordering::Relaxed);
+        let spilled = read(&p, false);
+        SPILL_BUDGET_BYTES.store(crate::model::EXACT_SPILL_BUDGET_BYTES, Ordering::Relaxed);
+        let spilled = spilled.unwrap();
+        assert!(spilled_count(&spilled) > in_memory.timeline.len() / 2);
+        let (a, b) = (exact_pairs(&in_memory), exact_pairs(&spilled));
+        assert!(
+            a.iter()
+                .filter(|x| x.1.as_ref().is_some_and(|v| !v.is_empty()))
+                .count()
+                > 10
+        );
+        assert_eq!(a, b);
+        // the rest of the run does not depend on where the pairs are
+        for (x, y) in in_memory.timeline.iter().zip(&spilled.timeline) {
+            assert_eq!((x.rps, x.p50_ms, x.p95_ms), (y.rps, y.p50_ms, y.p95_ms));
+        }
+    }
+
+    #[test]
+    fn sparse_times_count_like_a_histogram() {
+        // values with repeats and 0: few distinct ones (stays a list) and more
+        // than SPARSE_MAX distinct buckets (becomes a histogram on the way)
+        for distinct in [10u64, 3000] {
+            let values: Vec<u64> = (0..20_000u64)
+                .map(|i| (i * 7919 % distinct) * 3 + (i % 3))
+                .collect();
+            let mut direct = new_endpoint_histogram();
+            let (mut one, mut a, mut b) = (Times::default(), Times::default(), Times::default());
+            for (i, &v) in values.iter().enumerate() {
+                direct.record(v).unwrap();
+                one.record(v);
+                if i % 5 == 0 { a.record(v) } else { b.record(v) }
+            }
+            assert_eq!(matches!(one, Times::Sparse(_)), distinct == 10);
+            let whole = Latency {
+                count: values.len() as u64,
+                max_ms: values.iter().max().map(|&m| m as f64 / 1000.0),
+                dist: Distribution::Exact(Box::new(direct.clone())),
+                ..Latency::default()
+            };
+            a.add(b).unwrap();
+            for t in [one, a] {
+                let lat = Latency {
+                    dist: t.into_distribution(),
+                    ..whole.clone()
+                };
+                for p in [0.0, 10.0, 50.0, 90.0, 95.0, 99.0, 99.9, 100.0] {
+                    assert_eq!(lat.percentile(p), whole.percentile(p), "p{p}");
+                }
+                let h = lat.dist.exact_histogram().unwrap();
+                assert_eq!(
+                    (h.len(), h.min(), h.max()),
+                    (direct.len(), direct.min(), direct.max())
+                );
+                let pairs = |h: &Histogram<u64>| -> Vec<(u64, u64)> {
+                    h.iter_recorded()
+                        .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                        .collect()
+                };
+                assert_eq!(pairs(&h), pairs(&direct));
+            }
+        }
     }
 
     #[test]
