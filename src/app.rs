@@ -710,7 +710,9 @@ pub fn render(opts: &RenderOptions) -> Result<String> {
 /// is built from the runs, or read from `--model`; every format is laid out
 /// from that model alone.
 pub fn render_report(opts: &RenderOptions) -> Result<Rendered> {
-    render_from(opts, None)
+    let rendered = render_from(opts, None)?;
+    crate::model::check_spill()?;
+    Ok(rendered)
 }
 
 /// [`render_report`] from a report model saved by `render --format json`
@@ -1012,6 +1014,7 @@ pub fn gate_run(opts: &GateOptions) -> Result<GateOutcome> {
     if let (Some(path), Some(json)) = (&opts.json, &json) {
         files::write_output(path, json.as_bytes(), &read, "--json")?;
     }
+    crate::model::check_spill()?;
     let mut recorded = None;
     if let (Some(store), Some(to)) = (&mut store, &opts.record) {
         let outcomes: serde_json::Value =
@@ -1238,6 +1241,12 @@ fn gate_config(opts: &GateOptions, read: &mut InputSet) -> Result<(Run, Verdict)
 /// memory of each side when its resource samples are given (from the flags,
 /// or the config's `resources` of `[baseline]` and `[after]`).
 pub fn diff(opts: &DiffOptions) -> Result<Comparison> {
+    let comparison = diff_runs(opts)?;
+    crate::model::check_spill()?;
+    Ok(comparison)
+}
+
+fn diff_runs(opts: &DiffOptions) -> Result<Comparison> {
     let (baseline, after, res_b, res_a) = match &opts.config {
         Some(path) => {
             let cfg = config::load(path)?;

@@ -288,9 +288,11 @@ impl ExactSecond {
     /// The encoded bytes, read back from the spill file when they are there.
     ///
     /// The spill file is this process's own anonymous temporary file, fully
-    /// written before any second is handed out; failing to read it back means
-    /// the system lost data under us, and carrying on without those latencies
-    /// would give wrong windowed figures, so that stops the program.
+    /// written before any second is handed out. Failing to read it back means
+    /// the system lost data under us: the second then reads as empty and the
+    /// failure is kept for [`check_spill`], which every command calls before
+    /// it gives a verdict or writes an output, so that a figure computed
+    /// without those latencies is never shown (exit 2, not a panic).
     fn bytes(&self) -> std::borrow::Cow<'_, [u8]> {
         match &self.0 {
             ExactBytes::Inline(b) => std::borrow::Cow::Borrowed(b),
@@ -298,9 +300,8 @@ impl ExactSecond {
                 use std::os::unix::fs::FileExt;
                 let mut buf = vec![0u8; *len as usize];
                 if let Err(e) = file.read_exact_at(&mut buf, *offset) {
-                    panic!(
-                        "perfreport: cannot read back its temporary file of per-second latencies ({e}); no verdict can be given"
-                    );
+                    let _ = SPILL_READ_ERROR.set(e.to_string());
+                    return std::borrow::Cow::Owned(Vec::new());
                 }
                 std::borrow::Cow::Owned(buf)
             }
@@ -347,10 +348,29 @@ pub struct ExactSpill {
     inline_bytes: usize,
     file: Option<std::sync::Arc<std::fs::File>>,
     failed: bool,
+    write_error: Option<std::io::Error>,
     written: u64,
     pending: Vec<u8>,
     pending_from: u64,
     scratch: Vec<u8>,
+}
+
+/// The first failure to read a spilled second back ([`ExactSecond`]).
+static SPILL_READ_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn spill_error(message: &str, what: &str) -> crate::error::Error {
+    crate::error::Error::Usage(format!(
+        "cannot {what} the temporary file that holds the per-second latencies of a long run ({message}); no verdict can be given (free some space in the temporary directory, TMPDIR, and run again)"
+    ))
+}
+
+/// Fails when a spilled second could not be read back in this process, so
+/// that figures computed without it are not shown.
+pub fn check_spill() -> crate::error::Result<()> {
+    match SPILL_READ_ERROR.get() {
+        Some(m) => Err(spill_error(m, "read back")),
+        None => Ok(()),
+    }
 }
 
 /// Encoded bytes an [`ExactSpill`] keeps in memory before it spills.
@@ -367,6 +387,7 @@ impl ExactSpill {
             inline_bytes: 0,
             file: None,
             failed: false,
+            write_error: None,
             written: 0,
             pending: Vec::new(),
             pending_from: 0,
@@ -413,12 +434,17 @@ impl ExactSpill {
         if let Some(f) = &self.file
             && !self.pending.is_empty()
         {
+            if self.write_error.is_some() {
+                self.pending.clear();
+                return;
+            }
             if let Err(e) = f.write_all_at(&self.pending, self.pending_from) {
                 // a full disk: the seconds already handed out point at bytes
-                // that are not there, so no windowed figure could be trusted
-                panic!(
-                    "perfreport: cannot write its temporary file of per-second latencies ({e}); no verdict can be given"
-                );
+                // that are not there, so no windowed figure could be trusted;
+                // `finish` reports it
+                self.write_error = Some(e);
+                self.pending.clear();
+                return;
             }
             self.pending_from += self.pending.len() as u64;
             self.written = self.pending_from;
@@ -427,10 +453,16 @@ impl ExactSpill {
     }
 
     /// Write what is still buffered; every second pushed can then be read.
-    pub fn finish(&mut self) {
+    /// An error (a full disk) means some seconds were not written: the run
+    /// cannot be used.
+    pub fn finish(&mut self) -> crate::error::Result<()> {
         self.write_pending();
         self.pending = Vec::new();
         self.scratch = Vec::new();
+        match self.write_error.take() {
+            Some(e) => Err(spill_error(&e.to_string(), "write")),
+            None => Ok(()),
+        }
     }
 
     /// Bytes written to the spill file so far.
@@ -711,7 +743,7 @@ mod exact_second_tests {
             .iter()
             .map(|p| spill.push(p.iter().copied()))
             .collect();
-        spill.finish();
+        spill.finish().unwrap();
         assert!(kept.iter().any(|e| !e.is_spilled()));
         assert!(kept.iter().filter(|e| e.is_spilled()).count() > 150);
         assert!(spill.spilled_bytes() > 0);

@@ -1942,7 +1942,7 @@ fn scan_with(
     for s in scans {
         acc.merge(s).map_err(|e| e.at(path, 0))?;
     }
-    merger.spill.finish();
+    merger.spill.finish()?;
     acc.finished = merger.finished;
     if merger.unordered {
         let mut all: Vec<FinishedSecond> = acc.finished.drain(..).flatten().collect();

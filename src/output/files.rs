@@ -151,6 +151,9 @@ fn classify(path: &Path, flag: &str) -> Result<Target> {
 /// through when it is a character device or a FIFO with a reader. Refuses to
 /// write over any of `inputs`.
 pub fn write_output(path: &Path, contents: &[u8], inputs: &InputSet, flag: &str) -> Result<()> {
+    // a figure computed without a spilled second that could not be read back
+    // must not reach a file
+    crate::model::check_spill()?;
     inputs.check_output(path, flag)?;
     match classify(path, flag)? {
         Target::New(p) => write_atomic_at(&p, path, contents, None),
