@@ -242,6 +242,10 @@ struct Scan {
     /// Per-second maps closed since the merger last took them.
     closed_out: Vec<(u64, SecondMap)>,
     closed_below: u64,
+    /// Distinct keys of the second closed last: a new second's map starts at
+    /// that size instead of growing through rehashes (a twentieth of the
+    /// reader's time before).
+    second_keys: usize,
     late_rows: u64,
     users: Vec<(u32, u32)>,
     /// Per user, the elapsed ms of its first request (the ramp-up's shape).
@@ -298,6 +302,7 @@ impl Scan {
             open: std::collections::VecDeque::new(),
             closed_out: Vec::new(),
             closed_below: 0,
+            second_keys: 0,
             late_rows: 0,
             users: Vec::new(),
             user_first_ms: Vec::new(),
@@ -351,7 +356,10 @@ impl Scan {
             if at >= self.open.len() {
                 self.open.resize_with(at + 1, || None);
             }
-            let m = self.open[at].get_or_insert_with(SecondMap::default);
+            let hint = self.second_keys;
+            let m = self.open[at].get_or_insert_with(|| {
+                SecondMap::with_capacity_and_hasher(hint, Default::default())
+            });
             // == exact_key(r.response_us), from the index computed once
             let c = m.entry(hist_value(bucket.max(1))).or_insert(0);
             *c = c.saturating_add(1);
@@ -553,6 +561,7 @@ impl Scan {
                 break;
             };
             if let Some(h) = h {
+                self.second_keys = h.len().min(1 << 16);
                 self.closed_out.push((self.closed_below, h));
             }
             self.closed_below += 1;
@@ -1069,7 +1078,7 @@ impl Chunks {
         if self.end == self.buf.len() {
             let max = super::limits().max_line_bytes;
             if self.buf.len() as u64 >= max {
-                return Err(line_too_long(path, 1, max));
+                return Err(line_too_long(path, Some(1), max));
             }
             let len = self.buf.len() * 2;
             self.buf.resize(len, 0);
@@ -1225,6 +1234,8 @@ struct Blocks<'a> {
     base: usize,
     /// `,` or `\n` outside quotes.
     structural: u64,
+    /// `\n` outside quotes.
+    newlines: u64,
     /// Quotes out of place (see above).
     bad: u64,
     /// All ones when the byte after this block is inside quotes.
@@ -1241,6 +1252,7 @@ impl<'a> Blocks<'a> {
             data,
             base: 0,
             structural: 0,
+            newlines: 0,
             bad: 0,
             carry: 0,
             last_sep: 0,
@@ -1255,10 +1267,11 @@ impl<'a> Blocks<'a> {
         self.load(at, 0, 1, 0);
     }
 
+    #[inline]
     fn load(&mut self, at: usize, carry: u64, prev_sep: u64, prev_close: u64) {
         self.base = at;
         let rest = self.data.get(at..).unwrap_or_default();
-        let (quotes, seps) = if rest.len() >= 64 {
+        let (quotes, seps, newlines) = if rest.len() >= 64 {
             classify(rest[..64].try_into().expect("64 bytes"))
         } else {
             let mut block = [0u8; 64];
@@ -1273,6 +1286,7 @@ impl<'a> Blocks<'a> {
         let after_close = (close << 1) | prev_close;
         self.bad = (open & !(after_sep | after_close)) | (after_close & !(sep | open));
         self.structural = sep;
+        self.newlines = newlines & !inside;
         self.carry = 0u64.wrapping_sub(inside >> 63);
         self.last_sep = sep >> 63;
         self.last_close = close >> 63;
@@ -1303,9 +1317,9 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
-/// Bitmasks of `"` and of `,`/`\n` in 64 bytes.
+/// Bitmasks of `"`, of `,`/`\n` and of `\n` in 64 bytes.
 #[inline]
-fn classify(block: &[u8; 64]) -> (u64, u64) {
+fn classify(block: &[u8; 64]) -> (u64, u64, u64) {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         // SAFETY: compiled only where SSE2 is enabled (every x86_64 target).
@@ -1313,12 +1327,13 @@ fn classify(block: &[u8; 64]) -> (u64, u64) {
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
-        let (mut q, mut s) = (0u64, 0u64);
+        let (mut q, mut s, mut n) = (0u64, 0u64, 0u64);
         for (i, &c) in block.iter().enumerate() {
             q |= ((c == b'"') as u64) << i;
             s |= ((c == b',' || c == b'\n') as u64) << i;
+            n |= ((c == b'\n') as u64) << i;
         }
-        (q, s)
+        (q, s, n)
     }
 }
 
@@ -1326,26 +1341,26 @@ fn classify(block: &[u8; 64]) -> (u64, u64) {
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[target_feature(enable = "sse2")]
 #[inline]
-fn classify_sse2(block: &[u8; 64]) -> (u64, u64) {
+fn classify_sse2(block: &[u8; 64]) -> (u64, u64, u64) {
     {
         use std::arch::x86_64::*;
         let quote = _mm_set1_epi8(b'"' as i8);
         let comma = _mm_set1_epi8(b',' as i8);
         let newline = _mm_set1_epi8(b'\n' as i8);
-        let (mut q, mut s) = (0u64, 0u64);
+        let (mut q, mut s, mut n) = (0u64, 0u64, 0u64);
         for i in 0..4 {
             // SAFETY: 16 bytes at 16 * i < 64 are inside `block`; SSE2 is part
             // of x86_64.
             let v = unsafe { _mm_loadu_si128(block.as_ptr().add(16 * i).cast()) };
             let mq = _mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)) as u16 as u64;
-            let ms = _mm_movemask_epi8(_mm_or_si128(
-                _mm_cmpeq_epi8(v, comma),
-                _mm_cmpeq_epi8(v, newline),
-            )) as u16 as u64;
+            let nl = _mm_cmpeq_epi8(v, newline);
+            let ms = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, comma), nl)) as u16 as u64;
+            let mn = _mm_movemask_epi8(nl) as u16 as u64;
             q |= mq << (16 * i);
             s |= ms << (16 * i);
+            n |= mn << (16 * i);
         }
-        (q, s)
+        (q, s, n)
     }
 }
 
@@ -1383,7 +1398,9 @@ fn fast_split(blocks: &mut Blocks<'_>, start: usize, cells: &mut Vec<Cell>) -> O
             }
             m = blocks.structural;
         }
-        let k = blocks.base + m.trailing_zeros() as usize;
+        let bit = m.trailing_zeros();
+        let k = blocks.base + bit as usize;
+        let at_newline = (blocks.newlines >> bit) & 1 != 0;
         if data[p] == b'"' {
             // an opening quote: the closing one is right before the separator
             cells.push(Cell {
@@ -1392,7 +1409,7 @@ fn fast_split(blocks: &mut Blocks<'_>, start: usize, cells: &mut Vec<Cell>) -> O
                 escaped: true,
             });
         } else {
-            let end = if data[k] == b'\n' && k > p && data[k - 1] == b'\r' {
+            let end = if at_newline && k > p && data[k - 1] == b'\r' {
                 k - 1
             } else {
                 k
@@ -1403,7 +1420,7 @@ fn fast_split(blocks: &mut Blocks<'_>, start: usize, cells: &mut Vec<Cell>) -> O
                 escaped: false,
             });
         }
-        if data[k] == b'\n' {
+        if at_newline {
             return Some(k + 1 - start);
         }
         p = k + 1;
@@ -1550,13 +1567,17 @@ impl Columns {
 /// Bytes handed to a worker at a time.
 const JOB_BYTES: usize = 1 << 20;
 
-/// A run of whole records for a worker (`buf[..len]`), with the line number
-/// of its first byte. The buffer is reused from job to job and kept at its full
-/// size, so that refilling it does not zero it first.
+/// A run of whole records for a worker (`buf[..len]`), with the offset of
+/// its first byte in the (decompressed) file. The buffer is reused from job to
+/// job and kept at its full size, so that refilling it does not zero it first.
+///
+/// Jobs carry no line numbers: a worker's error names the line within its
+/// job, and the reader turns that into the file's line ([`resolve_line`])
+/// only when it reports the error, so that no newline is counted otherwise.
 struct Job {
     buf: Vec<u8>,
     len: usize,
-    first_line: u64,
+    offset: u64,
 }
 
 impl Job {
@@ -1572,7 +1593,8 @@ struct Done {
     buf: Vec<u8>,
     closed: Vec<(u64, SecondMap)>,
     closed_below: u64,
-    error: Option<Error>,
+    /// The job's offset, and its error (the line counted within the job).
+    error: Option<(u64, Error)>,
 }
 
 /// The file's format, with the CSV header's columns.
@@ -1650,7 +1672,8 @@ fn scan_with(
     fast: bool,
 ) -> Result<Scan> {
     let mut chunks = Chunks::open(path)?;
-    let mut line = 1u64;
+    // bytes of the (decompressed) file before `carry`
+    let mut offset = 0u64;
     let format = if json_lines {
         Format::Json
     } else {
@@ -1668,7 +1691,7 @@ fn scan_with(
             match split_record(data, chunks.eof, &mut cells) {
                 Ok(Split::Record(used)) => {
                     let columns = Columns::from_header(path, &data[..used], &cells)?;
-                    line += memchr::memchr_iter(b'\n', &data[..used]).count() as u64;
+                    offset += used as u64;
                     chunks.start += used;
                     break Format::Csv(columns);
                 }
@@ -1689,7 +1712,7 @@ fn scan_with(
         .map_or(1, |n| n.get())
         .clamp(1, 4);
     let mut merger = SecondMerger::new(workers);
-    let mut errors: Vec<Error> = Vec::new();
+    let mut errors: Vec<(u64, Error)> = Vec::new();
     let mut scans = std::thread::scope(|scope| -> Result<Vec<Scan>> {
         let (done_tx, done_rx) = std::sync::mpsc::channel::<Done>();
         let mut job_txs = Vec::new();
@@ -1718,7 +1741,7 @@ fn scan_with(
                         ),
                         Format::Json => json_job(path, &job, &mut acc),
                     };
-                    let error = outcome.err();
+                    let error = outcome.err().map(|e| (job.offset, e));
                     let failed = error.is_some();
                     let done = Done {
                         worker,
@@ -1741,7 +1764,7 @@ fn scan_with(
         let handle_done = |d: Done,
                            free: &mut Vec<Vec<u8>>,
                            merger: &mut SecondMerger,
-                           errors: &mut Vec<Error>| {
+                           errors: &mut Vec<(u64, Error)>| {
             merger.take(d.worker, d.closed, d.closed_below);
             free.push(d.buf);
             if let Some(e) = d.error {
@@ -1777,6 +1800,7 @@ fn scan_with(
                         // one record longer than a job: read on, up to the limit
                         let max = super::limits().max_line_bytes;
                         if len as u64 > max {
+                            let line = resolve_line(path, offset, 1);
                             return Err(line_too_long(path, line, max));
                         }
                         want = len + JOB_BYTES;
@@ -1788,15 +1812,15 @@ fn scan_with(
             };
             want = JOB_BYTES;
             carry.extend_from_slice(&buf[split..len]);
-            let first_line = line;
-            line += memchr::memchr_iter(b'\n', &buf[..split]).count() as u64;
+            let job_offset = offset;
+            offset += split as u64;
             while let Ok(d) = done_rx.try_recv() {
                 handle_done(d, &mut free, &mut merger, &mut errors);
             }
             let job = Job {
                 buf,
                 len: split,
-                first_line,
+                offset: job_offset,
             };
             if job_txs[next].send(job).is_err() {
                 break;
@@ -1825,10 +1849,13 @@ fn scan_with(
         Ok(scans)
     })?;
     // The first error in file order is the one to report.
-    if let Some(e) = errors.into_iter().min_by_key(|e| match e {
-        Error::Parse { line, .. } => line.unwrap_or(0),
-        _ => 0,
+    if let Some((at, mut e)) = errors.into_iter().min_by_key(|(at, e)| match e {
+        Error::Parse { line, .. } => (*at, line.unwrap_or(0)),
+        _ => (*at, 0),
     }) {
+        if let Error::Parse { line, .. } = &mut e {
+            *line = line.and_then(|l| resolve_line(path, at, l));
+        }
         return Err(e);
     }
     for (w, s) in scans.iter_mut().enumerate() {
@@ -1852,7 +1879,7 @@ fn scan_with(
     if acc.rows == 0 && acc.update_rows == 0 {
         return Err(Error::parse(
             path,
-            Some(line),
+            resolve_line(path, offset, 1),
             None,
             "expected at least one request row, found none (Goose creates the log empty and fills it as the run goes)",
         ));
@@ -1861,10 +1888,10 @@ fn scan_with(
 }
 
 /// The error for a record over [`super::Limits::max_line_bytes`].
-fn line_too_long(path: &Path, line: u64, max: u64) -> Error {
+fn line_too_long(path: &Path, line: Option<u64>, max: u64) -> Error {
     Error::parse(
         path,
-        Some(line),
+        line,
         None,
         format!(
             "a record longer than the line-length limit of {max} bytes ({}); raise it with --max-line-length or {}",
@@ -1874,9 +1901,32 @@ fn line_too_long(path: &Path, line: u64, max: u64) -> Error {
     )
 }
 
-/// 1-based line of byte `at` of a job.
+/// 1-based line of byte `at` of a job, counted from the job's start.
 fn line_in(job: &Job, at: usize) -> u64 {
-    job.first_line + memchr::memchr_iter(b'\n', &job.data()[..at]).count() as u64
+    1 + memchr::memchr_iter(b'\n', &job.data()[..at]).count() as u64
+}
+
+/// The file's line of line `line_in_job` of the job at `offset`: the file is
+/// read again up to there (only when an error is reported). `None` if it can
+/// no longer be read that far.
+fn resolve_line(path: &Path, offset: u64, line_in_job: u64) -> Option<u64> {
+    let file = super::open_input(path).ok()?;
+    let mut reader = super::open_maybe_gz(path, file).ok()?;
+    let mut buf = vec![0u8; 1 << 16];
+    let (mut seen, mut newlines) = (0u64, 0u64);
+    while seen < offset {
+        let want = (offset - seen).min(buf.len() as u64) as usize;
+        match reader.read(&mut buf[..want]) {
+            Ok(0) => return None,
+            Ok(n) => {
+                newlines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+                seen += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    Some(newlines + line_in_job)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -2020,7 +2070,7 @@ struct JRaw<'a> {
 
 fn json_job(path: &Path, job: &Job, acc: &mut Scan) -> Result<()> {
     for (i, text) in job.data().split(|&b| b == b'\n').enumerate() {
-        let line = job.first_line + i as u64;
+        let line = 1 + i as u64;
         let trimmed = text.trim_ascii();
         if trimmed.is_empty() {
             continue;
@@ -2568,6 +2618,39 @@ mod tests {
             );
         }
         assert!(taken > 5_000 && handed > 5_000, "{taken} {handed}");
+    }
+
+    /// An error far into the file (in a later job, on another worker) names
+    /// its line in the file, counted here from the text itself.
+    #[test]
+    fn an_error_in_a_later_job_names_its_line_in_the_file() {
+        let real = std::fs::read_to_string(fixture(
+            "fixtures/goose/monitoring-30u-reqlog-csv/requests.csv",
+        ))
+        .unwrap();
+        let (header, rows) = real.split_once('\n').unwrap();
+        let mut log = format!("{header}\n");
+        while log.len() < 3 * JOB_BYTES {
+            log.push_str(rows);
+            if !log.ends_with('\n') {
+                log.push('\n');
+            }
+        }
+        let line = log.lines().count() + 1;
+        let bad_row = format!("x{}", rows.lines().next().unwrap());
+        log.push_str(&bad_row);
+        log.push('\n');
+        log.push_str(rows);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("requests.csv");
+        std::fs::write(&path, &log).unwrap();
+        for fast in [true, false] {
+            let text = scan_text(&path, None, fast);
+            assert!(
+                text.starts_with("error") && text.contains(&format!("line {line}")),
+                "{text} (expected line {line})"
+            );
+        }
     }
 
     #[test]
