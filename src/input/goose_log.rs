@@ -24,30 +24,50 @@
 //! carries a long quoted `raw` cell full of doubled quotes, and only 10 of its
 //! 18 cells are needed, so skipping cells without unescaping them is about
 //! twice as fast. The unit tests check it against the `csv` crate on the real
-//! fixture. Its fast path (`fast_split`) runs the same state machine but
-//! finds the next quote or delimiter in 64-byte SSE2 bitmasks instead of a
-//! `memchr` call per cell; a record it cannot settle (no final newline, a
-//! malformed quote) goes to the general splitter, and tests check both give
-//! the same scan. The main thread reads the file in ~1 MiB jobs cut on record
-//! boundaries (newlines outside quotes), and one worker per core (at most 4)
-//! parses them into its own accumulators, merged at the end. The file is read,
-//! not memory-mapped: a mapped file that another process truncates while it is
-//! read kills the reader with SIGBUS, and a CI gate must end in an error it can
-//! explain instead (mapping was ~12 % faster). No row allocates.
+//! fixture. Its fast path (`fast_split`) does not walk the quotes: per 64-byte
+//! block it takes bitmasks of `"`, `,` and `\n` (AVX2 where the CPU has it,
+//! else SSE2), the quote parity as their prefix XOR (one carry-less multiply),
+//! and so the separators outside quotes; a cell ends at the next of those. A
+//! per-block check that every quote stands where RFC 4180 puts one (an
+//! opening quote after a separator or a closing quote, a closing quote before
+//! a separator or an opening quote) makes that the general splitter's reading;
+//! a record touching a block that fails it, a record without its newline or
+//! one of more than 64 cells goes to the general splitter, and tests check
+//! both give the same cells (random records) and the same scan. The main
+//! thread reads the file in ~1 MiB jobs cut on record boundaries (newlines
+//! outside quotes), and one worker per core (at most 4) parses them into its
+//! own accumulators, merged at the end. Line numbers are not counted: an
+//! error names its line within its job, turned into the file's line by
+//! reading the file again up to that job. The file is read, not
+//! memory-mapped: a mapped file that another process truncates while it is
+//! read kills the reader with SIGBUS, and a CI gate must end in an error it
+//! can explain instead (mapping was ~12 % faster). No row allocates.
 //!
 //! Where the time goes (`perf record` of `gate --stats` on the 1 GB,
-//! 3.78 M-row log of `benches/reqlog.sh`, 2 cores, issue 15): ~35 % splitting
-//! and number parsing in the workers (the inlined `csv_job`/`fast_split`
-//! loop), ~22 % HdrHistogram recording (`record_n_inner`: one record per row
-//! into the endpoint's auto-resizing histogram), ~10 % `Scan::add` (endpoint
-//! lookup, status and failure counts, the per-second key), ~8 % the kernel
-//! copying the file into the read buffer, ~5 % counting quotes and newlines
-//! on the main thread (record boundaries of jobs, line numbers), ~4 % growing
-//! the per-second hash maps, ~4 % sorting them when a second closes. Merging
-//! the workers' accumulators is below 1 %. Measured on a loaded shared
-//! machine: 2.3 s of user time, ~2.7 s wall, where `cat` takes 0.11 s and
-//! `wc -l` 0.18 s: the ceiling set by reading is far below, the cost is the
-//! per-row work (18 cells split, 3 numbers parsed, two histogram records).
+//! 3.78 M-row log of `benches/reqlog.sh`, 2 cores shared with other
+//! engineers' builds, load ~7; issue 15): ~31 % the workers' loop (cutting
+//! cells from the masks, parsing 4 numbers and 2 booleans, finding the method
+//! in `raw`), ~25 % `Scan::add`, half of it waiting for memory: the row's
+//! byte in its endpoint's bucket counts and its slot in the second's map of
+//! exact times; ~12 % the kernel copying the file into the read buffers,
+//! ~6 % classifying blocks (`classify_avx2`), ~11 % the per-second maps
+//! (sorting them when a second closes ~4 %, growing them ~3 %, encoding
+//! [`crate::model::ExactSecond`] ~2 %, merging the workers' ~2 %), ~3 %
+//! counting quotes on the main thread (record boundaries of jobs), ~2 %
+//! comparing a row's name with the endpoint's key. Merging the workers'
+//! accumulators is below 1 %. Recording a latency is one byte incremented at
+//! HdrHistogram's bucket index, computed once per row and shared with the
+//! per-second key; a full byte is moved into the histogram, and the
+//! histograms are built from the counts when a worker is done (identical to
+//! recording each row: tested). Before this (issue 15), `Histogram::record`
+//! into 8-byte counts took ~22 % (cache misses more than instructions), the
+//! splitter's quote walking ~35 %, growing the per-second maps ~4 % and
+//! counting newlines for line numbers ~2 %. Instructions (callgrind, 100 MB,
+//! 0.38 M rows): 3,100 a row before, 2,630 after; CPU time of the 1 GB run
+//! fell from ~2.6 s to ~2.0 s on the loaded machine. The ceiling set by
+//! reading is far below: `cat` takes 0.1-0.6 s (quiet to loaded) and `wc -l`
+//! 0.18 s; the cost is the per-row work (18 cells cut, 4 numbers parsed, two
+//! counts), and on this shared machine its memory stalls.
 //! Peak RSS grows with the run's length, not the file's size: every second of
 //! the timeline keeps its exact (key, count) pairs for windowed targets, delta-
 //! and varint-encoded ([`crate::model::ExactSecond`], 2 to 4 bytes a pair
@@ -246,6 +266,8 @@ struct Scan {
     /// that size instead of growing through rehashes (a twentieth of the
     /// reader's time before).
     second_keys: usize,
+    /// The latest second of `open`.
+    newest_sec: u64,
     late_rows: u64,
     users: Vec<(u32, u32)>,
     /// Per user, the elapsed ms of its first request (the ramp-up's shape).
@@ -303,6 +325,7 @@ impl Scan {
             closed_out: Vec::new(),
             closed_below: 0,
             second_keys: 0,
+            newest_sec: 0,
             late_rows: 0,
             users: Vec::new(),
             user_first_ms: Vec::new(),
@@ -353,10 +376,17 @@ impl Scan {
                 self.close_below(sec - LATE_SECONDS);
             }
             let at = (sec - self.closed_below) as usize;
+            let mut hint = 0;
             if at >= self.open.len() {
                 self.open.resize_with(at + 1, || None);
+                // only a second the log moves on into is sized like the last
+                // one: late rows, and the first of a job, may be all this
+                // worker sees of their second
+                if sec == self.newest_sec + 1 {
+                    hint = self.second_keys;
+                }
+                self.newest_sec = sec;
             }
-            let hint = self.second_keys;
             let m = self.open[at].get_or_insert_with(|| {
                 SecondMap::with_capacity_and_hasher(hint, Default::default())
             });
