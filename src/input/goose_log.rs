@@ -50,8 +50,8 @@
 //! in `raw`), ~25 % `Scan::add`, half of it waiting for memory: the row's
 //! byte in its endpoint's bucket counts and its slot in the second's map of
 //! exact times; ~12 % the kernel copying the file into the read buffers,
-//! ~6 % classifying blocks (`classify_avx2`), ~11 % the per-second maps
-//! (sorting them when a second closes ~4 %, growing them ~3 %, encoding
+//! ~6 % classifying blocks (`classify_avx2`), ~13 % the per-second maps
+//! (sorting them when a second closes ~4 %, growing them ~3-5 %, encoding
 //! [`crate::model::ExactSecond`] ~2 %, merging the workers' ~2 %), ~3 %
 //! counting quotes on the main thread (record boundaries of jobs), ~2 %
 //! comparing a row's name with the endpoint's key. Merging the workers'
@@ -61,8 +61,8 @@
 //! histograms are built from the counts when a worker is done (identical to
 //! recording each row: tested). Before this (issue 15), `Histogram::record`
 //! into 8-byte counts took ~22 % (cache misses more than instructions), the
-//! splitter's quote walking ~35 %, growing the per-second maps ~4 % and
-//! counting newlines for line numbers ~2 %. Instructions (callgrind, 100 MB,
+//! splitter's quote walking ~35 % and counting newlines for line numbers
+//! ~2 %. Instructions (callgrind, 100 MB,
 //! 0.38 M rows): 3,100 a row before, 2,630 after; CPU time of the 1 GB run
 //! fell from ~2.6 s to ~2.0 s on the loaded machine. The ceiling set by
 //! reading is far below: `cat` takes 0.1-0.6 s (quiet to loaded) and `wc -l`
