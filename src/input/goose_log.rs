@@ -24,30 +24,50 @@
 //! carries a long quoted `raw` cell full of doubled quotes, and only 10 of its
 //! 18 cells are needed, so skipping cells without unescaping them is about
 //! twice as fast. The unit tests check it against the `csv` crate on the real
-//! fixture. Its fast path (`fast_split`) runs the same state machine but
-//! finds the next quote or delimiter in 64-byte SSE2 bitmasks instead of a
-//! `memchr` call per cell; a record it cannot settle (no final newline, a
-//! malformed quote) goes to the general splitter, and tests check both give
-//! the same scan. The main thread reads the file in ~1 MiB jobs cut on record
-//! boundaries (newlines outside quotes), and one worker per core (at most 4)
-//! parses them into its own accumulators, merged at the end. The file is read,
-//! not memory-mapped: a mapped file that another process truncates while it is
-//! read kills the reader with SIGBUS, and a CI gate must end in an error it can
-//! explain instead (mapping was ~12 % faster). No row allocates.
+//! fixture. Its fast path (`fast_split`) does not walk the quotes: per 64-byte
+//! block it takes bitmasks of `"`, `,` and `\n` (AVX2 where the CPU has it,
+//! else SSE2), the quote parity as their prefix XOR (one carry-less multiply),
+//! and so the separators outside quotes; a cell ends at the next of those. A
+//! per-block check that every quote stands where RFC 4180 puts one (an
+//! opening quote after a separator or a closing quote, a closing quote before
+//! a separator or an opening quote) makes that the general splitter's reading;
+//! a record touching a block that fails it, a record without its newline or
+//! one of more than 64 cells goes to the general splitter, and tests check
+//! both give the same cells (random records) and the same scan. The main
+//! thread reads the file in ~1 MiB jobs cut on record boundaries (newlines
+//! outside quotes), and one worker per core (at most 4) parses them into its
+//! own accumulators, merged at the end. Line numbers are not counted: an
+//! error names its line within its job, turned into the file's line by
+//! reading the file again up to that job. The file is read, not
+//! memory-mapped: a mapped file that another process truncates while it is
+//! read kills the reader with SIGBUS, and a CI gate must end in an error it
+//! can explain instead (mapping was ~12 % faster). No row allocates.
 //!
 //! Where the time goes (`perf record` of `gate --stats` on the 1 GB,
-//! 3.78 M-row log of `benches/reqlog.sh`, 2 cores, issue 15): ~35 % splitting
-//! and number parsing in the workers (the inlined `csv_job`/`fast_split`
-//! loop), ~22 % HdrHistogram recording (`record_n_inner`: one record per row
-//! into the endpoint's auto-resizing histogram), ~10 % `Scan::add` (endpoint
-//! lookup, status and failure counts, the per-second key), ~8 % the kernel
-//! copying the file into the read buffer, ~5 % counting quotes and newlines
-//! on the main thread (record boundaries of jobs, line numbers), ~4 % growing
-//! the per-second hash maps, ~4 % sorting them when a second closes. Merging
-//! the workers' accumulators is below 1 %. Measured on a loaded shared
-//! machine: 2.3 s of user time, ~2.7 s wall, where `cat` takes 0.11 s and
-//! `wc -l` 0.18 s: the ceiling set by reading is far below, the cost is the
-//! per-row work (18 cells split, 3 numbers parsed, two histogram records).
+//! 3.78 M-row log of `benches/reqlog.sh`, 2 cores shared with other
+//! engineers' builds, load ~7; issue 15): ~31 % the workers' loop (cutting
+//! cells from the masks, parsing 4 numbers and 2 booleans, finding the method
+//! in `raw`), ~25 % `Scan::add`, half of it waiting for memory: the row's
+//! byte in its endpoint's bucket counts and its slot in the second's map of
+//! exact times; ~12 % the kernel copying the file into the read buffers,
+//! ~6 % classifying blocks (`classify_avx2`), ~13 % the per-second maps
+//! (sorting them when a second closes ~4 %, growing them ~3-5 %, encoding
+//! [`crate::model::ExactSecond`] ~2 %, merging the workers' ~2 %), ~3 %
+//! counting quotes on the main thread (record boundaries of jobs), ~2 %
+//! comparing a row's name with the endpoint's key. Merging the workers'
+//! accumulators is below 1 %. Recording a latency is one byte incremented at
+//! HdrHistogram's bucket index, computed once per row and shared with the
+//! per-second key; a full byte is moved into the histogram, and the
+//! histograms are built from the counts when a worker is done (identical to
+//! recording each row: tested). Before this (issue 15), `Histogram::record`
+//! into 8-byte counts took ~22 % (cache misses more than instructions), the
+//! splitter's quote walking ~35 % and counting newlines for line numbers
+//! ~2 %. Instructions (callgrind, 100 MB,
+//! 0.38 M rows): 3,100 a row before, 2,630 after; CPU time of the 1 GB run
+//! fell from ~2.6 s to ~2.0 s on the loaded machine. The ceiling set by
+//! reading is far below: `cat` takes 0.1-0.6 s (quiet to loaded) and `wc -l`
+//! 0.18 s; the cost is the per-row work (18 cells cut, 4 numbers parsed, two
+//! counts), and on this shared machine its memory stalls.
 //! Peak memory is flat in the file's size, the run's length and the number
 //! of names taken one at a time (issue 15: 22 to 31 MiB of peak RSS for
 //! `gate` on 100 MB to 10 GB logs, 10-minute to 24-hour runs, 12 or 10,000
@@ -73,7 +93,7 @@
 //!   percentiles), so 500 rarely-requested names take a few MB, not ~90;
 //! - the read buffers: ~1 MiB jobs, two per worker in flight.
 use crate::error::{Error, Result};
-use crate::latency::{Distribution, Latency, exact_key, exact_quantile, new_exact_histogram};
+use crate::latency::{Distribution, Latency, exact_quantile, new_exact_histogram};
 use crate::model::{Endpoint, FailureGroup, Run, TimelinePoint, Tool};
 use hdrhistogram::Histogram;
 use std::collections::{BTreeMap, HashMap};
@@ -144,7 +164,16 @@ struct EndpointAcc {
     key: Vec<u8>,
     kind: String,
     name: String,
+    /// The endpoint's times: a sorted list while it has few distinct
+    /// buckets, then a histogram ([`Times`]).
     hist: Times,
+    /// Once `hist` is a histogram: counts per HdrHistogram bucket index
+    /// ([`hist_index`]) not yet in it, one byte each (a full one is moved
+    /// into it): a row adds one to a slot of an array an eighth of the
+    /// histogram's, which stays in the cache, instead of `Histogram::record`
+    /// into 8-byte counts (a fifth of the reader's time, mostly cache
+    /// misses). Moved in by [`Scan::build_histograms`] when the worker is done.
+    counts: Vec<u8>,
     requests: u64,
     failures: u64,
     sum_us: u64,
@@ -364,6 +393,7 @@ impl Scan {
         self.rows += 1;
         self.max_elapsed_ms = self.max_elapsed_ms.max(r.elapsed_ms);
         let sec = r.elapsed_ms / 1000;
+        let bucket = hist_index(r.response_us.min(MAX_RECORDED_US));
 
         // Timeline: every row, by send second.
         if sec as usize >= self.seconds.len() {
@@ -384,9 +414,13 @@ impl Scan {
             if at >= self.open.len() {
                 self.open.resize_with(at + 1, || None);
             }
+            // Not pre-sized like the last closed second: that saved ~2 % of
+            // the time but added ~2.5 MiB of peak RSS (seconds split between
+            // workers got full-size maps).
             let m = self.open[at].get_or_insert_with(SecondMap::default);
-            // exact_key is clamped to 1 hour (3.6e9 µs), below u32::MAX
-            let c = m.entry(exact_key(r.response_us) as u32).or_insert(0);
+            // == exact_key(r.response_us), from the index computed once;
+            // clamped to 1 hour (3.6e9 µs), below u32::MAX
+            let c = m.entry(hist_value(bucket.max(1)) as u32).or_insert(0);
             *c = c.saturating_add(1);
         }
         if r.user >= MAX_USERS {
@@ -446,8 +480,21 @@ impl Scan {
         };
         let e = &mut self.endpoints[i];
         e.requests += 1;
-        // cannot fail: the value is below the bound and the histogram resizes
-        e.hist.record(r.response_us.min(MAX_RECORDED_US));
+        match &mut e.hist {
+            Times::Dense(h) => {
+                if bucket >= e.counts.len() {
+                    e.counts.resize(hist_len_for(bucket), 0);
+                }
+                let n = &mut e.counts[bucket];
+                if *n == u8::MAX {
+                    // cannot fail: the value is below the bound and the histogram resizes
+                    let _ = h.record_n(hist_value(bucket), u8::MAX as u64);
+                    *n = 0;
+                }
+                *n += 1;
+            }
+            Times::Sparse(_) => e.hist.record(r.response_us.min(MAX_RECORDED_US)),
+        }
         e.sum_us = e.sum_us.saturating_add(r.response_us);
         e.min_us = e.min_us.min(r.response_us);
         e.max_us = e.max_us.max(r.response_us);
@@ -510,6 +557,7 @@ impl Scan {
                     kind,
                     name,
                     hist: Times::default(),
+                    counts: Vec::new(),
                     requests: 0,
                     failures: 0,
                     sum_us: 0,
@@ -524,6 +572,23 @@ impl Scan {
         })
     }
 
+    /// Turn every endpoint's bucket counts into its histogram (once, when the
+    /// worker is done; the histograms are what is merged and reported).
+    fn build_histograms(&mut self) {
+        for e in &mut self.endpoints {
+            let counts = std::mem::take(&mut e.counts);
+            // counts are only kept once the times are a histogram
+            if let Times::Dense(h) = &mut e.hist {
+                for (i, &n) in counts.iter().enumerate() {
+                    if n > 0 {
+                        // cannot fail: the value is below the bound and the histogram resizes
+                        let _ = h.record_n(hist_value(i), n as u64);
+                    }
+                }
+            }
+        }
+    }
+
     /// The [`OTHER_NAME`] endpoint, created on first use.
     fn other_index(&mut self) -> usize {
         if let Some(i) = self.other {
@@ -535,6 +600,7 @@ impl Scan {
             kind: String::new(),
             name: OTHER_NAME.to_string(),
             hist: Times::default(),
+            counts: Vec::new(),
             requests: 0,
             failures: 0,
             sum_us: 0,
@@ -1000,6 +1066,38 @@ fn new_endpoint_histogram() -> Histogram<u64> {
     Histogram::new(3).unwrap_or_else(|_| new_exact_histogram())
 }
 
+/// HdrHistogram's bucket index of `v` in an endpoint histogram (lowest
+/// discernible value 1, 3 significant digits: 2048 sub-buckets, half 1024),
+/// as `Histogram::record` computes it; `v` at most [`MAX_RECORDED_US`].
+#[inline]
+fn hist_index(v: u64) -> usize {
+    // the leading-zero count base is 64 - 0 (unit magnitude) - 10 - 1
+    let bucket = 53 - (v | 2047).leading_zeros();
+    let sub = (v >> bucket) as usize;
+    (((bucket as usize) + 1) << 10) + sub - 1024
+}
+
+/// The lowest value of bucket index `i` ([`hist_index`]'s inverse, as
+/// HdrHistogram's `lowest_equivalent`).
+#[inline]
+fn hist_value(i: usize) -> u64 {
+    let bucket = (i >> 10) as i64 - 1;
+    let sub = ((i & 1023) + 1024) as u64;
+    if bucket < 0 {
+        sub - 1024
+    } else {
+        sub << bucket
+    }
+}
+
+/// The length an endpoint histogram's counts grow to for index `i`: as
+/// HdrHistogram's auto-resize, whole buckets, at least the 2048 slots of
+/// `Histogram::new(3)`.
+#[inline]
+fn hist_len_for(i: usize) -> usize {
+    (((i >> 10) + 1) << 10).max(2048)
+}
+
 /// A path with its numeric, hex and UUID-like segments replaced by `{id}`.
 fn grouped_path(name: &str) -> String {
     let (path, query) = match name.split_once('?') {
@@ -1212,7 +1310,7 @@ impl Chunks {
         if self.end == self.buf.len() {
             let max = super::limits().max_line_bytes;
             if self.buf.len() as u64 >= max {
-                return Err(line_too_long(path, 1, max));
+                return Err(line_too_long(path, Some(1), max));
             }
             let len = self.buf.len() * 2;
             self.buf.resize(len, 0);
@@ -1248,6 +1346,9 @@ struct Cell {
     end: usize,
     escaped: bool,
 }
+
+/// Cells a record may have for the fast path ([`fast_split`]).
+const FAST_CELLS: usize = 64;
 
 /// Outcome of splitting one CSV record.
 enum Split {
@@ -1352,66 +1453,171 @@ fn split_record(
     }
 }
 
-/// Bitmasks of the bytes that matter to the CSV splitter in a 64-byte window
-/// of a job: bit `i` stands for byte `base + i`.
+/// The structure of a job in 64-byte blocks, read in order: bit `i` of a
+/// mask stands for byte `base + i`. Quote parity runs on from block to block
+/// (the prefix XOR of the quote bits), so that the separators outside quotes
+/// are known without walking the quotes one by one.
+///
+/// That is [`split_record`]'s reading only where every quote is where RFC
+/// 4180 puts one: a quote that opens (parity turns inside) follows a
+/// separator, the start of the record or a quote that closed (a doubled
+/// quote), and a quote that closes is followed by a separator or a quote that
+/// opens. `bad` marks the quotes of a block that break that rule; records
+/// touching such a block go to the general splitter.
 struct Blocks<'a> {
     data: &'a [u8],
+    /// Whether the CPU has AVX2 and carry-less multiplication
+    /// ([`classify_avx2`]).
+    avx2: bool,
     base: usize,
-    /// `"`
-    quotes: u64,
-    /// `,` or `\n`
-    seps: u64,
+    /// `,` or `\n` outside quotes.
+    structural: u64,
+    /// `\n` outside quotes.
+    newlines: u64,
+    /// Quotes out of place (see above).
+    bad: u64,
+    /// All ones when the byte after this block is inside quotes.
+    carry: u64,
+    /// Whether the last byte of the block is a separator (bit 0).
+    last_sep: u64,
+    /// Whether the last byte of the block is a closing quote (bit 0).
+    last_close: u64,
 }
 
 impl<'a> Blocks<'a> {
     fn new(data: &'a [u8]) -> Self {
         let mut b = Blocks {
             data,
+            avx2: has_avx2_clmul(),
             base: 0,
-            quotes: 0,
-            seps: 0,
+            structural: 0,
+            newlines: 0,
+            bad: 0,
+            carry: 0,
+            last_sep: 0,
+            last_close: 0,
         };
-        b.load(0);
+        b.reset(0);
         b
     }
 
-    fn load(&mut self, at: usize) {
-        self.base = at;
-        let rest = self.data.get(at..).unwrap_or_default();
-        let (quotes, seps) = if rest.len() >= 64 {
-            classify(rest[..64].try_into().expect("64 bytes"))
-        } else {
-            let mut block = [0u8; 64];
-            block[..rest.len()].copy_from_slice(rest);
-            classify(&block)
-        };
-        self.quotes = quotes;
-        self.seps = seps;
+    /// Start again at `at`, a record boundary (outside quotes).
+    fn reset(&mut self, at: usize) {
+        self.load(at, 0, 1, 0);
     }
 
-    /// The first `"` (`quote`) or `,`/`\n` (not `quote`) at or after `from`.
     #[inline]
-    fn find(&mut self, mut from: usize, quote: bool) -> Option<usize> {
-        loop {
-            if from >= self.data.len() {
-                return None;
+    fn load(&mut self, at: usize, carry: u64, prev_sep: u64, prev_close: u64) {
+        self.base = at;
+        let rest = self.data.get(at..).unwrap_or_default();
+        let mut padded = [0u8; 64];
+        let block: &[u8; 64] = match rest.get(..64) {
+            Some(b) => b.try_into().expect("64 bytes"),
+            None => {
+                padded[..rest.len()].copy_from_slice(rest);
+                &padded
             }
-            if from < self.base || from >= self.base + 64 {
-                self.load(from);
-            }
-            let off = from - self.base;
-            let m = if quote { self.quotes } else { self.seps } >> off;
-            if m != 0 {
-                return Some(from + m.trailing_zeros() as usize);
-            }
-            from = self.base + 64;
+        };
+        let (quotes, seps, newlines, parity) = classify_with_parity(block, self.avx2);
+        let inside = parity ^ carry;
+        let open = quotes & inside;
+        let close = quotes & !inside;
+        let sep = seps & !inside;
+        let after_sep = (sep << 1) | prev_sep;
+        let after_close = (close << 1) | prev_close;
+        self.bad = (open & !(after_sep | after_close)) | (after_close & !(sep | open));
+        self.structural = sep;
+        self.newlines = newlines & !inside;
+        self.carry = 0u64.wrapping_sub(inside >> 63);
+        self.last_sep = sep >> 63;
+        self.last_close = close >> 63;
+    }
+
+    /// Move to the next block; false at the end of the data or when the
+    /// next block has a quote out of place.
+    #[inline]
+    fn advance(&mut self) -> bool {
+        let next = self.base + 64;
+        if next >= self.data.len() {
+            return false;
         }
+        self.load(next, self.carry, self.last_sep, self.last_close);
+        self.bad == 0
     }
 }
 
-/// Bitmasks of `"` and of `,`/`\n` in 64 bytes.
+/// Bit `i` set when an odd number of bits `0..=i` of `x` are set.
 #[inline]
-fn classify(block: &[u8; 64]) -> (u64, u64) {
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// Whether [`classify_avx2`] may run on this CPU.
+fn has_avx2_clmul() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("pclmulqdq")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// [`classify`] plus the quote parity ([`prefix_xor`] of the quote bits),
+/// with AVX2 and a carry-less multiplication when `avx2`
+/// ([`has_avx2_clmul`]): half the instructions of SSE2 and the shifts.
+#[inline]
+fn classify_with_parity(block: &[u8; 64], avx2: bool) -> (u64, u64, u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: `avx2` is true only where the CPU has AVX2 and PCLMULQDQ.
+        return unsafe { classify_avx2(block) };
+    }
+    let _ = avx2;
+    let (q, s, n) = classify(block);
+    (q, s, n, prefix_xor(q))
+}
+
+/// [`classify_with_parity`] with AVX2 and PCLMULQDQ.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,pclmulqdq")]
+fn classify_avx2(block: &[u8; 64]) -> (u64, u64, u64, u64) {
+    use std::arch::x86_64::*;
+    let quote = _mm256_set1_epi8(b'"' as i8);
+    let comma = _mm256_set1_epi8(b',' as i8);
+    let newline = _mm256_set1_epi8(b'\n' as i8);
+    let (mut q, mut s, mut n) = (0u64, 0u64, 0u64);
+    for i in 0..2 {
+        // SAFETY: 32 bytes at 32 * i < 64 are inside `block`; AVX2 is enabled.
+        let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(32 * i).cast()) };
+        let nl = _mm256_cmpeq_epi8(v, newline);
+        let mq = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, quote)) as u32 as u64;
+        let ms =
+            _mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(v, comma), nl)) as u32 as u64;
+        let mn = _mm256_movemask_epi8(nl) as u32 as u64;
+        q |= mq << (32 * i);
+        s |= ms << (32 * i);
+        n |= mn << (32 * i);
+    }
+    // the prefix XOR of the quote bits is their carry-less product with all ones
+    let parity = _mm_cvtsi128_si64(_mm_clmulepi64_si128(
+        _mm_set_epi64x(0, q as i64),
+        _mm_set1_epi8(-1),
+        0,
+    )) as u64;
+    (q, s, n, parity)
+}
+
+/// Bitmasks of `"`, of `,`/`\n` and of `\n` in 64 bytes.
+#[inline]
+fn classify(block: &[u8; 64]) -> (u64, u64, u64) {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         // SAFETY: compiled only where SSE2 is enabled (every x86_64 target).
@@ -1419,12 +1625,13 @@ fn classify(block: &[u8; 64]) -> (u64, u64) {
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
-        let (mut q, mut s) = (0u64, 0u64);
+        let (mut q, mut s, mut n) = (0u64, 0u64, 0u64);
         for (i, &c) in block.iter().enumerate() {
             q |= ((c == b'"') as u64) << i;
             s |= ((c == b',' || c == b'\n') as u64) << i;
+            n |= ((c == b'\n') as u64) << i;
         }
-        (q, s)
+        (q, s, n)
     }
 }
 
@@ -1432,82 +1639,96 @@ fn classify(block: &[u8; 64]) -> (u64, u64) {
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[target_feature(enable = "sse2")]
 #[inline]
-fn classify_sse2(block: &[u8; 64]) -> (u64, u64) {
+fn classify_sse2(block: &[u8; 64]) -> (u64, u64, u64) {
     {
         use std::arch::x86_64::*;
         let quote = _mm_set1_epi8(b'"' as i8);
         let comma = _mm_set1_epi8(b',' as i8);
         let newline = _mm_set1_epi8(b'\n' as i8);
-        let (mut q, mut s) = (0u64, 0u64);
+        let (mut q, mut s, mut n) = (0u64, 0u64, 0u64);
         for i in 0..4 {
             // SAFETY: 16 bytes at 16 * i < 64 are inside `block`; SSE2 is part
             // of x86_64.
             let v = unsafe { _mm_loadu_si128(block.as_ptr().add(16 * i).cast()) };
             let mq = _mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)) as u16 as u64;
-            let ms = _mm_movemask_epi8(_mm_or_si128(
-                _mm_cmpeq_epi8(v, comma),
-                _mm_cmpeq_epi8(v, newline),
-            )) as u16 as u64;
+            let nl = _mm_cmpeq_epi8(v, newline);
+            let ms = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, comma), nl)) as u16 as u64;
+            let mn = _mm_movemask_epi8(nl) as u16 as u64;
             q |= mq << (16 * i);
             s |= ms << (16 * i);
+            n |= mn << (16 * i);
         }
-        (q, s)
+        (q, s, n)
     }
 }
 
-/// The fast path of [`split_record`] for the record at `start` of a job: the
-/// same splitting (so the same cells, relative to `start`), with the next
-/// quote or delimiter taken from [`Blocks`]' bitmasks instead of a `memchr`
-/// call per cell. `None` (nothing decided) for anything but a well-formed
-/// record ending in a newline: the general splitter then takes that record,
-/// and reports any error.
+/// The fast path of [`split_record`] for the record at `start` of a job, where
+/// `blocks` stands (in its block or at the next one, outside quotes): the
+/// cells end at the separators outside quotes, a quoted cell is what lies
+/// between its quotes (marked `escaped`: it may hold doubled quotes). `None`
+/// (nothing decided) for a record that touches a block with a quote out of
+/// place ([`Blocks`]), a quoted cell before CRLF, or a record without its
+/// newline: the general splitter then takes that record, and reports any
+/// error.
 #[inline]
-fn fast_split(blocks: &mut Blocks<'_>, start: usize, cells: &mut Vec<Cell>) -> Option<usize> {
-    cells.clear();
+fn fast_split(
+    blocks: &mut Blocks<'_>,
+    start: usize,
+    cells: &mut [Cell; FAST_CELLS],
+) -> Option<(usize, usize)> {
     let data = blocks.data;
+    let mut n = 0;
     let mut p = start;
+    while p >= blocks.base + 64 {
+        if !blocks.advance() {
+            return None;
+        }
+    }
+    if blocks.bad != 0 {
+        return None;
+    }
     loop {
-        if data.get(p) == Some(&b'"') {
-            let s = p + 1;
-            let mut q = s;
-            let mut escaped = false;
-            let close = loop {
-                let k = blocks.find(q, true)?;
-                match data.get(k + 1) {
-                    Some(b'"') => {
-                        escaped = true;
-                        q = k + 2;
-                    }
-                    Some(_) => break k,
-                    None => return None,
-                }
-            };
-            cells.push(Cell {
-                start: s - start,
-                end: close - start,
-                escaped,
-            });
-            p = close + 1;
+        let off = p - blocks.base;
+        let mut m = if off < 64 {
+            (blocks.structural >> off) << off
         } else {
-            let k = blocks.find(p, false)?;
-            let end = if data[k] == b'\n' && k > p && data[k - 1] == b'\r' {
+            0
+        };
+        while m == 0 {
+            if !blocks.advance() {
+                return None;
+            }
+            m = blocks.structural;
+        }
+        let bit = m.trailing_zeros();
+        let k = blocks.base + bit as usize;
+        let at_newline = (blocks.newlines >> bit) & 1 != 0;
+        // more cells than the fast path holds: the general splitter's Vec
+        let cell = cells.get_mut(n)?;
+        n += 1;
+        if data[p] == b'"' {
+            // an opening quote: the closing one is right before the separator
+            *cell = Cell {
+                start: p + 1 - start,
+                end: k - 1 - start,
+                escaped: true,
+            };
+        } else {
+            let end = if at_newline && k > p && data[k - 1] == b'\r' {
                 k - 1
             } else {
                 k
             };
-            cells.push(Cell {
+            *cell = Cell {
                 start: p - start,
                 end: end - start,
                 escaped: false,
-            });
-            p = k;
+            };
         }
-        match data.get(p) {
-            Some(b',') => p += 1,
-            Some(b'\n') => return Some(p + 1 - start),
-            Some(b'\r') if data.get(p + 1) == Some(&b'\n') => return Some(p + 2 - start),
-            _ => return None,
+        if at_newline {
+            return Some((k + 1 - start, n));
         }
+        p = k + 1;
     }
 }
 
@@ -1651,13 +1872,17 @@ impl Columns {
 /// Bytes handed to a worker at a time.
 const JOB_BYTES: usize = 1 << 20;
 
-/// A run of whole records for a worker (`buf[..len]`), with the line number
-/// of its first byte. The buffer is reused from job to job and kept at its full
-/// size, so that refilling it does not zero it first.
+/// A run of whole records for a worker (`buf[..len]`), with the offset of
+/// its first byte in the (decompressed) file. The buffer is reused from job to
+/// job and kept at its full size, so that refilling it does not zero it first.
+///
+/// Jobs carry no line numbers: a worker's error names the line within its
+/// job, and the reader turns that into the file's line ([`resolve_line`])
+/// only when it reports the error, so that no newline is counted otherwise.
 struct Job {
     buf: Vec<u8>,
     len: usize,
-    first_line: u64,
+    offset: u64,
 }
 
 impl Job {
@@ -1673,7 +1898,8 @@ struct Done {
     buf: Vec<u8>,
     closed: Vec<(u64, SecondMap)>,
     closed_below: u64,
-    error: Option<Error>,
+    /// The job's offset, and its error (the line counted within the job).
+    error: Option<(u64, Error)>,
 }
 
 /// The file's format, with the CSV header's columns.
@@ -1751,7 +1977,8 @@ fn scan_with(
     fast: bool,
 ) -> Result<Scan> {
     let mut chunks = Chunks::open(path)?;
-    let mut line = 1u64;
+    // bytes of the (decompressed) file before `carry`
+    let mut offset = 0u64;
     let format = if json_lines {
         Format::Json
     } else {
@@ -1769,7 +1996,7 @@ fn scan_with(
             match split_record(data, chunks.eof, &mut cells) {
                 Ok(Split::Record(used)) => {
                     let columns = Columns::from_header(path, &data[..used], &cells)?;
-                    line += memchr::memchr_iter(b'\n', &data[..used]).count() as u64;
+                    offset += used as u64;
                     chunks.start += used;
                     break Format::Csv(columns);
                 }
@@ -1790,7 +2017,7 @@ fn scan_with(
         .map_or(1, |n| n.get())
         .clamp(1, 4);
     let mut merger = SecondMerger::new(workers);
-    let mut errors: Vec<Error> = Vec::new();
+    let mut errors: Vec<(u64, Error)> = Vec::new();
     let mut scans = std::thread::scope(|scope| -> Result<Vec<Scan>> {
         let (done_tx, done_rx) = std::sync::mpsc::channel::<Done>();
         let mut job_txs = Vec::new();
@@ -1819,7 +2046,7 @@ fn scan_with(
                         ),
                         Format::Json => json_job(path, &job, &mut acc),
                     };
-                    let error = outcome.err();
+                    let error = outcome.err().map(|e| (job.offset, e));
                     let failed = error.is_some();
                     let done = Done {
                         worker,
@@ -1833,6 +2060,7 @@ fn scan_with(
                     }
                 }
                 acc.close_below(u64::MAX);
+                acc.build_histograms();
                 acc
             }));
         }
@@ -1841,7 +2069,7 @@ fn scan_with(
         let handle_done = |d: Done,
                            free: &mut Vec<Vec<u8>>,
                            merger: &mut SecondMerger,
-                           errors: &mut Vec<Error>| {
+                           errors: &mut Vec<(u64, Error)>| {
             merger.take(d.worker, d.closed, d.closed_below);
             free.push(d.buf);
             if let Some(e) = d.error {
@@ -1877,6 +2105,7 @@ fn scan_with(
                         // one record longer than a job: read on, up to the limit
                         let max = super::limits().max_line_bytes;
                         if len as u64 > max {
+                            let line = resolve_line(path, offset, 1);
                             return Err(line_too_long(path, line, max));
                         }
                         want = len + JOB_BYTES;
@@ -1888,15 +2117,15 @@ fn scan_with(
             };
             want = JOB_BYTES;
             carry.extend_from_slice(&buf[split..len]);
-            let first_line = line;
-            line += memchr::memchr_iter(b'\n', &buf[..split]).count() as u64;
+            let job_offset = offset;
+            offset += split as u64;
             while let Ok(d) = done_rx.try_recv() {
                 handle_done(d, &mut free, &mut merger, &mut errors);
             }
             let job = Job {
                 buf,
                 len: split,
-                first_line,
+                offset: job_offset,
             };
             if job_txs[next].send(job).is_err() {
                 break;
@@ -1925,10 +2154,13 @@ fn scan_with(
         Ok(scans)
     })?;
     // The first error in file order is the one to report.
-    if let Some(e) = errors.into_iter().min_by_key(|e| match e {
-        Error::Parse { line, .. } => line.unwrap_or(0),
-        _ => 0,
+    if let Some((at, mut e)) = errors.into_iter().min_by_key(|(at, e)| match e {
+        Error::Parse { line, .. } => (*at, line.unwrap_or(0)),
+        _ => (*at, 0),
     }) {
+        if let Error::Parse { line, .. } = &mut e {
+            *line = line.and_then(|l| resolve_line(path, at, l));
+        }
         return Err(e);
     }
     for (w, s) in scans.iter_mut().enumerate() {
@@ -1952,7 +2184,7 @@ fn scan_with(
     if acc.rows == 0 && acc.update_rows == 0 {
         return Err(Error::parse(
             path,
-            Some(line),
+            resolve_line(path, offset, 1),
             None,
             "expected at least one request row, found none (Goose creates the log empty and fills it as the run goes)",
         ));
@@ -1961,10 +2193,10 @@ fn scan_with(
 }
 
 /// The error for a record over [`super::Limits::max_line_bytes`].
-fn line_too_long(path: &Path, line: u64, max: u64) -> Error {
+fn line_too_long(path: &Path, line: Option<u64>, max: u64) -> Error {
     Error::parse(
         path,
-        Some(line),
+        line,
         None,
         format!(
             "a record longer than the line-length limit of {max} bytes ({}); raise it with --max-line-length or {}",
@@ -1974,9 +2206,32 @@ fn line_too_long(path: &Path, line: u64, max: u64) -> Error {
     )
 }
 
-/// 1-based line of byte `at` of a job.
+/// 1-based line of byte `at` of a job, counted from the job's start.
 fn line_in(job: &Job, at: usize) -> u64 {
-    job.first_line + memchr::memchr_iter(b'\n', &job.data()[..at]).count() as u64
+    1 + memchr::memchr_iter(b'\n', &job.data()[..at]).count() as u64
+}
+
+/// The file's line of line `line_in_job` of the job at `offset`: the file is
+/// read again up to there (only when an error is reported). `None` if it can
+/// no longer be read that far.
+fn resolve_line(path: &Path, offset: u64, line_in_job: u64) -> Option<u64> {
+    let file = super::open_input(path).ok()?;
+    let mut reader = super::open_maybe_gz(path, file).ok()?;
+    let mut buf = vec![0u8; 1 << 16];
+    let (mut seen, mut newlines) = (0u64, 0u64);
+    while seen < offset {
+        let want = (offset - seen).min(buf.len() as u64) as usize;
+        match reader.read(&mut buf[..want]) {
+            Ok(0) => return None,
+            Ok(n) => {
+                newlines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+                seen += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    Some(newlines + line_in_job)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1992,20 +2247,29 @@ fn csv_job(
 ) -> Result<()> {
     let data = job.data();
     let mut blocks = Blocks::new(data);
+    let mut fast_cells = [Cell::default(); FAST_CELLS];
     let mut p = 0;
     while p < data.len() {
         let fast_used = if fast {
-            fast_split(&mut blocks, p, cells)
+            fast_split(&mut blocks, p, &mut fast_cells)
         } else {
             None
         };
-        let used = match fast_used {
-            Some(used) => used,
-            None => match split_record(&data[p..], true, cells) {
-                Ok(Split::Record(used)) => used,
-                Ok(Split::NeedMore) => data.len() - p,
-                Err(msg) => return Err(Error::parse(path, Some(line_in(job, p)), None, msg)),
-            },
+        let (used, cells) = match fast_used {
+            Some((used, n)) => (used, &fast_cells[..n]),
+            None => {
+                let used = match split_record(&data[p..], true, cells) {
+                    Ok(Split::Record(used)) => used,
+                    Ok(Split::NeedMore) => data.len() - p,
+                    Err(msg) => {
+                        return Err(Error::parse(path, Some(line_in(job, p)), None, msg));
+                    }
+                };
+                if fast {
+                    blocks.reset(p + used);
+                }
+                (used, &cells[..])
+            }
         };
         let rec = &data[p..p + used];
         if !(cells.len() == 1 && cells[0].start == cells[0].end) {
@@ -2112,7 +2376,7 @@ struct JRaw<'a> {
 
 fn json_job(path: &Path, job: &Job, acc: &mut Scan) -> Result<()> {
     for (i, text) in job.data().split(|&b| b == b'\n').enumerate() {
-        let line = job.first_line + i as u64;
+        let line = 1 + i as u64;
         let trimmed = text.trim_ascii();
         if trimmed.is_empty() {
             continue;
@@ -2616,6 +2880,206 @@ mod tests {
                         .collect()
                 };
                 assert_eq!(pairs(&h), pairs(&direct));
+            }
+        }
+    }
+
+    #[test]
+    fn bucket_counts_build_the_histogram_record_would() {
+        let mut values: Vec<u64> = vec![0, 1, 2, 1023, 1024, 2047, 2048, 2049, 4095, 4096];
+        // a bucket filled past a byte's range many times over
+        values.extend(std::iter::repeat_n(30_000, 1000));
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for i in 0..20_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // spread over every magnitude up to the recorded bound
+            values.push((x >> (x % 40)) % (MAX_RECORDED_US + 1));
+            values.push(i * 97);
+        }
+        values.push(MAX_RECORDED_US);
+        let template = new_endpoint_histogram();
+        let exact = new_exact_histogram();
+        let mut direct = new_endpoint_histogram();
+        let mut counts: Vec<u8> = Vec::new();
+        let mut spilled = new_endpoint_histogram();
+        for (n, &v) in values.iter().enumerate() {
+            let i = hist_index(v);
+            assert_eq!(hist_value(i), template.lowest_equivalent(v), "v={v}");
+            assert_eq!(
+                hist_value(i.max(1)),
+                crate::latency::exact_key(v),
+                "exact key of {v}"
+            );
+            if i >= counts.len() {
+                counts.resize(hist_len_for(i), 0);
+            }
+            if counts[i] == u8::MAX {
+                spilled.record_n(hist_value(i), 255).unwrap();
+                counts[i] = 0;
+            }
+            counts[i] += 1;
+            direct.record(v).unwrap();
+            // the counts grow exactly as the histogram's own array
+            if n % 997 == 0 {
+                assert_eq!(counts.len().max(2048), direct.distinct_values(), "v={v}");
+            }
+            assert!(hist_value(i) <= exact.highest_equivalent(v));
+        }
+        let mut scan = Scan::new(None);
+        scan.endpoints.push(EndpointAcc {
+            key: Vec::new(),
+            kind: String::new(),
+            name: String::new(),
+            hist: Times::Dense(Box::new(spilled)),
+            counts,
+            requests: 0,
+            failures: 0,
+            sum_us: 0,
+            min_us: 0,
+            max_us: 0,
+            status: Vec::new(),
+        });
+        scan.build_histograms();
+        let Times::Dense(built) = &scan.endpoints[0].hist else {
+            panic!("the endpoint's times were given as a histogram");
+        };
+        assert_eq!(built.len(), direct.len());
+        assert_eq!(built.distinct_values(), direct.distinct_values());
+        assert_eq!(built.high(), direct.high());
+        assert_eq!(built.min(), direct.min());
+        assert_eq!(built.min_nz(), direct.min_nz());
+        assert_eq!(built.max(), direct.max());
+        assert_eq!(built.mean(), direct.mean());
+        assert_eq!(built.stdev(), direct.stdev());
+        for q in [0.0, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0] {
+            assert_eq!(built.value_at_quantile(q), direct.value_at_quantile(q));
+        }
+        let a: Vec<(u64, u64)> = built
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect();
+        let b: Vec<(u64, u64)> = direct
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect();
+        assert_eq!(a, b);
+        assert!(**built == direct);
+    }
+
+    /// The fast splitter either hands a record over or cuts it exactly as
+    /// the general one: random records of the bytes that matter.
+    #[test]
+    fn fast_split_agrees_with_split_record_on_random_records() {
+        let alphabet = b"ab\",\"\n\r\"";
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let (mut taken, mut handed) = (0, 0);
+        for _ in 0..200_000 {
+            let len = 1 + next(150) as usize;
+            let mut data: Vec<u8> = (0..len)
+                .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                .collect();
+            if next(3) == 0 {
+                // a well-formed record now and then
+                data = b"1,\"x \"\"y\"\", z\",\"\",,\"a\nb\",c\n".to_vec();
+                let cut = next(data.len() as u64 + 1) as usize;
+                data.truncate(cut);
+                data.extend_from_slice(b"q,\"\"\"\",x\n");
+            }
+            let start = next(3) as usize;
+            let mut padded = vec![b'x'; start];
+            padded.extend_from_slice(&data);
+            let mut blocks = Blocks::new(&padded);
+            blocks.reset(start);
+            let mut fast_cells = [Cell::default(); FAST_CELLS];
+            let mut cells = Vec::new();
+            let Some((used, n)) = fast_split(&mut blocks, start, &mut fast_cells) else {
+                handed += 1;
+                continue;
+            };
+            taken += 1;
+            let Ok(Split::Record(expected)) = split_record(&data, true, &mut cells) else {
+                panic!("fast split took a record the general one rejects: {data:?}");
+            };
+            assert_eq!(used, expected, "{:?}", String::from_utf8_lossy(&data));
+            let show = |c: &[Cell], rec: &[u8]| {
+                c.iter()
+                    .map(|c| unescape(&rec[c.start..c.end], c.escaped, &mut Vec::new()).to_vec())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                show(&fast_cells[..n], &padded[start..]),
+                show(&cells, &data),
+                "{:?}",
+                String::from_utf8_lossy(&data)
+            );
+        }
+        assert!(taken > 5_000 && handed > 5_000, "{taken} {handed}");
+    }
+
+    /// An error far into the file (in a later job, on another worker) names
+    /// its line in the file, counted here from the text itself.
+    #[test]
+    fn an_error_in_a_later_job_names_its_line_in_the_file() {
+        let real = std::fs::read_to_string(fixture(
+            "fixtures/goose/monitoring-30u-reqlog-csv/requests.csv",
+        ))
+        .unwrap();
+        let (header, rows) = real.split_once('\n').unwrap();
+        let mut log = format!("{header}\n");
+        while log.len() < 3 * JOB_BYTES {
+            log.push_str(rows);
+            if !log.ends_with('\n') {
+                log.push('\n');
+            }
+        }
+        let line = log.lines().count() + 1;
+        let bad_row = format!("x{}", rows.lines().next().unwrap());
+        log.push_str(&bad_row);
+        log.push('\n');
+        log.push_str(rows);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("requests.csv");
+        std::fs::write(&path, &log).unwrap();
+        for fast in [true, false] {
+            let text = scan_text(&path, None, fast);
+            assert!(
+                text.starts_with("error") && text.contains(&format!("line {line}")),
+                "{text} (expected line {line})"
+            );
+        }
+    }
+
+    #[test]
+    fn avx2_classifier_agrees_with_the_portable_one() {
+        let mut x = 0x1234_5678_9abc_def1u64;
+        for _ in 0..20_000 {
+            let mut block = [0u8; 64];
+            for b in &mut block {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = b"\",\nab\r"[(x % 6) as usize];
+            }
+            let (q, s, n) = classify(&block);
+            let portable = (q, s, n, prefix_xor(q));
+            let mut odd = false;
+            let mut parity = 0u64;
+            for (i, &b) in block.iter().enumerate() {
+                odd ^= b == b'"';
+                parity |= (odd as u64) << i;
+            }
+            assert_eq!(portable.3, parity);
+            assert_eq!(classify_with_parity(&block, false), portable);
+            if has_avx2_clmul() {
+                assert_eq!(classify_with_parity(&block, true), portable);
             }
         }
     }
