@@ -5,6 +5,8 @@
 //! whole-file size limit must not apply to it, and errors deep in the file
 //! must still name their line.
 
+mod common;
+
 use assert_cmd::Command;
 use perfreport::targets::{self, Outcome, State};
 use perfreport::{analysis, input};
@@ -157,22 +159,10 @@ fn ticks(history: &Path) -> Vec<Tick> {
         .collect()
 }
 
-/// The documented windows: whole ones from the first tick at peak users, one
-/// more ending at the last tick at peak.
+/// [`common::laid_windows`] over these ticks.
 fn laid_windows(ticks: &[Tick], over: f64) -> Vec<(f64, f64)> {
-    let peak = ticks.iter().map(|t| t.users).max().unwrap();
-    let first = ticks.iter().find(|t| t.users == peak).unwrap().t;
-    let last = ticks.iter().rev().find(|t| t.users == peak).unwrap().t;
-    let mut out = Vec::new();
-    let mut s = first;
-    while s + over <= last {
-        out.push((s, s + over));
-        s += over;
-    }
-    if out.last().is_some_and(|w| w.1 < last) {
-        out.push((last - over, last));
-    }
-    out
+    let ticks: Vec<(f64, u64)> = ticks.iter().map(|t| (t.t, t.users)).collect();
+    common::laid_windows(&ticks, over)
 }
 
 fn evaluate(stats: &Path, exprs: &[&str]) -> Vec<Outcome> {

@@ -194,20 +194,9 @@ fn copy(from: &str, to: &Path) {
 }
 
 /// The bundled Locust run's sustained rate, from its stats history's Aggregated
-/// rows: request count difference between the first and the last tick at the
-/// peak user count, over the seconds between them.
+/// rows (computed in tests/common, not by perfreport).
 fn locust_steady_rps() -> f64 {
-    let rows: Vec<_> = csv_rows(format!("{LOCUST_RUN}/{LOCUST_PREFIX}_stats_history.csv"))
-        .into_iter()
-        .filter(|r| r["Name"] == "Aggregated")
-        .collect();
-    let users = |r: &HashMap<String, String>| r["User Count"].parse::<u64>().unwrap();
-    let peak = rows.iter().map(users).max().unwrap();
-    let at_peak: Vec<_> = rows.iter().filter(|r| users(r) == peak).collect();
-    let (first, last) = (at_peak[0], at_peak[at_peak.len() - 1]);
-    let n = |r: &HashMap<String, String>, k: &str| r[k].parse::<f64>().unwrap();
-    (n(last, "Total Request Count") - n(first, "Total Request Count"))
-        / (n(last, "Timestamp") - n(first, "Timestamp"))
+    common::sustained_from_history(format!("{LOCUST_RUN}/{LOCUST_PREFIX}_stats_history.csv"))
 }
 
 /// A cell of the bundled Locust run's Aggregated stats row.

@@ -119,3 +119,22 @@ pub fn schema_validator(schema_path: impl AsRef<Path>) -> jsonschema::Validator 
     let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
     jsonschema::draft202012::new(&schema).unwrap()
 }
+
+/// The windows of the documented rule, laid independently from a history's
+/// (time, users) ticks: whole windows of `over` seconds from the first tick at
+/// peak users, then one more ending at the last tick at peak.
+pub fn laid_windows(ticks: &[(f64, u64)], over: f64) -> Vec<(f64, f64)> {
+    let peak = ticks.iter().map(|t| t.1).max().unwrap();
+    let first = ticks.iter().find(|t| t.1 == peak).unwrap().0;
+    let last = ticks.iter().rev().find(|t| t.1 == peak).unwrap().0;
+    let mut out = Vec::new();
+    let mut s = first;
+    while s + over <= last {
+        out.push((s, s + over));
+        s += over;
+    }
+    if out.last().is_some_and(|w| w.1 < last) {
+        out.push((last - over, last));
+    }
+    out
+}
