@@ -336,15 +336,18 @@ impl StreamRows {
 /// A csv error on a streamed file.
 fn stream_error(path: &Path, tape: &std::cell::RefCell<Tape>, e: csv::Error) -> Error {
     let line = e.position().map(|p| tape.borrow_mut().line_at(p.byte()));
-    match e.kind() {
-        csv::ErrorKind::Io(_) => {
-            let csv::ErrorKind::Io(io) = e.into_kind() else {
-                unreachable!()
-            };
-            Error::io(path, io)
-        }
-        csv::ErrorKind::Utf8 { .. } => Error::parse(path, line, None, "expected UTF-8 text"),
-        _ => Error::parse(path, line, None, e.to_string()),
+    csv_error_at(path, line, e)
+}
+
+/// A csv error, at its line when known.
+fn csv_error_at(path: &Path, line: Option<u64>, e: csv::Error) -> Error {
+    let message = match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => "expected UTF-8 text".to_string(),
+        _ => e.to_string(),
+    };
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io(path, io),
+        _ => Error::parse(path, line, None, message),
     }
 }
 
@@ -398,16 +401,7 @@ const FINAL_NEWLINE_MISSING: &str = "the last row does not end with a newline: t
 /// A csv error on a file whose bytes are at hand.
 pub(crate) fn csv_error_in(path: &Path, data: &[u8], e: csv::Error) -> Error {
     let line = e.position().map(|p| line_in(data, p.byte()));
-    match e.kind() {
-        csv::ErrorKind::Io(_) => {
-            let csv::ErrorKind::Io(io) = e.into_kind() else {
-                unreachable!()
-            };
-            Error::io(path, io)
-        }
-        csv::ErrorKind::Utf8 { .. } => Error::parse(path, line, None, "expected UTF-8 text"),
-        _ => Error::parse(path, line, None, e.to_string()),
-    }
+    csv_error_at(path, line, e)
 }
 
 impl Row<'_> {
