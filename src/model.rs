@@ -754,6 +754,26 @@ mod exact_second_tests {
     }
 
     #[test]
+    fn a_spill_file_that_cannot_be_written_is_an_error_not_a_panic() {
+        // a file opened read-only stands for a full disk: every write fails
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spill");
+        std::fs::write(&path, b"").unwrap();
+        let mut spill = super::ExactSpill::new(100);
+        spill.file = Some(std::sync::Arc::new(std::fs::File::open(&path).unwrap()));
+        for s in 0..2000u64 {
+            spill.push((0..20u64).map(|i| (1 + i * 1000 + s, 1)));
+        }
+        let e = spill.finish().unwrap_err();
+        assert!(matches!(e, crate::error::Error::Usage(_)));
+        assert!(
+            e.to_string().contains("cannot write the temporary file"),
+            "{e}"
+        );
+        assert_eq!(spill.spilled_bytes(), 0);
+    }
+
+    #[test]
     fn exact_second_merges_equal_values_and_keeps_unsorted_input() {
         let e = ExactSecond::from_sorted([(5, 1), (5, 2), (9, u32::MAX), (9, 3), (2, 4), (700, 1)]);
         assert_eq!(
