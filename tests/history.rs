@@ -3,6 +3,9 @@
 //! writers, newer schema, foreign files). Expected figures are computed here
 //! from the raw fixtures.
 
+mod common;
+use common::files_in;
+
 use assert_cmd::Command;
 use perfreport::history::sqlite::SqliteStore;
 use perfreport::history::{DbSpec, Filter, Labels, RecordedRun, RunStore};
@@ -615,21 +618,6 @@ fn the_report_shows_the_trend_of_the_recorded_runs() {
         .assert()
         .success();
     assert!(!String::from_utf8_lossy(&out.get_output().stdout).contains("## Trend"));
-}
-
-fn files_in(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]

@@ -7,9 +7,9 @@
 //! schemas/report.schema.json after a deliberate change of the model.
 
 mod common;
+use common::files_in as files_of;
 use common::perfreport;
 
-use std::path::Path;
 
 const CONFIG: &str = "fixtures/autoarr/perfreport.toml";
 const TEMPLATE: &str = "fixtures/autoarr/report.md.tera";
@@ -89,21 +89,6 @@ fn render_format_json_validates_against_the_committed_schema() {
     let last_x = points.last().unwrap()[0].as_f64().unwrap();
     let nines = (requests as f64).log10().floor().clamp(1.0, 4.0);
     assert!((last_x - nines).abs() < 1e-9, "{last_x} vs {nines}");
-}
-
-fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]

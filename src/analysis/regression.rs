@@ -991,11 +991,7 @@ fn request_check(
                 .collect();
             let mut interval = interval_of(changes);
             let per_run: Vec<f64> = bs.iter().filter_map(|e| e.error_rate()).collect();
-            let spread = widen_by_spread(&per_run, if rel { rb } else { 1.0 });
-            if let (Some(iv), Some(w)) = (interval.as_mut(), spread) {
-                iv[0] -= w;
-                iv[1] += w;
-            }
+            let spread = widen_by_spread(&mut interval, &per_run, if rel { rb } else { 1.0 });
             let basis = format!(
                 "failures resampled as binomial draws of n/{DESIGN_EFFECT} requests ({} baseline, {} after){}",
                 format::count(nb),
@@ -1215,11 +1211,17 @@ fn log_sd(xs: &[f64]) -> Option<f64> {
     std_dev(&xs.iter().map(|x| x.ln()).collect::<Vec<_>>())
 }
 
-/// `1.96 · s · sqrt(1 + 1/N)` of the per-run values, in change units.
-fn widen_by_spread(per_run: &[f64], scale: f64) -> Option<f64> {
+/// Widen `interval` on both sides by `1.96 · s · sqrt(1 + 1/N)` of the
+/// per-run values, in change units; the width, when there was a spread.
+fn widen_by_spread(interval: &mut Option<[f64; 2]>, per_run: &[f64], scale: f64) -> Option<f64> {
     let s = std_dev(per_run)?;
     let n = per_run.len() as f64;
-    Some(1.96 * s * (1.0 + 1.0 / n).sqrt() / scale)
+    let w = 1.96 * s * (1.0 + 1.0 / n).sqrt() / scale;
+    if let Some(iv) = interval.as_mut() {
+        iv[0] -= w;
+        iv[1] += w;
+    }
+    Some(w)
 }
 
 /// A latency check from point values only (CSV percentile columns, mean, max).
@@ -1317,11 +1319,7 @@ fn rps_check(rng: &mut Rng, t: &RelativeExpr, baselines: &[RunSide], after: &Run
             .collect();
         interval = interval_of(changes);
     }
-    let spread = widen_by_spread(&per_run, if rel { vb } else { 1.0 });
-    if let (Some(iv), Some(w)) = (interval.as_mut(), spread) {
-        iv[0] -= w;
-        iv[1] += w;
-    }
+    let spread = widen_by_spread(&mut interval, &per_run, if rel { vb } else { 1.0 });
     let basis = if interval.is_some() {
         format!(
             "sustained rps; interval from {BLOCK_S} s blocks of the per-second rps at peak users{}",
@@ -1412,11 +1410,7 @@ fn cpu_per_request_check(
             .collect();
         interval = interval_of(changes);
     }
-    let spread = widen_by_spread(&per_run, if rel { vb } else { 1.0 });
-    if let (Some(iv), Some(w)) = (interval.as_mut(), spread) {
-        iv[0] -= w;
-        iv[1] += w;
-    }
+    let spread = widen_by_spread(&mut interval, &per_run, if rel { vb } else { 1.0 });
     let basis = format!(
         "server CPU ms per request = mean CPU of the samples between the test's start and end × its length ÷ its requests (after: {} samples over {}, {} requests); interval from {BLOCK_S} s blocks of the CPU samples{}",
         xa.len(),

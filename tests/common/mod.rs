@@ -138,3 +138,20 @@ pub fn laid_windows(ticks: &[(f64, u64)], over: f64) -> Vec<(f64, f64)> {
     }
     out
 }
+
+/// Every file of a directory as (name, bytes), sorted by name: for comparing
+/// two renderings byte for byte.
+pub fn files_in(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
