@@ -10,7 +10,6 @@ mod common;
 use common::files_in as files_of;
 use common::perfreport;
 
-
 const CONFIG: &str = "fixtures/autoarr/perfreport.toml";
 const TEMPLATE: &str = "fixtures/autoarr/report.md.tera";
 const SCHEMA: &str = "schemas/report.schema.json";
