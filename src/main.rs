@@ -493,6 +493,9 @@ fn limit_malloc_arenas() {}
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
+    // large request logs are read in place; the guard turns a log cut short
+    // while it is read into an error instead of a SIGBUS
+    perfreport::input::mapped::enable();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -465,6 +465,16 @@ impl ExactSpill {
         }
     }
 
+    /// The pairs of a second this spill encoded, before [`ExactSpill::finish`]
+    /// too (what is buffered is written first): a reader that gets more times
+    /// for a second already encoded reads it back to encode it anew.
+    pub fn pairs(&mut self, second: &ExactSecond) -> Vec<(u64, u32)> {
+        if second.is_spilled() {
+            self.write_pending();
+        }
+        second.iter().collect()
+    }
+
     /// Bytes written to the spill file so far.
     pub fn spilled_bytes(&self) -> u64 {
         self.written

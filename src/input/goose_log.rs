@@ -6,12 +6,14 @@
 //! reset its logs). The file is streamed with bounded memory whatever its size:
 //! per endpoint an HdrHistogram of the exact µs times (3 significant digits)
 //! plus exact count/min/max/sum and status counts; failures grouped by
-//! (method, name, error); a per-second timeline whose per-second maps of
+//! (method, name, error); a per-second timeline that keeps each second's
 //! exact times (quantised like the exact histogram, only the values that
-//! occurred) are closed once the log has moved [`LATE_SECONDS`] past them and
-//! kept on the timeline, so that windowed targets merge the requests of a
-//! window exactly (rows are written when a request completes, so
-//! they arrive roughly, not strictly, in `elapsed` order).
+//! occurred), so that windowed targets merge the requests of a window
+//! exactly. Rows are written when a request completes, so they arrive
+//! roughly, not strictly, in `elapsed` order: a second stays open for
+//! [`OPEN_SECONDS`] after the latest one seen, and a row that comes later
+//! still is merged into its second afterwards (exactly; only rows more than
+//! [`LATE_SECONDS`] late are left out of the exact times, and counted).
 //!
 //! The log has no absolute time, only `elapsed` (ms since the test started,
 //! taken when the request was sent). Read alone, `started` is unknown and the
@@ -38,10 +40,11 @@
 //! outside quotes), and one worker per core (at most 4) parses them into its
 //! own accumulators, merged at the end. Line numbers are not counted: an
 //! error names its line within its job, turned into the file's line by
-//! reading the file again up to that job. The file is read, not
-//! memory-mapped: a mapped file that another process truncates while it is
-//! read kills the reader with SIGBUS, and a CI gate must end in an error it
-//! can explain instead (mapping was ~12 % faster). No row allocates.
+//! reading the file again up to that job. A plain file is memory-mapped
+//! when the program has installed the guard of [`super::mapped`] (the
+//! command does), so that the file is not copied into buffers (~10 % of the
+//! CPU time), and a file cut short while it is read ends in an error, not in
+//! SIGBUS; otherwise, and for gzip, it is read. No row allocates.
 //!
 //! Where the time goes (`perf record` of `gate --stats` on the 1 GB,
 //! 3.78 M-row log of `benches/reqlog.sh`, 2 cores shared with other
@@ -72,9 +75,9 @@
 //! of names taken one at a time (issue 15: 22 to 31 MiB of peak RSS for
 //! `gate` on 100 MB to 10 GB logs, 10-minute to 24-hour runs, 12 or 10,000
 //! names, up to ~6,000 requests/s; `benches/rss.sh`, figures in the README).
-//! Not yet: a 24-hour run with 10,000 names (~39 MiB) and a run of 63,000
-//! requests/s (~43 MiB: the [`LATE_SECONDS`] + 1 open seconds' maps per
-//! thread, thousands of distinct values each). What holds it:
+//! Open seconds are their rows' bucket indexes, 2 bytes a row, for
+//! [`OPEN_SECONDS`] + 1 seconds per thread (~0.4 MB a thread at 63,000
+//! requests/s; they were 121 hash maps, ~7 MB a thread). What holds it:
 //! - the exact (key, count) pairs of every second, which windowed targets
 //!   merge exactly, grow with the number of requests: they are delta- and
 //!   varint-encoded ([`crate::model::ExactSecond`], 2 to 4 bytes a pair) and,
@@ -100,8 +103,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::Path;
 
-/// Seconds a per-second histogram stays open for rows that arrive late (a row is
-/// written when its request completes, `elapsed` is when it was sent).
+/// Rows sent more than this many seconds before the latest row a reader
+/// thread has seen are left out of their second's exact times (counted, and
+/// said in the run's provenance); later rows within it are merged in exactly
+/// (a row is written when its request completes, `elapsed` is when it was
+/// sent). It bounds the work a log far out of order can cause.
 pub const LATE_SECONDS: u64 = 120;
 
 /// Bytes read at a time.
@@ -211,11 +217,26 @@ struct Second {
     failures: u64,
 }
 
-/// The exact times of one open second: exact key ([`exact_key`], at most
-/// 1 hour in µs, so it fits in a `u32`) -> count. 8 bytes an entry: a busy
-/// run has [`LATE_SECONDS`] + 1 of these open per reader thread, each with up
-/// to a few thousand distinct keys.
-type SecondMap = HashMap<u32, u32, std::hash::BuildHasherDefault<FastHash>>;
+/// The exact times of a closed second: (bucket index, count) sorted by index
+/// (the index of HdrHistogram's bucket, [`hist_index`]; at most ~23,300 for
+/// 1 hour, so it fits in a `u16`; [`hist_value`] gives the exact key).
+type SecondPairs = Vec<(u16, u32)>;
+
+/// Seconds a reader thread keeps open behind the latest one it has seen:
+/// rows arrive in completion order, so a second's rows are nearly all in by
+/// then. An open second is only its rows' bucket indexes, appended (2 bytes a
+/// row, sorted once when the second closes), which is both cheaper per row
+/// than a hash map of counts (that took ~14 % of the reader's time, growing,
+/// hashing and sorting) and small: 3 open seconds of a 63,000 requests/s run
+/// are ~0.4 MB a thread, where 121 hash maps were ~7 MB. A row that comes
+/// later than that (a request slower than ~3 s) goes to
+/// [`SecondMerger`] on its own and is merged into its second there, exactly;
+/// only one more than [`LATE_SECONDS`] behind is left out of the exact times.
+const OPEN_SECONDS: u64 = 2;
+
+/// Late rows a [`SecondMerger`] gathers before it merges them into their
+/// seconds (8 bytes each).
+const LATE_BATCH: usize = 1 << 16;
 
 /// A problem with one row; the caller adds the file and line (counted only
 /// when needed, so that rows need not count their newlines).
@@ -287,12 +308,19 @@ struct Scan {
     /// [`FINISHED_CHUNK`] (only on the merged accumulator): no doubling slack,
     /// and each chunk is freed as soon as the timeline has taken it.
     finished: Vec<Vec<FinishedSecond>>,
-    /// Histograms of the open seconds, `closed_below` onwards (at most
-    /// [`LATE_SECONDS`] + 1 of them).
-    open: std::collections::VecDeque<Option<SecondMap>>,
-    /// Per-second maps closed since the merger last took them.
-    closed_out: Vec<(u64, SecondMap)>,
+    /// Bucket indexes of the rows of the open seconds, `closed_below`
+    /// onwards (at most [`OPEN_SECONDS`] + 1 of them).
+    open: std::collections::VecDeque<Vec<u16>>,
+    /// Emptied `open` vectors, kept for the next seconds.
+    spare: Vec<Vec<u16>>,
+    /// Seconds closed since the merger last took them.
+    closed_out: Vec<(u64, SecondPairs)>,
+    /// Rows of already closed seconds, since the merger last took them:
+    /// second << 16 | bucket index.
+    late_out: Vec<u64>,
     closed_below: u64,
+    /// Rows more than [`LATE_SECONDS`] behind the latest: counted in their
+    /// second's rate, not in its exact times.
     late_rows: u64,
     users: Vec<(u32, u32)>,
     /// Per user, the elapsed ms of its first request (the ramp-up's shape).
@@ -359,7 +387,9 @@ impl Scan {
             seconds: Vec::new(),
             finished: Vec::new(),
             open: std::collections::VecDeque::new(),
+            spare: Vec::new(),
             closed_out: Vec::new(),
+            late_out: Vec::new(),
             closed_below: 0,
             late_rows: 0,
             users: Vec::new(),
@@ -404,24 +434,26 @@ impl Scan {
         if !r.success {
             s.failures += 1;
         }
+        // hist_value of this == exact_key(r.response_us), from the index
+        // computed once; clamped to 1 hour, the index is below u16::MAX
+        let key = bucket.max(1) as u16;
         if sec < self.closed_below {
-            self.late_rows += 1;
+            if sec + LATE_SECONDS >= self.max_elapsed_ms / 1000 {
+                self.late_out.push(sec << 16 | key as u64);
+            } else {
+                self.late_rows += 1;
+            }
         } else {
-            if sec > LATE_SECONDS + self.closed_below {
-                self.close_below(sec - LATE_SECONDS);
+            if sec > OPEN_SECONDS + self.closed_below {
+                self.close_below(sec - OPEN_SECONDS);
             }
             let at = (sec - self.closed_below) as usize;
             if at >= self.open.len() {
-                self.open.resize_with(at + 1, || None);
+                let spare = &mut self.spare;
+                self.open
+                    .resize_with(at + 1, || spare.pop().unwrap_or_default());
             }
-            // Not pre-sized like the last closed second: that saved ~2 % of
-            // the time but added ~2.5 MiB of peak RSS (seconds split between
-            // workers got full-size maps).
-            let m = self.open[at].get_or_insert_with(SecondMap::default);
-            // == exact_key(r.response_us), from the index computed once;
-            // clamped to 1 hour (3.6e9 µs), below u32::MAX
-            let c = m.entry(hist_value(bucket.max(1)) as u32).or_insert(0);
-            *c = c.saturating_add(1);
+            self.open[at].push(key);
         }
         if r.user >= MAX_USERS {
             return Err(RowError {
@@ -624,11 +656,17 @@ impl Scan {
     /// Hand the per-second histograms of seconds below `limit` to the merger.
     fn close_below(&mut self, limit: u64) {
         while self.closed_below < limit {
-            let Some(h) = self.open.pop_front() else {
+            let Some(mut keys) = self.open.pop_front() else {
                 break;
             };
-            if let Some(h) = h {
-                self.closed_out.push((self.closed_below, h));
+            if !keys.is_empty() {
+                keys.sort_unstable();
+                self.closed_out
+                    .push((self.closed_below, run_lengths(keys.iter().copied())));
+            }
+            if self.spare.len() <= OPEN_SECONDS as usize {
+                keys.clear();
+                self.spare.push(keys);
             }
             self.closed_below += 1;
         }
@@ -1165,7 +1203,12 @@ struct FinishedSecond {
 /// Gathers the per-second maps the workers close, and turns a second into
 /// p50/p95 once every worker has moved past it.
 struct SecondMerger {
-    open: BTreeMap<u64, SecondMap>,
+    open: BTreeMap<u64, SecondPairs>,
+    /// Late rows not yet merged into their seconds ([`Scan::late_out`]).
+    late: Vec<u64>,
+    /// Seconds known only from late rows, with neither an open nor a finished
+    /// entry when their rows came (merged into `finished` at the end).
+    orphans: BTreeMap<u64, SecondPairs>,
     closed_below: Vec<u64>,
     /// The finished seconds, in increasing order (a second is finished once
     /// every worker has moved past it, so they finish in order), in chunks.
@@ -1189,6 +1232,8 @@ impl SecondMerger {
     fn new(workers: usize) -> Self {
         SecondMerger {
             open: BTreeMap::new(),
+            late: Vec::new(),
+            orphans: BTreeMap::new(),
             closed_below: vec![0; workers],
             finished: Vec::new(),
             unordered: false,
@@ -1200,24 +1245,31 @@ impl SecondMerger {
         }
     }
 
-    fn take(&mut self, worker: usize, closed: Vec<(u64, SecondMap)>, closed_below: u64) {
-        for (sec, h) in closed {
+    fn take(
+        &mut self,
+        worker: usize,
+        closed: Vec<(u64, SecondPairs)>,
+        closed_below: u64,
+        late: Vec<u64>,
+    ) {
+        for (sec, pairs) in closed {
             match self.open.entry(sec) {
                 std::collections::btree_map::Entry::Vacant(v) => {
-                    v.insert(h);
+                    v.insert(pairs);
                 }
                 std::collections::btree_map::Entry::Occupied(mut o) => {
-                    let mine = o.get_mut();
-                    for (k, c) in h {
-                        let m = mine.entry(k).or_insert(0);
-                        *m = m.saturating_add(c);
-                    }
+                    let merged = merge_pairs(o.get(), &pairs);
+                    o.insert(merged);
                 }
             }
         }
         self.closed_below[worker] = closed_below;
         let all_past = self.closed_below.iter().copied().min().unwrap_or(0);
         self.finalize_below(all_past);
+        self.late.extend(late);
+        if self.late.len() >= LATE_BATCH {
+            self.merge_late();
+        }
     }
 
     fn finalize_below(&mut self, limit: u64) {
@@ -1225,24 +1277,11 @@ impl SecondMerger {
             if *entry.key() >= limit {
                 break;
             }
-            let (sec, h) = entry.remove_entry();
+            let (sec, pairs) = entry.remove_entry();
             self.sorted.clear();
             self.sorted
-                .extend(h.into_iter().map(|(k, c)| (k as u64, c)));
-            self.sorted.sort_unstable();
-            self.wide.clear();
-            self.wide
-                .extend(self.sorted.iter().map(|&(k, c)| (k, c as u64)));
-            let p50_us = exact_quantile(&self.wide, 0.5).unwrap_or(0);
-            let p95_us = exact_quantile(&self.wide, 0.95).unwrap_or(0);
-            let dist = self.spill.push(self.sorted.iter().copied());
-            let narrow = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
-            let f = FinishedSecond {
-                sec: narrow(sec),
-                p50_us: narrow(p50_us),
-                p95_us: narrow(p95_us),
-                dist,
-            };
+                .extend(pairs.iter().map(|&(k, c)| (hist_value(k as usize), c)));
+            let f = self.finish(sec);
             if let Some(last) = self.finished.last().and_then(|c| c.last()) {
                 self.unordered |= last.sec >= f.sec;
             }
@@ -1256,6 +1295,158 @@ impl SecondMerger {
             }
         }
     }
+
+    /// The finished second `sec` from the sorted (exact key, count) pairs in
+    /// `self.sorted`.
+    fn finish(&mut self, sec: u64) -> FinishedSecond {
+        self.wide.clear();
+        self.wide
+            .extend(self.sorted.iter().map(|&(k, c)| (k, c as u64)));
+        let p50_us = exact_quantile(&self.wide, 0.5).unwrap_or(0);
+        let p95_us = exact_quantile(&self.wide, 0.95).unwrap_or(0);
+        let dist = self.spill.push(self.sorted.iter().copied());
+        let narrow = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        FinishedSecond {
+            sec: narrow(sec),
+            p50_us: narrow(p50_us),
+            p95_us: narrow(p95_us),
+            dist,
+        }
+    }
+
+    /// The finished second `sec`, if there is one (found by halving while
+    /// the seconds finished in order).
+    fn finished_mut(&mut self, sec: u64) -> Option<&mut FinishedSecond> {
+        let sec = u32::try_from(sec).ok()?;
+        if self.unordered {
+            return self.finished.iter_mut().flatten().find(|f| f.sec == sec);
+        }
+        let chunk = self
+            .finished
+            .partition_point(|c| c.first().is_some_and(|f| f.sec <= sec))
+            .checked_sub(1)?;
+        let c = &mut self.finished[chunk];
+        let at = c.binary_search_by_key(&sec, |f| f.sec).ok()?;
+        Some(&mut c[at])
+    }
+
+    /// Merge the late rows gathered so far into their seconds: an open
+    /// second takes them as more pairs, a finished one is finished again
+    /// with them (its p50/p95 recomputed, its pairs written anew), the others
+    /// wait as orphans.
+    fn merge_late(&mut self) {
+        let mut late = std::mem::take(&mut self.late);
+        late.sort_unstable();
+        for group in late.chunk_by(|a, b| a >> 16 == b >> 16) {
+            let sec = group[0] >> 16;
+            let pairs = run_lengths(group.iter().map(|&v| (v & 0xffff) as u16));
+            if let Some(open) = self.open.get_mut(&sec) {
+                *open = merge_pairs(open, &pairs);
+            } else if !self.merge_into_finished(sec, &pairs) {
+                let orphan = self.orphans.entry(sec).or_default();
+                *orphan = merge_pairs(orphan, &pairs);
+            }
+        }
+        late.clear();
+        self.late = late;
+    }
+
+    /// Add `pairs` to the finished second `sec` (finishing it again); false
+    /// if there is no such second.
+    fn merge_into_finished(&mut self, sec: u64, pairs: &[(u16, u32)]) -> bool {
+        let Some(f) = self.finished_mut(sec) else {
+            return false;
+        };
+        let dist = std::mem::replace(&mut f.dist, crate::model::ExactSecond::from_sorted([]));
+        let before = self.spill.pairs(&dist);
+        let mut merged = Vec::with_capacity(before.len() + pairs.len());
+        let mut added = pairs
+            .iter()
+            .map(|&(k, c)| (hist_value(k as usize), c))
+            .peekable();
+        for (k, c) in before {
+            while let Some(&(ak, ac)) = added.peek().filter(|(ak, _)| *ak < k) {
+                merged.push((ak, ac));
+                added.next();
+            }
+            match added.peek() {
+                Some(&(ak, ac)) if ak == k => {
+                    merged.push((k, c.saturating_add(ac)));
+                    added.next();
+                }
+                _ => merged.push((k, c)),
+            }
+        }
+        merged.extend(added);
+        self.sorted = merged;
+        let refinished = self.finish(sec);
+        if let Some(f) = self.finished_mut(sec) {
+            *f = refinished;
+        }
+        true
+    }
+
+    /// Once every worker is done: every second finished, the late rows and
+    /// orphans merged into theirs.
+    fn finish_all(&mut self) {
+        self.finalize_below(u64::MAX);
+        self.merge_late();
+        let orphans = std::mem::take(&mut self.orphans);
+        if orphans.is_empty() && !self.unordered {
+            return;
+        }
+        for (sec, pairs) in orphans {
+            // every row of this second came late: it becomes a second of its own
+            if !self.merge_into_finished(sec, &pairs) {
+                self.open.insert(sec, pairs);
+            }
+        }
+        self.finalize_below(u64::MAX);
+        let mut all: Vec<FinishedSecond> = self.finished.drain(..).flatten().collect();
+        all.sort_by_key(|f| f.sec);
+        let mut all = all.into_iter().peekable();
+        while all.peek().is_some() {
+            self.finished
+                .push(all.by_ref().take(FINISHED_CHUNK).collect());
+        }
+        self.unordered = false;
+    }
+}
+
+/// Counts of equal values of a sorted sequence, in order.
+fn run_lengths(sorted: impl Iterator<Item = u16>) -> SecondPairs {
+    let mut out: SecondPairs = Vec::new();
+    for k in sorted {
+        match out.last_mut() {
+            Some((last, n)) if *last == k => *n = n.saturating_add(1),
+            _ => out.push((k, 1)),
+        }
+    }
+    out
+}
+
+/// Two sorted pair lists as one, counts of equal keys added.
+fn merge_pairs(a: &[(u16, u32)], b: &[(u16, u32)]) -> SecondPairs {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (ka, ca) = a[i];
+        let (kb, cb) = b[j];
+        if ka < kb {
+            out.push(a[i]);
+            i += 1;
+        } else if kb < ka {
+            out.push(b[j]);
+            j += 1;
+        } else {
+            out.push((ka, ca.saturating_add(cb)));
+            i += 1;
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// A buffer over the (possibly gzipped) file, refilled as records are consumed.
@@ -1879,16 +2070,21 @@ const JOB_BYTES: usize = 1 << 20;
 /// Jobs carry no line numbers: a worker's error names the line within its
 /// job, and the reader turns that into the file's line ([`resolve_line`])
 /// only when it reports the error, so that no newline is counted otherwise.
-struct Job {
+struct Job<'m> {
     buf: Vec<u8>,
     len: usize,
     offset: u64,
+    /// The records, in the mapped file, instead of in `buf`.
+    mapped: Option<&'m [u8]>,
 }
 
-impl Job {
+impl Job<'_> {
     /// The records.
     fn data(&self) -> &[u8] {
-        &self.buf[..self.len]
+        match self.mapped {
+            Some(records) => records,
+            None => &self.buf[..self.len],
+        }
     }
 }
 
@@ -1896,8 +2092,9 @@ impl Job {
 struct Done {
     worker: usize,
     buf: Vec<u8>,
-    closed: Vec<(u64, SecondMap)>,
+    closed: Vec<(u64, SecondPairs)>,
     closed_below: u64,
+    late: Vec<u64>,
     /// The job's offset, and its error (the line counted within the job).
     error: Option<(u64, Error)>,
 }
@@ -2006,6 +2203,9 @@ fn scan_with(
         }
     };
     let csv = matches!(format, Format::Csv(_));
+    // the reference reading (tests) stays on `read`
+    let mapping = if fast { map_plain_file(path) } else { None };
+    let map = mapping.as_ref();
     let mut carry = chunks.data().to_vec();
     let mut eof = chunks.eof;
     let Chunks {
@@ -2018,7 +2218,7 @@ fn scan_with(
         .clamp(1, 4);
     let mut merger = SecondMerger::new(workers);
     let mut errors: Vec<(u64, Error)> = Vec::new();
-    let mut scans = std::thread::scope(|scope| -> Result<Vec<Scan>> {
+    let scanned = std::thread::scope(|scope| -> Result<Vec<Scan>> {
         let (done_tx, done_rx) = std::sync::mpsc::channel::<Done>();
         let mut job_txs = Vec::new();
         let mut handles = Vec::new();
@@ -2028,6 +2228,7 @@ fn scan_with(
             let done_tx = done_tx.clone();
             let format = &format;
             handles.push(scope.spawn(move || {
+                let map = map;
                 let mut acc = Scan::new(window_start_ms);
                 let mut cells = Vec::with_capacity(32);
                 let mut s_name = Vec::new();
@@ -2046,6 +2247,9 @@ fn scan_with(
                         ),
                         Format::Json => json_job(path, &job, &mut acc),
                     };
+                    if let (Some(m), Some(d)) = (map, job.mapped) {
+                        m.release(job.offset as usize..job.offset as usize + d.len());
+                    }
                     let error = outcome.err().map(|e| (job.offset, e));
                     let failed = error.is_some();
                     let done = Done {
@@ -2053,6 +2257,7 @@ fn scan_with(
                         buf: job.buf,
                         closed: std::mem::take(&mut acc.closed_out),
                         closed_below: acc.closed_below,
+                        late: std::mem::take(&mut acc.late_out),
                         error,
                     };
                     if done_tx.send(done).is_err() || failed {
@@ -2070,7 +2275,7 @@ fn scan_with(
                            free: &mut Vec<Vec<u8>>,
                            merger: &mut SecondMerger,
                            errors: &mut Vec<(u64, Error)>| {
-            merger.take(d.worker, d.closed, d.closed_below);
+            merger.take(d.worker, d.closed, d.closed_below, d.late);
             free.push(d.buf);
             if let Some(e) = d.error {
                 errors.push(e);
@@ -2078,6 +2283,51 @@ fn scan_with(
         };
         let mut next = 0;
         let mut want = JOB_BYTES;
+        if let Some(m) = map {
+            // the records after the header, in place: jobs are ranges of the map
+            let bytes = m.bytes();
+            let mut end = (offset as usize + JOB_BYTES).min(bytes.len());
+            while (offset as usize) < bytes.len() && errors.is_empty() {
+                let from = offset as usize;
+                let split = if end == bytes.len() {
+                    end
+                } else {
+                    match record_boundary(&bytes[from..end], csv) {
+                        Some(split) => from + split,
+                        None => {
+                            // one record longer than a job: look further, up to the limit
+                            let max = super::limits().max_line_bytes;
+                            if (end - from) as u64 > max {
+                                let line = resolve_line(path, offset, 1);
+                                return Err(line_too_long(path, line, max));
+                            }
+                            end = (end + JOB_BYTES).min(bytes.len());
+                            continue;
+                        }
+                    }
+                };
+                if let Some(p) = &progress {
+                    p.inc((split - from) as u64);
+                }
+                while let Ok(d) = done_rx.try_recv() {
+                    handle_done(d, &mut free, &mut merger, &mut errors);
+                }
+                let job = Job {
+                    buf: Vec::new(),
+                    len: split - from,
+                    offset,
+                    mapped: Some(&bytes[from..split]),
+                };
+                offset = split as u64;
+                end = (split + JOB_BYTES).min(bytes.len());
+                if job_txs[next].send(job).is_err() {
+                    break;
+                }
+                next = (next + 1) % workers;
+            }
+            eof = true;
+            carry.clear();
+        }
         while !(eof && carry.is_empty()) && errors.is_empty() {
             let mut buf = free.pop().unwrap_or_default();
             let mut len = carry.len();
@@ -2126,6 +2376,7 @@ fn scan_with(
                 buf,
                 len: split,
                 offset: job_offset,
+                mapped: None,
             };
             if job_txs[next].send(job).is_err() {
                 break;
@@ -2152,7 +2403,17 @@ fn scan_with(
             handle_done(d, &mut free, &mut merger, &mut errors);
         }
         Ok(scans)
-    })?;
+    });
+    // zeros stand where the file was cut: whatever they led to, the cut is the error
+    if mapping.as_ref().is_some_and(|m| m.truncated()) {
+        return Err(Error::parse(
+            path,
+            None,
+            None,
+            "the file became shorter while it was being read (another process truncated or rewrote it); read it again once it is complete",
+        ));
+    }
+    let mut scans = scanned?;
     // The first error in file order is the one to report.
     if let Some((at, mut e)) = errors.into_iter().min_by_key(|(at, e)| match e {
         Error::Parse { line, .. } => (*at, line.unwrap_or(0)),
@@ -2164,9 +2425,14 @@ fn scan_with(
         return Err(e);
     }
     for (w, s) in scans.iter_mut().enumerate() {
-        merger.take(w, std::mem::take(&mut s.closed_out), u64::MAX);
+        merger.take(
+            w,
+            std::mem::take(&mut s.closed_out),
+            u64::MAX,
+            std::mem::take(&mut s.late_out),
+        );
     }
-    merger.finalize_below(u64::MAX);
+    merger.finish_all();
     let mut scans = scans.into_iter();
     let Some(mut acc) = scans.next() else {
         return Err(Error::Usage("no worker ran".into()));
@@ -2176,11 +2442,6 @@ fn scan_with(
     }
     merger.spill.finish()?;
     acc.finished = merger.finished;
-    if merger.unordered {
-        let mut all: Vec<FinishedSecond> = acc.finished.drain(..).flatten().collect();
-        all.sort_by_key(|f| f.sec);
-        acc.finished = vec![all];
-    }
     if acc.rows == 0 && acc.update_rows == 0 {
         return Err(Error::parse(
             path,
@@ -2190,6 +2451,20 @@ fn scan_with(
         ));
     }
     Ok(acc)
+}
+
+/// The whole file mapped ([`super::mapped`]), when it is a plain (not
+/// gzipped) file and the program has enabled mapping; `None`: read it.
+fn map_plain_file(path: &Path) -> Option<super::mapped::Mapping> {
+    use std::os::unix::fs::FileExt;
+    let file = super::open_input(path).ok()?;
+    let mut magic = [0u8; 2];
+    let n = file.read_at(&mut magic, 0).ok()?;
+    if n == 2 && magic == [0x1f, 0x8b] {
+        return None;
+    }
+    let len = file.metadata().ok()?.len();
+    super::mapped::Mapping::new(&file, len)
 }
 
 /// The error for a record over [`super::Limits::max_line_bytes`].
@@ -2680,6 +2955,8 @@ mod tests {
     }
 
     fn assert_fast_path_agrees(path: &Path) {
+        // the fast path reads a mapped file, the reference one reads it
+        assert!(crate::input::mapped::enable());
         for window in [None, Some(1500.0)] {
             let general = scan_text(path, window, false);
             let fast = scan_text(path, window, true);
@@ -2835,6 +3112,124 @@ mod tests {
         // the rest of the run does not depend on where the pairs are
         for (x, y) in in_memory.timeline.iter().zip(&spilled.timeline) {
             assert_eq!((x.rps, x.p50_ms, x.p95_ms), (y.rps, y.p50_ms, y.p95_ms));
+        }
+    }
+
+    /// A log whose rows come out of order: rows sent in a second arrive
+    /// 5 to 60 s after later seconds' rows (past the open seconds), one second
+    /// has only such rows, and rows more than [`LATE_SECONDS`] behind. Spread
+    /// over several jobs, so that both workers see the seconds.
+    fn write_out_of_order_log(path: &Path) -> Vec<(u64, u64, bool)> {
+        let header = "elapsed,scenario_index,scenario_name,transaction_index,transaction_name,raw,name,final_url,redirected,response_time,status_code,success,update,user,error,coordinated_omission_elapsed,user_cadence,response_time_us";
+        // (elapsed ms, response µs) in file order
+        let mut rows: Vec<(u64, u64)> = Vec::new();
+        let mut state = 12345u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        for sec in 0..200u64 {
+            if sec == 7 {
+                continue; // second 7 only has late rows
+            }
+            for i in 0..60 {
+                rows.push((sec * 1000 + i * 16, 1000 + next() % 400_000));
+            }
+            if sec >= 20 && sec % 10 == 0 {
+                // late: sent 5, 17 and 60 seconds ago
+                for back in [5, 17, 60] {
+                    rows.push((
+                        sec.saturating_sub(back) * 1000 + 500,
+                        2000 + next() % 90_000_000,
+                    ));
+                }
+                if sec <= 100 {
+                    rows.push((7000 + sec, 50_000 + next() % 1000));
+                }
+            }
+            if sec == 190 {
+                // more than LATE_SECONDS behind
+                rows.push((3000, 42_000));
+                rows.push((10_000, 43_000));
+            }
+        }
+        let mut text = String::from(header);
+        text.push('\n');
+        for (i, (elapsed, us)) in rows.iter().enumerate() {
+            let user = i % 50;
+            text.push_str(&format!(
+                "{elapsed},1,s,0,,\"GooseRawRequest {{ method: Get, url: \"\"http://127.0.0.1/x\"\", headers: [], body: \"\"\"\", custom_method: \"\"\"\" }}\",/x,http://127.0.0.1/x,false,{},200,true,false,{user},,0,0,{us}\n",
+                us / 1000
+            ));
+        }
+        assert!(text.len() > 2 * JOB_BYTES);
+        std::fs::write(path, text).unwrap();
+        // which rows are in the exact times: not those more than
+        // LATE_SECONDS behind the latest second seen before them
+        let mut max_sec = 0;
+        rows.iter()
+            .map(|&(elapsed, us)| {
+                let sec = elapsed / 1000;
+                max_sec = max_sec.max(sec);
+                (sec, us, sec + LATE_SECONDS >= max_sec)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn late_rows_are_merged_into_their_seconds_exactly() {
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("requests.csv");
+        let rows = write_out_of_order_log(&path);
+        // expected, from the rows: per second, the sorted exact keys and counts
+        let mut want: BTreeMap<u64, BTreeMap<u64, u32>> = BTreeMap::new();
+        let mut left_out = 0;
+        for &(sec, us, counted) in &rows {
+            if counted {
+                *want
+                    .entry(sec)
+                    .or_default()
+                    .entry(crate::latency::exact_key(us))
+                    .or_default() += 1;
+            } else {
+                left_out += 1;
+            }
+        }
+        assert_eq!(left_out, 2);
+        for budget in [crate::model::EXACT_SPILL_BUDGET_BYTES, 512] {
+            SPILL_BUDGET_BYTES.store(budget, Ordering::Relaxed);
+            let scan = scan(&path, false, None);
+            SPILL_BUDGET_BYTES.store(crate::model::EXACT_SPILL_BUDGET_BYTES, Ordering::Relaxed);
+            let scan = scan.unwrap();
+            assert_eq!(scan.late_rows, left_out);
+            let run = scan.into_run(&path, None);
+            let got: BTreeMap<u64, Vec<(u64, u32)>> = exact_pairs(&run)
+                .into_iter()
+                .filter_map(|(t, pairs)| Some((t as u64, pairs?)))
+                .filter(|(_, pairs)| !pairs.is_empty())
+                .collect();
+            let want_pairs: BTreeMap<u64, Vec<(u64, u32)>> = want
+                .iter()
+                .map(|(&sec, keys)| (sec, keys.iter().map(|(&k, &c)| (k, c)).collect()))
+                .collect();
+            assert_eq!(got, want_pairs, "spill budget {budget}");
+            // and each second's p95 is that of its exact times
+            for point in &run.timeline {
+                let Some(keys) = want.get(&(point.t as u64)) else {
+                    continue;
+                };
+                let wide: Vec<(u64, u64)> = keys.iter().map(|(&k, &c)| (k, c as u64)).collect();
+                let p95_us = crate::latency::exact_quantile(&wide, 0.95).unwrap();
+                assert_eq!(
+                    point.p95_ms,
+                    Some(p95_us as f64 / 1000.0),
+                    "second {}",
+                    point.t
+                );
+            }
         }
     }
 

@@ -6,6 +6,7 @@ pub mod goose_json;
 pub mod goose_log;
 pub mod locust_csv;
 pub mod locust_json;
+pub mod mapped;
 pub mod merge;
 pub mod resources;
 pub mod stdin;
