@@ -113,7 +113,7 @@ fi
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 runs=${RUNS:-5}
-echo "$runs paired runs per file (perfreport, DuckDB, polars, cat in turn), whole processes, medians"
+echo "$runs paired runs per file (perfreport, DuckDB, polars, cat, wc -l in turn), whole processes, medians"
 printf '\n%-14s %-9s %9s %9s %9s %9s %9s %9s %9s %9s\n' file rows ours_s ours_MiB duck_s duck_MiB polars_s polars_MiB vs_duck vs_polars
 for mb in "${sizes[@]}"; do
     f="$out/requests_${mb}mb.csv"
@@ -144,19 +144,22 @@ PY
     for file in "${files[@]}"; do
         sync
         cat "$file" >/dev/null
-        ow=() orss=() dw=() drss=() pw=() prss=() cw=()
+        ow=() orss=() dw=() drss=() pw=() prss=() cw=() lw=()
         for _ in $(seq "$runs"); do
             measure "$out/ours.txt" "${ours[@]}" "$file"; ow+=("$wall"); orss+=("$rss")
             measure "$out/duck.txt" python3 "$out/duck.py" "$file"; dw+=("$wall"); drss+=("$rss")
             measure "$out/polars.txt" python3 "$out/polars_query.py" "$file"; pw+=("$wall"); prss+=("$rss")
-            measure "$out/cat.txt" cat "$file"; cw+=("$wall")
+            # the ceilings: reading the file (into /dev/null, not onto the
+            # disk) and finding its newlines
+            measure /dev/null cat "$file"; cw+=("$wall")
+            measure /dev/null wc -l "$file"; lw+=("$wall")
         done
-        o=$(median "${ow[@]}") d=$(median "${dw[@]}") p=$(median "${pw[@]}") c=$(median "${cw[@]}")
+        o=$(median "${ow[@]}") d=$(median "${dw[@]}") p=$(median "${pw[@]}") c=$(median "${cw[@]}") l=$(median "${lw[@]}")
         printf '%-14s %-9s %9s %9.1f %9s %9.1f %9s %9.1f %8.2fx %8.2fx\n' "$(basename "$file")" "$rows" \
             "$o" "$(echo "$(median "${orss[@]}") / 1024" | bc -l)" \
             "$d" "$(echo "$(median "${drss[@]}") / 1024" | bc -l)" \
             "$p" "$(echo "$(median "${prss[@]}") / 1024" | bc -l)" \
             "$(echo "$d / $o" | bc -l)" "$(echo "$p / $o" | bc -l)"
-        echo "  cat: ${c} s (perfreport takes $(echo "$o / ($c + 0.001)" | bc -l | cut -c1-5)x cat's time)"
+        echo "  cat: ${c} s, wc -l: ${l} s (perfreport takes $(echo "$o / ($c + 0.001)" | bc -l | cut -c1-5)x cat's time, $(echo "$o / ($l + 0.001)" | bc -l | cut -c1-5)x wc -l's)"
     done
 done
