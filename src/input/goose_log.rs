@@ -3217,7 +3217,7 @@ mod tests {
         let mut text = format!("{header}\n");
         let mut rows = 0u64;
         while text.len() < 3 * JOB_BYTES {
-            let failed = rows % 3 == 0;
+            let failed = rows.is_multiple_of(3);
             let error = if failed {
                 format!("\"{MULTILINE_ERROR}\"")
             } else {
