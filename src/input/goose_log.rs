@@ -222,6 +222,10 @@ struct Second {
 /// 1 hour, so it fits in a `u16`; [`hist_value`] gives the exact key).
 type SecondPairs = Vec<(u16, u32)>;
 
+/// Rows batched before they are added to their endpoints' bucket counts
+/// ([`Scan::count_pending`]; 16 KB).
+const PENDING_COUNTS: usize = 4096;
+
 /// Seconds a reader thread keeps open behind the latest one it has seen:
 /// rows arrive in completion order, so a second's rows are nearly all in by
 /// then. An open second is only its rows' bucket indexes, appended (2 bytes a
@@ -339,6 +343,10 @@ struct Scan {
     recent: [usize; 64],
     /// Index of the [`OTHER_NAME`] endpoint, once a name was collapsed.
     other: Option<usize>,
+    /// Rows of endpoints whose times are a histogram, not yet in their
+    /// bucket counts: endpoint index << 16 | bucket index
+    /// ([`Scan::count_pending`]).
+    pending_counts: Vec<u32>,
     /// Keys collapsed into `other` (up to [`MAX_COLLAPSED_TRACKED`]).
     collapsed: std::collections::HashSet<Vec<u8>>,
     /// Whether more names were collapsed than `collapsed` holds.
@@ -404,6 +412,7 @@ impl Scan {
             key: Vec::with_capacity(256),
             recent: [usize::MAX; 64],
             other: None,
+            pending_counts: Vec::with_capacity(PENDING_COUNTS),
             collapsed: std::collections::HashSet::new(),
             collapsed_overflow: false,
         }
@@ -513,20 +522,16 @@ impl Scan {
         let e = &mut self.endpoints[i];
         e.requests += 1;
         match &mut e.hist {
-            Times::Dense(h) => {
-                if bucket >= e.counts.len() {
-                    e.counts.resize(hist_len_for(bucket), 0);
+            Times::Dense(_) => {
+                // counted in a batch: see `count_pending`
+                self.pending_counts.push((i as u32) << 16 | bucket as u32);
+                if self.pending_counts.len() == PENDING_COUNTS {
+                    self.count_pending();
                 }
-                let n = &mut e.counts[bucket];
-                if *n == u8::MAX {
-                    // cannot fail: the value is below the bound and the histogram resizes
-                    let _ = h.record_n(hist_value(bucket), u8::MAX as u64);
-                    *n = 0;
-                }
-                *n += 1;
             }
             Times::Sparse(_) => e.hist.record(r.response_us.min(MAX_RECORDED_US)),
         }
+        let e = &mut self.endpoints[i];
         e.sum_us = e.sum_us.saturating_add(r.response_us);
         e.min_us = e.min_us.min(r.response_us);
         e.max_us = e.max_us.max(r.response_us);
@@ -558,6 +563,33 @@ impl Scan {
             }
         }
         Ok(())
+    }
+
+    /// Add the batched rows to their endpoints' bucket counts. A row's count
+    /// is a byte at a random place in its endpoint's ~10-20 KB of counts,
+    /// which the file streaming through the cache has evicted by the next
+    /// time: incremented as each row was read, that load missed the cache
+    /// nearly every row and was ~10 % of all the time; in a tight loop over a
+    /// batch, the misses of many rows overlap.
+    fn count_pending(&mut self) {
+        for &entry in &self.pending_counts {
+            let (i, bucket) = ((entry >> 16) as usize, (entry & 0xffff) as usize);
+            let e = &mut self.endpoints[i];
+            let Times::Dense(h) = &mut e.hist else {
+                continue;
+            };
+            if bucket >= e.counts.len() {
+                e.counts.resize(hist_len_for(bucket), 0);
+            }
+            let n = &mut e.counts[bucket];
+            if *n == u8::MAX {
+                // cannot fail: the value is below the bound and the histogram resizes
+                let _ = h.record_n(hist_value(bucket), u8::MAX as u64);
+                *n = 0;
+            }
+            *n += 1;
+        }
+        self.pending_counts.clear();
     }
 
     /// The endpoint of a row, created on its first row.
@@ -607,6 +639,7 @@ impl Scan {
     /// Turn every endpoint's bucket counts into its histogram (once, when the
     /// worker is done; the histograms are what is merged and reported).
     fn build_histograms(&mut self) {
+        self.count_pending();
         for e in &mut self.endpoints {
             let counts = std::mem::take(&mut e.counts);
             // counts are only kept once the times are a histogram
