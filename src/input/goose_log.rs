@@ -1734,10 +1734,13 @@ impl<'a> Blocks<'a> {
     fn load(&mut self, at: usize, carry: u64, prev_sep: u64, prev_close: u64) {
         self.base = at;
         let rest = self.data.get(at..).unwrap_or_default();
-        let mut padded = [0u8; 64];
-        let block: &[u8; 64] = match rest.get(..64) {
-            Some(b) => b.try_into().expect("64 bytes"),
+        // zeroed only for the last, short block (zeroing it for every block
+        // was 4 stores each)
+        let mut padded: [u8; 64];
+        let block: &[u8; 64] = match rest.first_chunk::<64>() {
+            Some(b) => b,
             None => {
+                padded = [0u8; 64];
                 padded[..rest.len()].copy_from_slice(rest);
                 &padded
             }
