@@ -2741,7 +2741,12 @@ mod tests {
             path, true, window, fast,
         ) {
             Ok(scan) => {
-                let counters = (scan.rows, scan.update_rows, scan.late_rows, scan.rows_before);
+                let counters = (
+                    scan.rows,
+                    scan.update_rows,
+                    scan.late_rows,
+                    scan.rows_before,
+                );
                 format!("{counters:?} {:?}", scan.into_run(path, window))
             }
             Err(e) => format!("error: {e}"),

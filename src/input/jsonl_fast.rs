@@ -28,9 +28,43 @@
 //! a backslash, then decoded (escapes, `\uXXXX`, surrogate pairs) into
 //! reused buffers.
 //!
+//! How a line is read: one SIMD pass ([`classify`], AVX2 where the CPU has
+//! it, else SSE2) makes bitmaps of its quotes and backslashes and flags any
+//! control or non-ASCII byte; a string then ends at the next quote bit (with
+//! backslashes: the next quote not consumed by an escape, each escape
+//! checked). The first line of a job is read by the general path (keys in
+//! any order, any spacing), which records the line's shape ([`Template`]):
+//! the bytes between its values and each value's kind. Goose writes every
+//! line with the same keys in the same order, so each next line is read by
+//! comparing its bytes between values with the shape's, 8 at a time, and
+//! parsing only the values; a line that differs anywhere is read by the
+//! general path, whose shape becomes the template.
+//!
+//! Where the time goes (`perf record` of `gate --stats` on the 2.0 GB,
+//! 3.78 M-line JSON Lines log of `JSONL=1 benches/reqlog.sh 1000`, 2 cores
+//! shared with other engineers' builds; issue 15): ~32 % reading a line
+//! through the template (`scan_line`: comparing ~24 literals, finding ~12
+//! strings' ends, parsing ~10 numbers), ~5 % the SIMD pass, ~3 % finding
+//! newlines, ~3 % skipping numbers we do not use; ~17 % `Scan::add` (the
+//! same per-row accumulation as the CSV path) and ~7 % more in its
+//! per-second maps (hashing, sorting, encoding, merging); ~18 % the kernel
+//! copying the file into the read buffers (`cat` of the file takes 0.5-0.8 s
+//! on the loaded machine, `wc -l` about the same: the file is twice the CSV's
+//! size for the same rows). Instructions (callgrind, the first 200,000
+//! lines): ~5,650 a line with the general path alone, ~4,240 with the
+//! template; with serde_json for every line (before) the reader was ~2.5x
+//! slower in CPU time (10.5-10.8 s of user time against 2.3-3.3 s on the
+//! loaded machine).
+//! What is left is per-value work: ~2,300 instructions a line in
+//! `scan_line` for ~23 values and ~24 literals, about 100 per value
+//! (bounds checks, the slot dispatch, number parsing), which a further step
+//! would cut by comparing literals and parsing numbers with SIMD across the
+//! whole line, as simdjson's stage 2 does.
+//!
 //! The tests check it against serde_json on every line of the real fixtures
-//! and on generated awkward lines (escapes, reordered and extra keys,
-//! whitespace, unicode, hostile values).
+//! (through the template, and through the general path) and on generated
+//! awkward lines (escapes, reordered and extra keys, whitespace, unicode,
+//! hostile values, mutated lines of a known shape).
 
 /// Deepest nesting of skipped values the fast path follows (the line's
 /// object is depth 1); deeper lines go to serde_json.
@@ -53,13 +87,21 @@ pub(crate) struct Fields<'a> {
     pub error: &'a [u8],
 }
 
-/// Buffers for strings that held escapes, reused from line to line, and
-/// whether the CPU has AVX2 (asked once, not per line).
+/// Buffers for strings that held escapes, reused from line to line, the
+/// last line's shape ([`Template`]), and whether the CPU has AVX2 (asked
+/// once, not per line).
 pub(crate) struct Scratch {
     method: Vec<u8>,
     name: Vec<u8>,
     error: Vec<u8>,
     avx2: bool,
+    /// The shape of the last line the general path read.
+    template: Option<Template>,
+    /// Whether templates are made (off: every line takes the general path).
+    templates: bool,
+    /// Lines read through the template (for the tests).
+    #[cfg(test)]
+    templated: u64,
 }
 
 impl Default for Scratch {
@@ -72,6 +114,10 @@ impl Default for Scratch {
             avx2: std::is_x86_feature_detected!("avx2"),
             #[cfg(not(target_arch = "x86_64"))]
             avx2: false,
+            template: None,
+            templates: true,
+            #[cfg(test)]
+            templated: 0,
         }
     }
 }
@@ -98,6 +144,8 @@ const SUCCESS: u16 = 1 << 6;
 const UPDATE: u16 = 1 << 7;
 const USER: u16 = 1 << 8;
 const ERROR: u16 = 1 << 9;
+/// `raw.method` (set with [`RAW`]).
+const METHOD: u16 = 1 << 10;
 /// Every key [`scan_line`] looks for, at either level.
 const NAMES: [&[u8]; 11] = [
     b"elapsed",
@@ -127,12 +175,41 @@ fn plain_text(line: &[u8]) -> bool {
 /// above 0x7f.
 #[inline]
 fn classify(line: &[u8], quotes: &mut [u64], backslashes: &mut [u64], avx2: bool) -> (bool, bool) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: `avx2` is true only where the CPU has AVX2 (Scratch::default).
+        return unsafe { classify_line_avx2(line, quotes, backslashes) };
+    }
+    classify_line(line, quotes, backslashes, avx2)
+}
+
+/// [`classify`] compiled with AVX2, so that [`classify_avx2`] is inlined
+/// into the loop and loads the line's bytes directly.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn classify_line_avx2(line: &[u8], quotes: &mut [u64], backslashes: &mut [u64]) -> (bool, bool) {
+    classify_line(line, quotes, backslashes, true)
+}
+
+/// The loop of [`classify`].
+#[inline(always)]
+fn classify_line(
+    line: &[u8],
+    quotes: &mut [u64],
+    backslashes: &mut [u64],
+    avx2: bool,
+) -> (bool, bool) {
     let (mut backslash, mut flagged) = (0u64, 0u64);
     let mut blocks = line.chunks_exact(64);
-    for ((wq, ws), block) in quotes.iter_mut().zip(backslashes.iter_mut()).zip(&mut blocks) {
-        let mut b = [0u8; 64];
-        b.copy_from_slice(block);
-        let (q, s, f) = classify_block(&b, avx2);
+    for ((wq, ws), block) in quotes
+        .iter_mut()
+        .zip(backslashes.iter_mut())
+        .zip(&mut blocks)
+    {
+        let Ok(b) = <&[u8; 64]>::try_from(block) else {
+            break;
+        };
+        let (q, s, f) = classify_block(b, avx2);
         *wq = q;
         *ws = s;
         backslash |= s;
@@ -201,6 +278,7 @@ fn classify_sse2(block: &[u8; 64]) -> (u64, u64, u64) {
 /// [`classify_sse2`] with AVX2: half the instructions.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
+#[inline]
 fn classify_avx2(block: &[u8; 64]) -> (u64, u64, u64) {
     use std::arch::x86_64::*;
     let quote = _mm256_set1_epi8(b'"' as i8);
@@ -586,6 +664,311 @@ fn first(seen: &mut u16, bit: u16) -> Option<()> {
     Some(())
 }
 
+/// The values found so far in a line.
+#[derive(Default)]
+struct Values {
+    seen: u16,
+    elapsed_ms: u64,
+    response_time_ms: u64,
+    fraction_us: u64,
+    user: u64,
+    status: u16,
+    success: bool,
+    update: bool,
+    method: Span,
+    name: Span,
+    error: Option<Span>,
+}
+
+impl Values {
+    /// A whole-number field's value.
+    #[inline(always)]
+    fn number(&mut self, field: u16, v: u64) -> Option<()> {
+        first(&mut self.seen, field)?;
+        match field {
+            ELAPSED => self.elapsed_ms = v,
+            RESPONSE_TIME => self.response_time_ms = v,
+            FRACTION => self.fraction_us = v,
+            USER => self.user = v,
+            STATUS => self.status = u16::try_from(v).ok()?,
+            _ => return None,
+        }
+        Some(())
+    }
+
+    /// A boolean field's value.
+    #[inline(always)]
+    fn boolean(&mut self, field: u16, v: bool) -> Option<()> {
+        first(&mut self.seen, field)?;
+        match field {
+            SUCCESS => self.success = v,
+            UPDATE => self.update = v,
+            _ => return None,
+        }
+        Some(())
+    }
+
+    /// A string field's place.
+    #[inline(always)]
+    fn string(&mut self, field: u16, v: Span) -> Option<()> {
+        first(&mut self.seen, field)?;
+        match field {
+            METHOD => {
+                self.method = v;
+                // `raw` holds the method: present once, as in the general path
+                first(&mut self.seen, RAW)?;
+            }
+            NAME => self.name = v,
+            ERROR => self.error = Some(v),
+            _ => return None,
+        }
+        Some(())
+    }
+}
+
+/// The field bit of a top-level key (0: not one we read).
+#[inline(always)]
+fn top_field(key: &[u8]) -> u16 {
+    match key {
+        b"elapsed" => ELAPSED,
+        b"raw" => RAW,
+        b"name" => NAME,
+        b"response_time" => RESPONSE_TIME,
+        b"response_time_fraction_us" => FRACTION,
+        b"status_code" => STATUS,
+        b"success" => SUCCESS,
+        b"update" => UPDATE,
+        b"user" => USER,
+        b"error" => ERROR,
+        _ => 0,
+    }
+}
+
+/// The general reading of a line: keys in any order, any spacing.
+fn general(c: &mut Cursor<'_, '_>, v: &mut Values) -> Option<()> {
+    c.eat(b'{')?;
+    c.ws();
+    loop {
+        match top_field(c.key()?) {
+            0 => c.skip_value(1)?,
+            RAW => {
+                first(&mut v.seen, RAW)?;
+                v.method = c.raw()?;
+                v.seen |= METHOD;
+            }
+            f @ (NAME | ERROR) => v.string(f, c.string()?)?,
+            f @ (SUCCESS | UPDATE) => v.boolean(f, c.boolean()?)?,
+            f => v.number(f, c.uint()?)?,
+        }
+        if !c.next_member(b'}')? {
+            return Some(());
+        }
+    }
+}
+
+/// What a [`Template`] slot holds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Slot {
+    /// A string (of the field, 0 for one we skip).
+    Str(u16),
+    /// A number: a whole one for a field we read, any for one we skip.
+    Num(u16),
+    /// `true` or `false`.
+    Bool(u16),
+    /// Any value (an array), skipped.
+    Any,
+    /// The end of the line.
+    End,
+}
+
+/// The shape of a line the general path read: the bytes between its values
+/// (keys, punctuation, spacing, `null`s) and what each value is (arrays are
+/// skipped whole). Goose writes every line with the same keys in the same order, so the
+/// next line is read by comparing its bytes with the shape's and parsing
+/// only the values: no key is tokenised or looked up. A line that differs
+/// anywhere goes to the general path (and its shape becomes the template).
+/// A line that matches is valid JSON with the template line's keys, since
+/// every byte outside its values is the template line's and each value is
+/// checked against JSON's grammar for its kind.
+#[derive(Debug)]
+pub(crate) struct Template {
+    /// The literal bytes, back to back.
+    lits: Vec<u8>,
+    /// Each slot with the end of the literal before it in `lits`.
+    slots: Vec<(u32, Slot)>,
+}
+
+/// Deepest object a template follows.
+const TEMPLATE_DEPTH: usize = 8;
+
+impl Template {
+    /// The shape of `line`, which the general path has just read (so it is
+    /// valid JSON); `None` for a shape a template does not describe (a key
+    /// with an escape, objects nested deeper than [`TEMPLATE_DEPTH`]).
+    fn of(line: &[u8]) -> Option<Template> {
+        let mut lits = Vec::with_capacity(line.len());
+        let mut slots = Vec::new();
+        // the key of each open object, and the last key seen
+        let mut parents: Vec<&[u8]> = Vec::new();
+        let mut key: &[u8] = b"";
+        let field = |parents: &[&[u8]], key: &[u8]| match parents {
+            [_] => match top_field(key) {
+                RAW => 0,
+                f => f,
+            },
+            [_, b"raw"] if key == b"method" => METHOD,
+            _ => 0,
+        };
+        let mut i = 0;
+        while let Some(&ch) = line.get(i) {
+            match ch {
+                b'"' => {
+                    let mut end = i + 1;
+                    while line.get(end)? != &b'"' {
+                        end += if line[end] == b'\\' { 2 } else { 1 };
+                    }
+                    let mut j = end + 1;
+                    while line.get(j) == Some(&b' ') {
+                        j += 1;
+                    }
+                    if line.get(j) == Some(&b':') {
+                        key = &line[i + 1..end];
+                        if key.contains(&b'\\') {
+                            return None;
+                        }
+                        lits.extend_from_slice(&line[i..=end]);
+                    } else {
+                        slots.push((lits.len() as u32, Slot::Str(field(&parents, key))));
+                    }
+                    i = end + 1;
+                }
+                b'{' => {
+                    if parents.len() == TEMPLATE_DEPTH {
+                        return None;
+                    }
+                    parents.push(key);
+                    lits.push(ch);
+                    i += 1;
+                }
+                b'}' => {
+                    parents.pop();
+                    lits.push(ch);
+                    i += 1;
+                }
+                b'[' => {
+                    // any array (Goose's `headers`): skipped as a whole
+                    slots.push((lits.len() as u32, Slot::Any));
+                    let mut depth = 0usize;
+                    loop {
+                        match *line.get(i)? {
+                            b'"' => {
+                                i += 1;
+                                while line.get(i)? != &b'"' {
+                                    i += if line[i] == b'\\' { 2 } else { 1 };
+                                }
+                            }
+                            b'[' | b'{' => depth += 1,
+                            b']' | b'}' => depth -= 1,
+                            _ => {}
+                        }
+                        i += 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                }
+                b':' | b',' | b' ' => {
+                    lits.push(ch);
+                    i += 1;
+                }
+                b'n' => {
+                    lits.extend_from_slice(line.get(i..i + 4)?);
+                    i += 4;
+                }
+                b't' | b'f' => {
+                    slots.push((lits.len() as u32, Slot::Bool(field(&parents, key))));
+                    i += if ch == b't' { 4 } else { 5 };
+                }
+                _ => {
+                    slots.push((lits.len() as u32, Slot::Num(field(&parents, key))));
+                    while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = line.get(i) {
+                        i += 1;
+                    }
+                }
+            }
+        }
+        slots.push((lits.len() as u32, Slot::End));
+        Some(Template { lits, slots })
+    }
+
+    /// Read a line of this shape; `None` where it differs.
+    #[inline]
+    fn read(&self, c: &mut Cursor<'_, '_>, v: &mut Values) -> Option<()> {
+        let mut from = 0;
+        for &(to, slot) in &self.slots {
+            let lit = &self.lits[from..to as usize];
+            from = to as usize;
+            if !same_bytes(c.b.get(c.i..c.i + lit.len())?, lit) {
+                return None;
+            }
+            c.i += lit.len();
+            match slot {
+                Slot::Str(0) => {
+                    c.string()?;
+                }
+                Slot::Str(f) => v.string(f, c.string()?)?,
+                Slot::Num(0) => c.number()?,
+                Slot::Num(f) => v.number(f, c.uint()?)?,
+                Slot::Bool(0) => {
+                    c.boolean()?;
+                }
+                Slot::Bool(f) => v.boolean(f, c.boolean()?)?,
+                Slot::Any => c.skip_value(TEMPLATE_DEPTH as u32)?,
+                Slot::End => break,
+            }
+        }
+        Some(())
+    }
+}
+
+/// Whether `a` and `b` (of the same length) hold the same bytes: 8 at a
+/// time, inline (the literals of a template are short, ~12 bytes; calling
+/// `memcmp` for each took a sixth of the reader's time).
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    #[inline(always)]
+    fn word(x: &[u8], at: usize) -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&x[at..at + 8]);
+        u64::from_ne_bytes(w)
+    }
+    #[inline(always)]
+    fn half(x: &[u8], at: usize) -> u32 {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&x[at..at + 4]);
+        u32::from_ne_bytes(w)
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n >= 8 {
+        let mut at = 0;
+        while at + 8 < n {
+            if word(a, at) != word(b, at) {
+                return false;
+            }
+            at += 8;
+        }
+        // the last 8 bytes, overlapping the words before
+        word(a, n - 8) == word(b, n - 8)
+    } else if n >= 4 {
+        half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4)
+    } else {
+        a == b
+    }
+}
+
 /// The fields of one line (without its newline and surrounding whitespace),
 /// or `None` where serde_json must decide.
 pub(crate) fn scan_line<'a>(line: &'a [u8], scratch: &'a mut Scratch) -> Option<Fields<'a>> {
@@ -610,62 +993,29 @@ pub(crate) fn scan_line<'a>(line: &'a [u8], scratch: &'a mut Scratch) -> Option<
         masks,
         backslash,
     };
-    c.eat(b'{')?;
-    c.ws();
-    let mut seen = 0u16;
-    let (mut elapsed_ms, mut response_time_ms, mut fraction_us, mut user) = (0, 0, 0, 0);
-    let (mut status, mut success, mut update) = (0u16, false, false);
-    let (mut method, mut name, mut error) = (Span::default(), Span::default(), None);
-    loop {
-        match c.key()? {
-            b"elapsed" => {
-                first(&mut seen, ELAPSED)?;
-                elapsed_ms = c.uint()?;
-            }
-            b"raw" => {
-                first(&mut seen, RAW)?;
-                method = c.raw()?;
-            }
-            b"name" => {
-                first(&mut seen, NAME)?;
-                name = c.string()?;
-            }
-            b"response_time" => {
-                first(&mut seen, RESPONSE_TIME)?;
-                response_time_ms = c.uint()?;
-            }
-            b"response_time_fraction_us" => {
-                first(&mut seen, FRACTION)?;
-                fraction_us = c.uint()?;
-            }
-            b"status_code" => {
-                first(&mut seen, STATUS)?;
-                status = u16::try_from(c.uint()?).ok()?;
-            }
-            b"success" => {
-                first(&mut seen, SUCCESS)?;
-                success = c.boolean()?;
-            }
-            b"update" => {
-                first(&mut seen, UPDATE)?;
-                update = c.boolean()?;
-            }
-            b"user" => {
-                first(&mut seen, USER)?;
-                user = c.uint()?;
-            }
-            b"error" => {
-                first(&mut seen, ERROR)?;
-                error = Some(c.string()?);
-            }
-            _ => c.skip_value(1)?,
+    let mut v = Values::default();
+    let templated = scratch
+        .template
+        .as_ref()
+        .is_some_and(|t| t.read(&mut c, &mut v).is_some())
+        && c.i == line.len();
+    if !templated {
+        c.i = 0;
+        v = Values::default();
+        general(&mut c, &mut v)?;
+        if c.i != line.len() {
+            return None;
         }
-        if !c.next_member(b'}')? {
-            break;
+        if scratch.templates {
+            scratch.template = Template::of(line);
         }
     }
-    if c.i != line.len() || seen & REQUIRED != REQUIRED {
+    if v.seen & REQUIRED != REQUIRED {
         return None;
+    }
+    #[cfg(test)]
+    if templated {
+        scratch.templated += 1;
     }
     let Scratch {
         method: s_method,
@@ -674,16 +1024,16 @@ pub(crate) fn scan_line<'a>(line: &'a [u8], scratch: &'a mut Scratch) -> Option<
         ..
     } = scratch;
     Some(Fields {
-        elapsed_ms,
-        method: decoded(line, method, s_method)?,
-        name: decoded(line, name, s_name)?,
-        response_time_ms,
-        fraction_us,
-        status,
-        success,
-        update,
-        user,
-        error: match error {
+        elapsed_ms: v.elapsed_ms,
+        method: decoded(line, v.method, s_method)?,
+        name: decoded(line, v.name, s_name)?,
+        response_time_ms: v.response_time_ms,
+        fraction_us: v.fraction_us,
+        status: v.status,
+        success: v.success,
+        update: v.update,
+        user: v.user,
+        error: match v.error {
             Some(s) => decoded(line, s, s_error)?,
             None => b"",
         },
@@ -762,15 +1112,43 @@ mod tests {
     use crate::input::goose_log::JRow;
 
     /// The fields as owned values, to compare the two readers.
-    type Owned = (u64, Vec<u8>, Vec<u8>, u64, u64, u16, bool, bool, u64, Vec<u8>);
+    type Owned = (
+        u64,
+        Vec<u8>,
+        Vec<u8>,
+        u64,
+        u64,
+        u16,
+        bool,
+        bool,
+        u64,
+        Vec<u8>,
+    );
 
-    /// The fast reading, the same with AVX2 (where the CPU has it) and SSE2.
+    /// The fast reading by the general path, the same with AVX2 (where the
+    /// CPU has it) and SSE2.
     fn fast(line: &[u8]) -> Option<Owned> {
-        let mut scratch = Scratch::default();
+        let mut scratch = Scratch {
+            templates: false,
+            ..Scratch::default()
+        };
         let first = fast_with(line, &mut scratch);
         scratch.avx2 = false;
         assert_eq!(first, fast_with(line, &mut scratch), "AVX2 and SSE2 differ");
         first
+    }
+
+    /// [`fast`], and the same through `scratch`, whose template (the shape
+    /// of the line it read before) is tried first.
+    fn fast_after(line: &[u8], scratch: &mut Scratch) -> Option<Owned> {
+        let general = fast(line);
+        assert_eq!(
+            general,
+            fast_with(line, scratch),
+            "template and general paths differ on {:?}",
+            String::from_utf8_lossy(line)
+        );
+        general
     }
 
     fn fast_with(line: &[u8], scratch: &mut Scratch) -> Option<Owned> {
@@ -845,14 +1223,18 @@ mod tests {
             "fixtures/goose/converted/requests_converted_from_csv.jsonl",
         ] {
             let data = fixture(rel);
+            let mut scratch = Scratch::default();
             let mut n = 0;
             for line in data.split(|&b| b == b'\n').map(<[u8]>::trim_ascii) {
                 if !line.is_empty() {
                     assert_taken(line);
+                    assert!(fast_after(line, &mut scratch).is_some());
                     n += 1;
                 }
             }
             assert!(n >= 60, "{rel}: {n} lines");
+            // Goose writes one shape: every line but the first by the template
+            assert_eq!(scratch.templated, n - 1, "{rel}");
         }
     }
 
@@ -872,9 +1254,16 @@ mod tests {
         // past the quote bitmap's length: strings found with memchr
         let long = "é\\\"".repeat(1000);
         for line in [
-            format!("{{\"elapsed\":1,\"raw\":{{\"method\":\"Get\"}},\"name\":\"/{long}\",\"response_time\":3,\"status_code\":200,\"success\":true,\"user\":0}}"),
-            format!("{{\"x\":\"{long}\",\"elapsed\":1,\"raw\":{{\"method\":\"Get\"}},\"name\":\"n\",\"response_time\":3,\"status_code\":200,\"success\":true,\"user\":0}}"),
-            format!("{{\"x\":\"{}\",\"elapsed\":1,\"raw\":{{\"method\":\"Get\"}},\"name\":\"n\",\"response_time\":3,\"status_code\":200,\"success\":true,\"user\":0}}", "a".repeat(2100)),
+            format!(
+                "{{\"elapsed\":1,\"raw\":{{\"method\":\"Get\"}},\"name\":\"/{long}\",\"response_time\":3,\"status_code\":200,\"success\":true,\"user\":0}}"
+            ),
+            format!(
+                "{{\"x\":\"{long}\",\"elapsed\":1,\"raw\":{{\"method\":\"Get\"}},\"name\":\"n\",\"response_time\":3,\"status_code\":200,\"success\":true,\"user\":0}}"
+            ),
+            format!(
+                "{{\"x\":\"{}\",\"elapsed\":1,\"raw\":{{\"method\":\"Get\"}},\"name\":\"n\",\"response_time\":3,\"status_code\":200,\"success\":true,\"user\":0}}",
+                "a".repeat(2100)
+            ),
         ] {
             assert!(line.len() > MASK_BYTES);
             assert_taken(line.as_bytes());
@@ -949,8 +1338,26 @@ mod tests {
         /// a surrogate pair, raw non-ASCII, JSON's structural characters.
         fn string(&mut self) -> String {
             const PIECES: [&str; 20] = [
-                "a", "/api/v1", " ", "\\\"", "\\\\", "\\/", "\\n", "\\t", "\\u00e9", "\\u0000",
-                "\\ud83d\\ude00", "é", "😀", "{", "}", "[", "]", ",", ":", "\\u20AC",
+                "a",
+                "/api/v1",
+                " ",
+                "\\\"",
+                "\\\\",
+                "\\/",
+                "\\n",
+                "\\t",
+                "\\u00e9",
+                "\\u0000",
+                "\\ud83d\\ude00",
+                "é",
+                "😀",
+                "{",
+                "}",
+                "[",
+                "]",
+                ",",
+                ":",
+                "\\u20AC",
             ];
             let mut s = String::from("\"");
             for _ in 0..self.next(6) {
@@ -961,82 +1368,154 @@ mod tests {
         }
     }
 
-    /// Random request lines: the fields in random order among unknown keys
-    /// with nested values, random spacing, escapes and unicode in the
-    /// strings; clean ones must be taken and read as serde_json reads them,
-    /// mutated ones (a byte replaced, dropped or doubled, a cut) either handed
-    /// over or read as serde_json reads them.
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        let base: Vec<u8> = (0..40u8).collect();
+        for n in 0..40 {
+            for flip in 0..n {
+                let a = &base[..n];
+                let mut b = a.to_vec();
+                assert!(same_bytes(a, &b), "{n}");
+                b[flip] ^= 1;
+                assert!(!same_bytes(a, &b), "{n} {flip}");
+            }
+            assert!(n == 0 || !same_bytes(&base[..n], &base[..n - 1]));
+        }
+    }
+
+    /// One member of a random line's shape.
+    #[derive(Clone, Copy)]
+    enum Member {
+        Elapsed,
+        Raw,
+        Name,
+        ResponseTime,
+        Status,
+        Success,
+        User,
+        Error,
+        Update,
+        Fraction,
+        /// An unknown key (its index in the shape) with a value of this kind.
+        Extra(u64, u64),
+    }
+
+    /// Random request lines in random shapes: the fields in random order
+    /// among unknown keys with nested values, random spacing; ten lines of
+    /// each shape with random values (escapes and unicode in the strings),
+    /// so that all but the first are read through the template. Clean lines
+    /// must be taken and read as serde_json reads them; mutated ones (a
+    /// byte replaced, dropped or doubled, a cut) either handed over or read
+    /// as serde_json reads them, by the template and the general path alike.
     #[test]
     fn random_lines_read_as_serde_reads_them() {
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut scratch = Scratch::default();
         let (mut taken, mut mutated_taken) = (0, 0);
-        for round in 0..20_000 {
-            let mut members = vec![
-                format!("\"elapsed\":{}", rng.next(1 << 40)),
-                format!("\"raw\":{{\"url\":{},\"method\":{},\"headers\":[]}}", rng.string(), rng.string()),
-                format!("\"name\":{}", rng.string()),
-                format!("\"response_time\":{}", rng.next(100_000)),
-                format!("\"status_code\":{}", rng.next(70_000)),
-                format!("\"success\":{}", rng.next(2) == 0),
-                format!("\"user\":{}", rng.next(1000)),
+        for _shape in 0..2_000 {
+            let mut shape = vec![
+                Member::Elapsed,
+                Member::Raw,
+                Member::Name,
+                Member::ResponseTime,
+                Member::Status,
+                Member::Success,
+                Member::User,
             ];
-            if rng.next(2) == 0 {
-                members.push(format!("\"error\":{}", rng.string()));
+            for m in [Member::Error, Member::Update, Member::Fraction] {
+                if rng.next(2) == 0 {
+                    shape.push(m);
+                }
             }
-            if rng.next(2) == 0 {
-                members.push(format!("\"update\":{}", rng.next(4) == 0));
+            for k in 0..rng.next(4) {
+                shape.push(Member::Extra(k, rng.next(6)));
             }
-            if rng.next(2) == 0 {
-                members.push(format!("\"response_time_fraction_us\":{}", rng.next(1000)));
-            }
-            for _ in 0..rng.next(4) {
-                let v = match rng.next(6) {
-                    0 => rng.string(),
-                    1 => format!("[{},{{\"k\":[{}]}}]", rng.string(), rng.next(9)),
-                    2 => "-12.5e-3".to_string(),
-                    3 => "null".to_string(),
-                    4 => format!("{{\"TransactionOnly\":{}}}", rng.string()),
-                    _ => "true".to_string(),
-                };
-                members.push(format!("{}:{v}", rng.string()));
-            }
-            for i in (1..members.len()).rev() {
-                members.swap(i, rng.next(i as u64 + 1) as usize);
+            for i in (1..shape.len()).rev() {
+                shape.swap(i, rng.next(i as u64 + 1) as usize);
             }
             let sep = [",", ", ", " , "][rng.next(3) as usize];
-            let mut line = format!("{{{}}}", members.join(sep)).into_bytes();
-            if round % 2 == 0 {
-                // clean: taken unless serde refuses it (a status over 65,535)
-                match oracle(&line) {
-                    Some(_) => {
-                        assert_taken(&line);
-                        taken += 1;
+            for round in 0..10 {
+                let members: Vec<String> = shape
+                    .iter()
+                    .map(|m| match *m {
+                        Member::Elapsed => format!("\"elapsed\":{}", rng.next(1 << 40)),
+                        Member::Raw => format!(
+                            "\"raw\":{{\"url\":{},\"method\":{},\"headers\":[]}}",
+                            rng.string(),
+                            rng.string()
+                        ),
+                        Member::Name => format!("\"name\":{}", rng.string()),
+                        Member::ResponseTime => {
+                            format!("\"response_time\":{}", rng.next(100_000))
+                        }
+                        Member::Status => format!("\"status_code\":{}", rng.next(70_000)),
+                        Member::Success => format!("\"success\":{}", rng.next(2) == 0),
+                        Member::User => format!("\"user\":{}", rng.next(1000)),
+                        Member::Error => format!("\"error\":{}", rng.string()),
+                        Member::Update => format!("\"update\":{}", rng.next(4) == 0),
+                        Member::Fraction => {
+                            format!("\"response_time_fraction_us\":{}", rng.next(1000))
+                        }
+                        Member::Extra(k, kind) => {
+                            let v = match kind {
+                                0 => rng.string(),
+                                1 => format!("[{},{{\"k\":[{}]}}]", rng.string(), rng.next(9)),
+                                2 => {
+                                    ["-12.5e-3", "0", "7", "1E+2"][rng.next(4) as usize].to_string()
+                                }
+                                3 => "null".to_string(),
+                                4 => format!("{{\"TransactionOnly\":{}}}", rng.string()),
+                                _ => (rng.next(2) == 0).to_string(),
+                            };
+                            // keys may hold escapes (not read through a template)
+                            let key = if k == 3 {
+                                rng.string()
+                            } else {
+                                format!("\"x{k}\"")
+                            };
+                            format!("{key}:{v}")
+                        }
+                    })
+                    .collect();
+                let mut line = format!("{{{}}}", members.join(sep)).into_bytes();
+                if round % 2 == 0 {
+                    // clean: taken unless serde refuses it (a status over 65,535)
+                    match oracle(&line) {
+                        Some(_) => {
+                            assert!(fast_after(&line, &mut scratch).is_some());
+                            assert_taken(&line);
+                            taken += 1;
+                        }
+                        None => assert_eq!(fast_after(&line, &mut scratch), None),
                     }
-                    None => assert_eq!(fast(&line), None),
+                    continue;
                 }
-                continue;
-            }
-            for _ in 0..1 + rng.next(3) {
-                if line.is_empty() {
-                    break;
-                }
-                let at = rng.next(line.len() as u64) as usize;
-                match rng.next(4) {
-                    0 => line[at] = b"\"\\{}[],:0a \t-.eu\xc3"[rng.next(17) as usize],
-                    1 => {
-                        line.remove(at);
+                for _ in 0..1 + rng.next(3) {
+                    if line.is_empty() {
+                        break;
                     }
-                    2 => line.insert(at, line[at]),
-                    _ => line.truncate(at.max(1)),
+                    let at = rng.next(line.len() as u64) as usize;
+                    match rng.next(4) {
+                        0 => line[at] = b"\"\\{}[],:0a \t-.eu\xc3"[rng.next(17) as usize],
+                        1 => {
+                            line.remove(at);
+                        }
+                        2 => line.insert(at, line[at]),
+                        _ => line.truncate(at.max(1)),
+                    }
                 }
-            }
-            if assert_never_wrong(&line) {
-                mutated_taken += 1;
+                fast_after(&line, &mut scratch);
+                if assert_never_wrong(&line) {
+                    mutated_taken += 1;
+                }
             }
         }
         // the clean lines with a status serde accepts (65,535 of 70,000)
         assert!(taken > 8_500, "{taken}");
         // the mutations that keep a valid line (a doubled digit, a space)
         assert!(mutated_taken > 100, "{mutated_taken}");
+        // most clean lines after the first of their shape, and some mutated
+        // ones, went through the template
+        assert!(scratch.templated > 4_000, "{}", scratch.templated);
     }
 }
