@@ -646,3 +646,70 @@ fn the_aggregated_transaction_row_is_not_a_transaction() {
         );
     }
 }
+
+/// The converted JSON Lines log and the CSV rows it came from (its first 60
+/// rows, copied byte for byte into a temporary file) give the same figures,
+/// and those are the ones computed here from the raw JSON lines: per
+/// endpoint the count, the exact µs sum, min and max, and the nearest-rank
+/// p50/p95 within HdrHistogram's 3 significant digits.
+#[test]
+fn json_lines_and_csv_of_the_same_rows_give_the_same_figures() {
+    use std::collections::BTreeMap;
+    let jsonl = fixture("converted/requests_converted_from_csv.jsonl");
+    let text = std::fs::read_to_string(&jsonl).unwrap();
+    // method + name -> µs of every row, from the JSON itself
+    let mut times: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let us = v["response_time"].as_u64().unwrap() * 1000
+            + v["response_time_fraction_us"].as_u64().unwrap();
+        let method = v["raw"]["method"].as_str().unwrap().to_uppercase();
+        let name = v["name"].as_str().unwrap().to_string();
+        times.entry((method, name)).or_default().push(us);
+    }
+    let rows: usize = times.values().map(Vec::len).sum();
+    assert_eq!(rows, 60);
+
+    let csv_full = std::fs::read(fixture("monitoring-30u-reqlog-csv/requests.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(&csv_full[..]);
+    let mut record = csv::ByteRecord::new();
+    for _ in 0..rows {
+        assert!(reader.read_byte_record(&mut record).unwrap());
+    }
+    let cut = reader.position().byte() as usize;
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("requests.csv");
+    std::fs::write(&csv_path, &csv_full[..cut]).unwrap();
+
+    let from_json = load_run(&[jsonl], None).unwrap();
+    let from_csv = load_run(&[csv_path], None).unwrap();
+    for run in [&from_json, &from_csv] {
+        assert_eq!(run.total.requests, rows as u64);
+        assert_eq!(run.endpoints.len(), times.len());
+        for ((method, name), us) in &times {
+            let e = endpoint(run, method, name);
+            let mut sorted = us.clone();
+            sorted.sort_unstable();
+            assert_eq!(e.requests, us.len() as u64, "{method} {name}");
+            let ms = |v: u64| v as f64 / 1000.0;
+            let sum_ms = e.latency.sum_ms.unwrap();
+            assert!((sum_ms - ms(us.iter().sum())).abs() < 1e-9, "{sum_ms}");
+            assert_eq!(e.latency.min_ms, Some(ms(sorted[0])));
+            assert_eq!(e.latency.max_ms, Some(ms(*sorted.last().unwrap())));
+            for p in [50.0, 95.0] {
+                let rank = ((p / 100.0 * sorted.len() as f64).ceil() as usize).max(1);
+                let exact = ms(sorted[rank - 1]);
+                let got = pct(e, p);
+                assert!(
+                    (got - exact).abs() <= exact * 1e-3 + 1e-3,
+                    "{method} {name} p{p}: {got} vs {exact}"
+                );
+            }
+        }
+    }
+    // and the two formats agree on everything else they carry
+    assert_eq!(
+        format!("{:?}", from_json.endpoints),
+        format!("{:?}", from_csv.endpoints)
+    );
+}

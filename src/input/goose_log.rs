@@ -2203,7 +2203,8 @@ fn scan(path: &Path, json_lines: bool, window_start_ms: Option<f64>) -> Result<S
     scan_with(path, json_lines, window_start_ms, true)
 }
 
-/// [`scan`], with the CSV fast path ([`fast_split`]) on or off.
+/// [`scan`], with the CSV fast path ([`fast_split`]) or the JSON Lines one
+/// ([`super::jsonl_fast`]) on or off.
 ///
 /// Jobs are first cut at their last newline, as if no quoted cell held a
 /// newline: finding the newlines outside quotes means counting every quote
@@ -2309,7 +2310,7 @@ fn scan_pass(
                             &mut s_err,
                             fast,
                         ),
-                        Format::Json => json_job(path, &job, &mut acc),
+                        Format::Json => json_job(path, &job, &mut acc, fast),
                     };
                     if let (Some(m), Some(d)) = (map, job.mapped) {
                         m.release(job.offset as usize..job.offset as usize + d.len());
@@ -2689,68 +2690,110 @@ fn csv_row(
 
 /// One JSON Lines record (`--request-format json`), borrowed where possible.
 #[derive(serde::Deserialize)]
-struct JRow<'a> {
-    elapsed: u64,
+pub(super) struct JRow<'a> {
+    pub(super) elapsed: u64,
     #[serde(borrow)]
-    raw: JRaw<'a>,
+    pub(super) raw: JRaw<'a>,
     #[serde(borrow)]
-    name: std::borrow::Cow<'a, str>,
-    response_time: u64,
+    pub(super) name: std::borrow::Cow<'a, str>,
+    pub(super) response_time: u64,
     #[serde(default)]
-    response_time_fraction_us: u64,
-    status_code: u16,
-    success: bool,
+    pub(super) response_time_fraction_us: u64,
+    pub(super) status_code: u16,
+    pub(super) success: bool,
     #[serde(default)]
-    update: bool,
-    user: u64,
+    pub(super) update: bool,
+    pub(super) user: u64,
     #[serde(borrow, default)]
-    error: std::borrow::Cow<'a, str>,
+    pub(super) error: std::borrow::Cow<'a, str>,
 }
 
 #[derive(serde::Deserialize)]
-struct JRaw<'a> {
+pub(super) struct JRaw<'a> {
     #[serde(borrow)]
-    method: std::borrow::Cow<'a, str>,
+    pub(super) method: std::borrow::Cow<'a, str>,
 }
 
-fn json_job(path: &Path, job: &Job, acc: &mut Scan) -> Result<()> {
-    for (i, text) in job.data().split(|&b| b == b'\n').enumerate() {
-        let line = 1 + i as u64;
-        let trimmed = text.trim_ascii();
-        if trimmed.is_empty() {
-            continue;
-        }
-        let row: JRow<'_> = serde_json::from_slice(trimmed).map_err(|e| {
-            let what = if e.is_eof() {
-                "the JSON object ends early (truncated line?)".to_string()
+/// A JSON Lines job: each line through [`super::jsonl_fast`], or through
+/// serde_json (the oracle, and the source of the errors) where the fast
+/// scanner is not certain.
+fn json_job(path: &Path, job: &Job, acc: &mut Scan, fast: bool) -> Result<()> {
+    let data = job.data();
+    let mut scratch = super::jsonl_fast::Scratch::default();
+    let mut p = 0;
+    while p < data.len() {
+        let end = memchr::memchr(b'\n', &data[p..]).map_or(data.len(), |i| p + i);
+        let trimmed = data[p..end].trim_ascii();
+        if !trimmed.is_empty() {
+            let fields = if fast {
+                super::jsonl_fast::scan_line(trimmed, &mut scratch)
             } else {
-                format!(
-                    "expected a Goose request-log JSON object: {}",
-                    super::json_message(&e)
-                )
+                None
             };
-            Error::parse(path, Some(line), Some(e.column() as u64), what)
-        })?;
-        if row.update {
-            acc.update_rows += 1;
-            continue;
+            let added = match fields {
+                Some(f) if f.update => {
+                    acc.update_rows += 1;
+                    Ok(())
+                }
+                Some(f) => acc.add(&RowData {
+                    elapsed_ms: f.elapsed_ms,
+                    method: f.method,
+                    name: f.name,
+                    response_us: f
+                        .response_time_ms
+                        .saturating_mul(1000)
+                        .saturating_add(f.fraction_us),
+                    status: f.status,
+                    success: f.success,
+                    user: f.user,
+                    error: f.error,
+                }),
+                None => json_row_serde(path, trimmed, acc, || line_in(job, p))?,
+            };
+            added.map_err(|e| e.at(path, line_in(job, p)))?;
         }
-        acc.add(&RowData {
-            elapsed_ms: row.elapsed,
-            method: row.raw.method.as_bytes(),
-            name: row.name.as_bytes(),
-            response_us: row
-                .response_time
-                .saturating_mul(1000)
-                .saturating_add(row.response_time_fraction_us),
-            status: row.status_code,
-            success: row.success,
-            user: row.user,
-            error: row.error.as_bytes(),
-        })
-        .map_err(|e| e.at(path, line))?;
+        p = end + 1;
     }
     Ok(())
+}
+
+/// One line read by serde_json: `Err` for a line that is not a request-log
+/// object (with its line, from `line`, and column), `Ok(Err)` for a row
+/// [`Scan::add`] refuses.
+fn json_row_serde(
+    path: &Path,
+    line: &[u8],
+    acc: &mut Scan,
+    line_no: impl Fn() -> u64,
+) -> Result<std::result::Result<(), RowError>> {
+    let row: JRow<'_> = serde_json::from_slice(line).map_err(|e| {
+        let what = if e.is_eof() {
+            "the JSON object ends early (truncated line?)".to_string()
+        } else {
+            format!(
+                "expected a Goose request-log JSON object: {}",
+                super::json_message(&e)
+            )
+        };
+        Error::parse(path, Some(line_no()), Some(e.column() as u64), what)
+    })?;
+    if row.update {
+        acc.update_rows += 1;
+        return Ok(Ok(()));
+    }
+    Ok(acc.add(&RowData {
+        elapsed_ms: row.elapsed,
+        method: row.raw.method.as_bytes(),
+        name: row.name.as_bytes(),
+        response_us: row
+            .response_time
+            .saturating_mul(1000)
+            .saturating_add(row.response_time_fraction_us),
+        status: row.status_code,
+        success: row.success,
+        user: row.user,
+        error: row.error.as_bytes(),
+    }))
 }
 
 /// Combine a report and a request log of the same run.
@@ -3026,6 +3069,60 @@ mod tests {
             let fast = scan_text(path, window, true);
             assert!(!general.starts_with("error"), "{general}");
             assert!(general == fast, "fast and general paths differ on {path:?}");
+        }
+    }
+
+    /// The JSON Lines fast scanner ([`super::super::jsonl_fast`]) gives the
+    /// whole scan serde_json gives, on the real logs and on a file of awkward
+    /// lines (escapes, unicode, reordered and extra keys, spaces and tabs,
+    /// update rows, lines the scanner hands to serde) over several jobs.
+    #[test]
+    fn json_fast_path_agrees_with_serde_on_whole_files() {
+        let json_text = |path: &Path, window: Option<f64>, fast: bool| match scan_with(
+            path, true, window, fast,
+        ) {
+            Ok(scan) => {
+                let counters = (
+                    scan.rows,
+                    scan.update_rows,
+                    scan.late_rows,
+                    scan.rows_before,
+                );
+                format!("{counters:?} {:?}", scan.into_run(path, window))
+            }
+            Err(e) => format!("error: {e}"),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let awkward = dir.path().join("awkward.jsonl");
+        let lines = [
+            r#"{"elapsed":1200,"raw":{"method":"Get","url":"/a"},"name":"/a","response_time":12,"response_time_fraction_us":345,"status_code":200,"success":true,"update":false,"user":1,"error":""}"#,
+            r#"{ "user" : 2 , "error" : "Timeout: \"slow\" \u00e9" , "success" : false , "status_code" : 0 , "response_time" : 3000 , "name" : "/caf\u00e9\ud83d\ude00" , "raw" : { "headers" : [ ] , "method" : "Post" } , "elapsed" : 2500 , "extra" : {"a":[1,2.5e3,null,{"b":"}"}]} }"#,
+            "{\"elapsed\":3100,\t\"raw\":{\"method\":\"Get\"},\"name\":\"/tab\",\"response_time\":7,\"status_code\":404,\"success\":false,\"user\":3,\"error\":\"404 Not Found\"}",
+            r#"{"elapsed":3200,"raw":{"method":"Get"},"name":"/upd","response_time":7,"status_code":200,"success":true,"update":true,"user":3}"#,
+            r#"{"elapsed":3300,"raw":{"method":"Get"},"n\u0061me":"/escaped-key","response_time":7,"status_code":200,"success":true,"user":4}"#,
+            "{\"elapsed\":4000,\"raw\":{\"method\":\"Delete\"},\"name\":\"/ünï/😀\",\"response_time\":1,\"status_code\":500,\"success\":false,\"user\":5,\"error\":\"ошибка\"}",
+            "",
+            "   ",
+        ];
+        let mut text = String::new();
+        while text.len() < 3 << 20 {
+            for l in lines {
+                text.push_str(l);
+                text.push('\n');
+            }
+        }
+        std::fs::write(&awkward, &text).unwrap();
+        for path in [
+            fixture("fixtures/goose/mixed-graph-jsonl-30u/requests.json"),
+            fixture("fixtures/goose/converted/requests_converted_from_csv.jsonl"),
+            awkward,
+        ] {
+            for window in [None, Some(1500.0)] {
+                let serde = json_text(&path, window, false);
+                let fast = json_text(&path, window, true);
+                assert!(!serde.starts_with("error"), "{serde}");
+                assert!(serde == fast, "fast and serde paths differ on {path:?}");
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod goose_json;
 pub mod goose_log;
+mod jsonl_fast;
 pub mod locust_csv;
 pub mod locust_json;
 pub mod mapped;
