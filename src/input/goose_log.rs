@@ -450,16 +450,17 @@ mod memory_tests {
 /// [`MAX_FAILURE_GROUPS`], with status `status`; reading it back with
 /// [`super::locust_csv::status_from_error`] gives the same status.
 fn other_errors_text(status: Option<u16>) -> String {
+    let cap = crate::format::count(MAX_FAILURE_GROUPS as u64);
     match status {
         Some(0) => format!(
-            "(other connection errors: errors first seen after {MAX_FAILURE_GROUPS} distinct ones, grouped by status)"
+            "(other connection errors: errors first seen after {cap} distinct ones, grouped by status)"
         ),
         Some(s) => format!(
-            "{s} (other errors with this status: errors first seen after {MAX_FAILURE_GROUPS} distinct ones)"
+            "{s} (other errors with this status: errors first seen after {cap} distinct ones)"
         ),
-        None => format!(
-            "(other errors without a status: errors first seen after {MAX_FAILURE_GROUPS} distinct ones)"
-        ),
+        None => {
+            format!("(other errors without a status: errors first seen after {cap} distinct ones)")
+        }
     }
 }
 
@@ -1272,7 +1273,9 @@ impl Scan {
             .sum();
         if beyond > 0 {
             run.provenance.push(format!(
-                "The log has more than {MAX_FAILURE_GROUPS} distinct (endpoint, error) failures: the {beyond} failures whose error was first seen after them are grouped by endpoint and status (`(other ... errors ...)` rows); counts by endpoint and status are exact."
+                "The log has more than {} distinct (endpoint, error) failures: the {} failures whose error was first seen after them are grouped by endpoint and status (`(other ... errors ...)` rows); counts by endpoint and status are exact.",
+                crate::format::count(MAX_FAILURE_GROUPS as u64),
+                crate::format::count(beyond)
             ));
         }
 
