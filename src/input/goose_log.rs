@@ -57,9 +57,10 @@
 //! comparing a row's name with the endpoint's key. Merging the workers'
 //! accumulators is below 1 %. Recording a latency is one byte incremented at
 //! HdrHistogram's bucket index, computed once per row and shared with the
-//! per-second key; a full byte is moved into the histogram, and the
-//! histograms are built from the counts when a worker is done (identical to
-//! recording each row: tested). Before this (issue 15), `Histogram::record`
+//! per-second key; a full byte is moved into the histogram (of `u32` counts
+//! while reading, widened to `u64` once the total could pass `u32::MAX`), and
+//! the histograms are built from the counts once the workers are done and the
+//! read buffers freed (identical to recording each row: tested). Before this (issue 15), `Histogram::record`
 //! into 8-byte counts took ~22 % (cache misses more than instructions), the
 //! splitter's quote walking ~35 % and counting newlines for line numbers
 //! ~2 %. Instructions (callgrind, 100 MB,
@@ -69,12 +70,17 @@
 //! 0.18 s; the cost is the per-row work (18 cells cut, 4 numbers parsed, two
 //! counts), and on this shared machine its memory stalls.
 //! Peak memory is flat in the file's size, the run's length and the number
-//! of names taken one at a time (issue 15: 22 to 31 MiB of peak RSS for
-//! `gate` on 100 MB to 10 GB logs, 10-minute to 24-hour runs, 12 or 10,000
-//! names, up to ~6,000 requests/s; `benches/rss.sh`, figures in the README).
-//! Not yet: a 24-hour run with 10,000 names (~39 MiB) and a run of 63,000
-//! requests/s (~43 MiB: the [`LATE_SECONDS`] + 1 open seconds' maps per
-//! thread, thousands of distinct values each). What holds it:
+//! of names (issue 15: 19 to 29 MiB of peak RSS for `gate` on 100 MB to
+//! 10 GB logs, 10-minute to 24-hour runs, 12 or 10,000 names, a 24-hour run
+//! with 10,000 names included, up to ~6,000 requests/s; `benches/rss.sh`,
+//! figures in the README). Not yet: a run of 63,000 requests/s (~42 MiB: the
+//! [`LATE_SECONDS`] + 1 open seconds' maps per thread, thousands of distinct
+//! values each). What held the 24-hour, 10,000-name run at ~39 MiB: its
+//! ~15,000 failure groups (each error names its URL; now at most
+//! [`MAX_FAILURE_GROUPS`]), ~6 MiB of the peak in the reader threads; the
+//! glibc arenas keeping the threads' freed memory under the timeline (now
+//! trimmed, `release_freed_memory`); 16-byte per-second and 4-byte per-ms
+//! counts and 8-byte histogram counts per thread (now 8, 2 and 4). What holds it:
 //! - the exact (key, count) pairs of every second, which windowed targets
 //!   merge exactly, grow with the number of requests: they are delta- and
 //!   varint-encoded ([`crate::model::ExactSecond`], 2 to 4 bytes a pair) and,
@@ -82,16 +88,21 @@
 //!   `pread` when a window is evaluated ([`crate::model::ExactSpill`]; read,
 //!   not mapped, so that the pages do not count in the resident set). The
 //!   pairs read back are the ones written: windowed figures are the same;
-//! - per second of the run the reader keeps 16 bytes of counts per thread and,
+//! - per second of the run the reader keeps 8 bytes of counts per thread and,
 //!   for seconds with times, its p50/p95 and pairs handle (~40 bytes, in
 //!   chunks freed as the timeline takes them); the run's timeline itself is
 //!   ~170 bytes a point (14 MB for 24 hours) and is the largest fixed cost;
 //! - each of up to [`MAX_NAMES`] names keeps its times as a sorted list of
 //!   (bucket, count) while it has at most 1,024 distinct buckets, and only
-//!   then an HdrHistogram (16 to 190 KB); the run gets the list as
+//!   then an HdrHistogram (8 to 95 KB of `u32` counts while reading, twice
+//!   that once merged); the run gets the list as
 //!   [`Distribution::ExactSparse`] (same buckets, same counts, so the same
 //!   percentiles), so 500 rarely-requested names take a few MB, not ~90;
-//! - the read buffers: ~1 MiB jobs, two per worker in flight.
+//! - the read buffers: ~1 MiB jobs, two per worker in flight (~7 MiB, the
+//!   largest cost while reading);
+//! - per reader thread, the names collapsed into [`OTHER_NAME`] (for their
+//!   count and the grouping hint; ~0.7 MB for 10,000 names) and at most
+//!   [`MAX_FAILURE_GROUPS`] failure groups (~0.25 MB).
 use crate::error::{Error, Result};
 use crate::latency::{Distribution, Latency, exact_quantile, new_exact_histogram};
 use crate::model::{Endpoint, FailureGroup, Run, TimelinePoint, Tool};
@@ -240,9 +251,9 @@ impl FailureAcc {
 /// often carries the request's URL or an id, so a log of unparameterised
 /// URLs (or of errors that quote a request id) has as many groups as
 /// failures; each takes ~250 bytes in every reader thread (issue 15: 10,000
-/// names made ~30,000 groups, 8 MiB of a 24-hour log's peak). Errors first
+/// names made ~15,000 groups, ~6 MiB of a 24-hour log's peak). Errors first
 /// seen after this many groups are counted per endpoint and status
-/// ([`other_errors_text`]): the counts by endpoint and status stay exact.
+/// (`other_errors_text`): the counts by endpoint and status stay exact.
 pub const MAX_FAILURE_GROUPS: usize = 1000;
 
 #[cfg(test)]
@@ -735,7 +746,13 @@ impl Scan {
             if d >= self.early.len() {
                 grow_to(&mut self.early, d + 1, [0, 0]);
             }
-            self.add_early(d, [1, u64::from(!r.success)]);
+            let slot = &mut self.early[d];
+            if slot[0] < u8::MAX && slot[1] < u8::MAX {
+                slot[0] += 1;
+                slot[1] += u8::from(!r.success);
+            } else {
+                self.add_early(d, [1, u64::from(!r.success)]);
+            }
         }
 
         // Endpoints and failures: only rows in the window.
@@ -769,7 +786,7 @@ impl Scan {
                 }
                 let n = &mut e.counts[bucket];
                 if *n == u8::MAX {
-                    e.hist.record_n(hist_value(bucket), u8::MAX as u64);
+                    e.hist.record_full_byte(bucket);
                     *n = 0;
                 }
                 *n += 1;
@@ -928,8 +945,9 @@ impl Scan {
     }
 
     /// Add requests and failures (`n`) completing in ms `d` (below
-    /// [`EARLY_MS`], `early` long enough).
-    #[inline]
+    /// [`EARLY_MS`], `early` long enough). Out of line: a row takes it only
+    /// when a byte is full.
+    #[inline(never)]
     fn add_early(&mut self, d: usize, n: [u64; 2]) {
         let slot = &mut self.early[d];
         for k in 0..2 {
@@ -1371,6 +1389,13 @@ impl Times {
             }
             Times::Sparse(_) => self.record_sparse(us, n),
         }
+    }
+
+    /// Record a full byte of bucket counts (255 at bucket index `bucket`);
+    /// out of line, so that the per-row path stays small.
+    #[inline(never)]
+    fn record_full_byte(&mut self, bucket: usize) {
+        self.record_n(hist_value(bucket), u8::MAX as u64);
     }
 
     /// The same counts in a histogram of `u64` counts ([`Times::Dense`]).
