@@ -60,9 +60,10 @@
 //! comparing a row's name with the endpoint's key. Merging the workers'
 //! accumulators is below 1 %. Recording a latency is one byte incremented at
 //! HdrHistogram's bucket index, computed once per row and shared with the
-//! per-second key; a full byte is moved into the histogram, and the
-//! histograms are built from the counts when a worker is done (identical to
-//! recording each row: tested). Before this (issue 15), `Histogram::record`
+//! per-second key; a full byte is moved into the histogram (of `u32` counts
+//! while reading, widened to `u64` once the total could pass `u32::MAX`), and
+//! the histograms are built from the counts once the workers are done and the
+//! read buffers freed (identical to recording each row: tested). Before this (issue 15), `Histogram::record`
 //! into 8-byte counts took ~22 % (cache misses more than instructions), the
 //! splitter's quote walking ~35 % and counting newlines for line numbers
 //! ~2 %. Instructions (callgrind, 100 MB,
@@ -72,12 +73,17 @@
 //! 0.18 s; the cost is the per-row work (18 cells cut, 4 numbers parsed, two
 //! counts), and on this shared machine its memory stalls.
 //! Peak memory is flat in the file's size, the run's length and the number
-//! of names taken one at a time (issue 15: 22 to 31 MiB of peak RSS for
-//! `gate` on 100 MB to 10 GB logs, 10-minute to 24-hour runs, 12 or 10,000
-//! names, up to ~6,000 requests/s; `benches/rss.sh`, figures in the README).
-//! Open seconds are their rows' bucket indexes, 2 bytes a row, for
-//! [`OPEN_SECONDS`] + 1 seconds per thread (~0.4 MB a thread at 63,000
-//! requests/s; they were 121 hash maps, ~7 MB a thread). What holds it:
+//! of names (issue 15: 19 to 29 MiB of peak RSS for `gate` on 100 MB to
+//! 10 GB logs, 10-minute to 24-hour runs, 12 or 10,000 names, a 24-hour run
+//! with 10,000 names included, up to ~6,000 requests/s; `benches/rss.sh`,
+//! figures in the README). Open seconds are their rows' bucket indexes, 2
+//! bytes a row, for `OPEN_SECONDS` + 1 seconds per thread (~0.4 MB a thread
+//! at 63,000 requests/s; they were 121 hash maps, ~7 MB a thread). What held the 24-hour, 10,000-name run at ~39 MiB: its
+//! ~15,000 failure groups (each error names its URL; now at most
+//! [`MAX_FAILURE_GROUPS`]), ~6 MiB of the peak in the reader threads; the
+//! glibc arenas keeping the threads' freed memory under the timeline (now
+//! trimmed, `release_freed_memory`); 16-byte per-second and 4-byte per-ms
+//! counts and 8-byte histogram counts per thread (now 8, 2 and 4). What holds it:
 //! - the exact (key, count) pairs of every second, which windowed targets
 //!   merge exactly, grow with the number of requests: they are delta- and
 //!   varint-encoded ([`crate::model::ExactSecond`], 2 to 4 bytes a pair) and,
@@ -85,16 +91,21 @@
 //!   `pread` when a window is evaluated ([`crate::model::ExactSpill`]; read,
 //!   not mapped, so that the pages do not count in the resident set). The
 //!   pairs read back are the ones written: windowed figures are the same;
-//! - per second of the run the reader keeps 16 bytes of counts per thread and,
+//! - per second of the run the reader keeps 8 bytes of counts per thread and,
 //!   for seconds with times, its p50/p95 and pairs handle (~40 bytes, in
 //!   chunks freed as the timeline takes them); the run's timeline itself is
 //!   ~170 bytes a point (14 MB for 24 hours) and is the largest fixed cost;
 //! - each of up to [`MAX_NAMES`] names keeps its times as a sorted list of
 //!   (bucket, count) while it has at most 1,024 distinct buckets, and only
-//!   then an HdrHistogram (16 to 190 KB); the run gets the list as
+//!   then an HdrHistogram (8 to 95 KB of `u32` counts while reading, twice
+//!   that once merged); the run gets the list as
 //!   [`Distribution::ExactSparse`] (same buckets, same counts, so the same
 //!   percentiles), so 500 rarely-requested names take a few MB, not ~90;
-//! - the read buffers: ~1 MiB jobs, two per worker in flight.
+//! - the read buffers: ~1 MiB jobs, two per worker in flight (~7 MiB, the
+//!   largest cost while reading);
+//! - per reader thread, the names collapsed into [`OTHER_NAME`] (for their
+//!   count and the grouping hint; ~0.7 MB for 10,000 names) and at most
+//!   [`MAX_FAILURE_GROUPS`] failure groups (~0.25 MB).
 use crate::error::{Error, Result};
 use crate::latency::{Distribution, Latency, exact_quantile, new_exact_histogram};
 use crate::model::{Endpoint, FailureGroup, Run, TimelinePoint, Tool};
@@ -161,8 +172,30 @@ pub fn read(path: &Path, json_lines: bool) -> Result<Run> {
 /// covers every row (ramp-up included).
 pub fn read_window(path: &Path, json_lines: bool, window_start_ms: Option<f64>) -> Result<Run> {
     let stats = scan(path, json_lines, window_start_ms)?;
-    Ok(stats.into_run(path, window_start_ms))
+    // the reader threads' accumulators are freed: give their pages back
+    // before the timeline is built, not after the peak
+    release_freed_memory();
+    let run = stats.into_run(path, window_start_ms);
+    release_freed_memory();
+    Ok(run)
 }
+
+/// Return the allocator's free pages to the system. glibc keeps memory
+/// freed inside its arenas (the reader threads' accumulators once merged, the
+/// finished seconds once the timeline has taken them) in the process's
+/// resident set, and the timeline, the largest allocation, would then come on
+/// top of it (issue 15, `benches/rss.sh`).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_freed_memory() {
+    // SAFETY: malloc_trim only returns free memory of the allocator's own
+    // arenas to the system; it touches no live allocation.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_freed_memory() {}
 
 /// One endpoint's accumulator.
 struct EndpointAcc {
@@ -206,15 +239,268 @@ struct FailureAcc {
     occurrences: u64,
     first_ms: u64,
     last_ms: u64,
+    /// For the group of an endpoint's errors beyond [`MAX_FAILURE_GROUPS`]:
+    /// their status (as [`super::locust_csv::status_from_error`] reads each
+    /// error), the same for every error in it.
+    other_errors: Option<Option<u16>>,
 }
 
-/// Per-second counts of the timeline (16 bytes a second: a 24-hour run has
+impl FailureAcc {
+    fn add(&mut self, occurrences: u64, first_ms: u64, last_ms: u64) {
+        self.occurrences += occurrences;
+        self.first_ms = self.first_ms.min(first_ms);
+        self.last_ms = self.last_ms.max(last_ms);
+    }
+}
+
+/// Distinct (endpoint, error) failure groups kept apart. An error text
+/// often carries the request's URL or an id, so a log of unparameterised
+/// URLs (or of errors that quote a request id) has as many groups as
+/// failures; each takes ~250 bytes in every reader thread (issue 15: 10,000
+/// names made ~15,000 groups, ~6 MiB of a 24-hour log's peak). Errors first
+/// seen after this many groups are counted per endpoint and status
+/// (`other_errors_text`): the counts by endpoint and status stay exact.
+pub const MAX_FAILURE_GROUPS: usize = 1000;
+
+#[cfg(test)]
+mod memory_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::fmt::Write as _;
+
+    /// What a generated failed row says: (name, status written, error).
+    fn failed_row(i: u64) -> (&'static str, Option<u16>, String) {
+        let name = ["/a", "/b", "/c"][(i / 2 % 3) as usize];
+        // every error names its request: as many errors as failures
+        match i % 4 {
+            0 => (name, Some(404), format!("404 Not Found: {name}/{i}")),
+            1 => (
+                name,
+                Some(500),
+                format!("500 Internal Server Error: {name}/{i}"),
+            ),
+            2 => (
+                name,
+                Some(0),
+                format!("error sending request {name}/{i}: client error (Connect)"),
+            ),
+            _ => (name, None, format!("assertion failed for item {i}")),
+        }
+    }
+
+    /// A Goose CSV request log of `rows` rows, every third one successful,
+    /// the others failing with an error of their own ([`failed_row`]).
+    fn log(rows: u64) -> String {
+        let mut out = String::from(
+            "elapsed,scenario_index,scenario_name,transaction_index,transaction_name,raw,name,final_url,redirected,response_time,status_code,success,update,user,error,coordinated_omission_elapsed,user_cadence,response_time_us\n",
+        );
+        for i in 0..rows {
+            let (name, status, error) = failed_row(i);
+            let ok = i % 3 == 0;
+            let (code, error) = match (ok, status) {
+                (true, _) => (200, String::new()),
+                (false, s) => (s.unwrap_or(200), error),
+            };
+            writeln!(
+                out,
+                "{},0,s,0,,\"GooseRawRequest {{ method: Get, url: \"\"http://h{name}\"\", headers: [], body: \"\"\"\", custom_method: \"\"\"\" }}\",{name},http://h{name},false,{},{code},{ok},false,{},{error},0,0,{}",
+                i * 7,
+                1 + i % 50,
+                i % 20,
+                1000 + (i % 50) * 1000,
+            )
+            .unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn failures_beyond_the_cap_keep_exact_counts_per_endpoint_and_status() {
+        // ~3.6 MB: several jobs, so several reader threads' groups are merged
+        let rows = 30_000u64;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("requests.csv");
+        std::fs::write(&path, log(rows)).unwrap();
+        let mut want: BTreeMap<(String, Option<u16>), u64> = BTreeMap::new();
+        for i in (0..rows).filter(|i| i % 3 != 0) {
+            let (name, status, _) = failed_row(i);
+            *want.entry((name.to_string(), status)).or_default() += 1;
+        }
+        let run = read(&path, false).unwrap();
+        let mut got: BTreeMap<(String, Option<u16>), u64> = BTreeMap::new();
+        for f in &run.failures {
+            *got.entry((f.name.clone(), f.status)).or_default() += f.occurrences;
+            assert!(f.first_seen <= f.last_seen);
+        }
+        assert_eq!(got, want);
+        let others: Vec<_> = run
+            .failures
+            .iter()
+            .filter(|f| f.error.contains("first seen after"))
+            .collect();
+        // one group of other errors per endpoint and status, the rest one error each
+        assert_eq!(others.len(), want.len());
+        assert_eq!(run.failures.len(), MAX_FAILURE_GROUPS + want.len());
+        assert!(
+            run.failures
+                .iter()
+                .filter(|f| !f.error.contains("first seen after"))
+                .all(|f| f.occurrences == 1)
+        );
+        assert!(
+            run.provenance
+                .iter()
+                .any(|p| p.contains("grouped by endpoint and status")),
+            "{:?}",
+            run.provenance
+        );
+        // the endpoints' own failure counts are untouched by the grouping
+        for e in &run.endpoints {
+            let n: u64 = want
+                .iter()
+                .filter(|((name, _), _)| *name == e.name)
+                .map(|(_, n)| n)
+                .sum();
+            assert_eq!(e.failures, n, "{}", e.name);
+        }
+    }
+
+    #[test]
+    fn a_log_under_the_cap_keeps_every_error_apart() {
+        let rows = 1200u64; // 800 failures, each its own error
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("requests.csv");
+        std::fs::write(&path, log(rows)).unwrap();
+        let run = read(&path, false).unwrap();
+        assert_eq!(run.failures.len(), 800);
+        assert!(run.failures.iter().all(|f| f.occurrences == 1));
+        assert!(
+            !run.provenance
+                .iter()
+                .any(|p| p.contains("grouped by endpoint and status"))
+        );
+    }
+
+    #[test]
+    fn a_busy_ms_before_the_reset_is_counted_exactly() {
+        // 10 users start 100 ms apart (reset estimated at 900 + 100 ms); 700
+        // requests complete in ms 500, more than a byte of `early` holds
+        let mut rows: Vec<(u64, u64, bool)> = Vec::new(); // (elapsed ms, response ms, ok)
+        for u in 0..10u64 {
+            rows.push((u * 100, 3, true));
+        }
+        // twice: at the start and ~1.3 MB on, in another job, so that two
+        // reader threads' full bytes are merged
+        let busy = |rows: &mut Vec<(u64, u64, bool)>| {
+            for i in 0..700u64 {
+                rows.push((500 - i % 5, i % 5, i % 7 != 0));
+            }
+        };
+        busy(&mut rows);
+        for i in 0..12_000u64 {
+            rows.push((1000 + i, 1 + i % 40, i % 11 != 0));
+            if i == 7000 {
+                busy(&mut rows);
+            }
+        }
+        let mut text = String::from(
+            "elapsed,scenario_index,scenario_name,transaction_index,transaction_name,raw,name,final_url,redirected,response_time,status_code,success,update,user,error,coordinated_omission_elapsed,user_cadence,response_time_us\n",
+        );
+        for (i, &(elapsed, ms, ok)) in rows.iter().enumerate() {
+            let user = if i < 10 { i } else { i % 5 };
+            let (code, error) = if ok {
+                (200, "")
+            } else {
+                (500, "500 Internal Server Error")
+            };
+            writeln!(
+                text,
+                "{elapsed},0,s,0,,\"GooseRawRequest {{ method: Get, url: \"\"http://h/x\"\", headers: [], body: \"\"\"\", custom_method: \"\"\"\" }}\",/x,http://h/x,false,{ms},{code},{ok},false,{user},{error},0,0,{}",
+                ms * 1000
+            )
+            .unwrap();
+        }
+        assert!(text.len() > 2 * JOB_BYTES);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("requests.csv");
+        std::fs::write(&path, text).unwrap();
+        let run = read(&path, false).unwrap();
+        let counts = run.measured_counts.expect("a reset is estimated");
+        assert!(
+            counts.basis.contains("estimated at 1.000 s"),
+            "{}",
+            counts.basis
+        );
+        let after = rows.iter().filter(|r| r.0 + r.1 >= 1000);
+        assert_eq!(counts.requests, after.clone().count() as u64);
+        assert_eq!(counts.failures, after.filter(|r| !r.2).count() as u64);
+    }
+
+    #[test]
+    fn narrow_histogram_counts_widen_before_they_could_saturate() {
+        let mut t = Times::default();
+        // more distinct buckets than the list keeps: a histogram of u32 counts
+        for v in 0..2000u64 {
+            t.record_n(v * 1000, 1);
+        }
+        assert!(matches!(t, Times::Dense32(_)));
+        t.record_n(5_000, u32::MAX as u64);
+        t.record_n(5_000, u32::MAX as u64);
+        assert!(matches!(t, Times::Dense(_)));
+        let h = t.into_wide();
+        assert_eq!(h.len(), 2000 + 2 * u32::MAX as u64);
+        assert_eq!(h.count_at(5_000), 1 + 2 * u32::MAX as u64);
+    }
+
+    #[test]
+    fn the_other_errors_text_reads_back_as_its_status() {
+        for status in [None, Some(0), Some(404), Some(500), Some(503), Some(302)] {
+            assert_eq!(
+                crate::input::locust_csv::status_from_error(&other_errors_text(status)),
+                status
+            );
+        }
+    }
+}
+
+/// The error text of an endpoint's group of errors beyond
+/// [`MAX_FAILURE_GROUPS`], with status `status`; reading it back with
+/// [`super::locust_csv::status_from_error`] gives the same status.
+fn other_errors_text(status: Option<u16>) -> String {
+    let cap = crate::format::count(MAX_FAILURE_GROUPS as u64);
+    match status {
+        Some(0) => format!(
+            "(other connection errors: errors first seen after {cap} distinct ones, grouped by status)"
+        ),
+        Some(s) => format!(
+            "{s} (other errors with this status: errors first seen after {cap} distinct ones)"
+        ),
+        None => {
+            format!("(other errors without a status: errors first seen after {cap} distinct ones)")
+        }
+    }
+}
+
+/// Per-second counts of the timeline (8 bytes a second: a 24-hour run has
 /// 86,400 of them per reader thread; the percentiles and exact times of a
 /// second are kept apart, in [`Scan::finished`], only for seconds with times).
+/// A `u32` holds any second of a real log (4.3 billion requests sent in one
+/// second would be a log of hundreds of GB); more is an error, not a wrap.
 #[derive(Default, Clone)]
 struct Second {
-    requests: u64,
-    failures: u64,
+    requests: u32,
+    failures: u32,
+}
+
+/// The error for a second whose count does not fit [`Second`].
+fn second_overflow() -> RowError {
+    RowError {
+        column: None,
+        message: format!(
+            "more than {} requests sent in one second of `elapsed`: not a request log this reader can count",
+            u32::MAX
+        ),
+    }
 }
 
 /// The exact times of a closed second: (bucket index, count) sorted by index
@@ -307,6 +593,9 @@ struct Scan {
     index: FastMap<usize>,
     failures: Vec<FailureAcc>,
     failure_index: FastMap<usize>,
+    /// Groups of `failures` that are one (endpoint, error), at most
+    /// [`MAX_FAILURE_GROUPS`]; the others gather the errors beyond.
+    kept_failure_groups: usize,
     seconds: Vec<Second>,
     /// The seconds the merger finished, in increasing order, in chunks of
     /// [`FINISHED_CHUNK`] (only on the merged accumulator): no doubling slack,
@@ -330,7 +619,11 @@ struct Scan {
     /// Per user, the elapsed ms of its first request (the ramp-up's shape).
     user_first_ms: Vec<u64>,
     /// Requests and failures completing in each ms below [`EARLY_MS`].
-    early: Vec<(u16, u16)>,
+    /// One byte each (300 KB a thread where 4 bytes took 1.2 MB; issue 15):
+    /// a count that passes 255 is moved into `early_full`.
+    early: Vec<[u8; 2]>,
+    /// Per ms, the counts moved out of full `early` bytes (a busy second).
+    early_full: HashMap<u32, [u64; 2]>,
     rows: u64,
     update_rows: u64,
     rows_before: u64,
@@ -392,6 +685,7 @@ impl Scan {
             index: FastMap::default(),
             failures: Vec::new(),
             failure_index: FastMap::default(),
+            kept_failure_groups: 0,
             seconds: Vec::new(),
             finished: Vec::new(),
             open: std::collections::VecDeque::new(),
@@ -403,6 +697,7 @@ impl Scan {
             users: Vec::new(),
             user_first_ms: Vec::new(),
             early: Vec::new(),
+            early_full: HashMap::new(),
             rows: 0,
             update_rows: 0,
             rows_before: 0,
@@ -439,7 +734,8 @@ impl Scan {
             grow_to(&mut self.seconds, sec as usize + 1, Second::default());
         }
         let s = &mut self.seconds[sec as usize];
-        s.requests += 1;
+        s.requests = s.requests.checked_add(1).ok_or_else(second_overflow)?;
+        // at most `requests`: cannot overflow
         if !r.success {
             s.failures += 1;
         }
@@ -489,12 +785,14 @@ impl Scan {
         if done_ms < EARLY_MS {
             let d = done_ms as usize;
             if d >= self.early.len() {
-                grow_to(&mut self.early, d + 1, (0, 0));
+                grow_to(&mut self.early, d + 1, [0, 0]);
             }
             let slot = &mut self.early[d];
-            slot.0 = slot.0.saturating_add(1);
-            if !r.success {
-                slot.1 = slot.1.saturating_add(1);
+            if slot[0] < u8::MAX && slot[1] < u8::MAX {
+                slot[0] += 1;
+                slot[1] += u8::from(!r.success);
+            } else {
+                self.add_early(d, [1, u64::from(!r.success)]);
             }
         }
 
@@ -522,14 +820,14 @@ impl Scan {
         let e = &mut self.endpoints[i];
         e.requests += 1;
         match &mut e.hist {
-            Times::Dense(_) => {
+            Times::Sparse(_) => e.hist.record(r.response_us.min(MAX_RECORDED_US)),
+            _ => {
                 // counted in a batch: see `count_pending`
                 self.pending_counts.push((i as u32) << 16 | bucket as u32);
                 if self.pending_counts.len() == PENDING_COUNTS {
                     self.count_pending();
                 }
             }
-            Times::Sparse(_) => e.hist.record(r.response_us.min(MAX_RECORDED_US)),
         }
         let e = &mut self.endpoints[i];
         e.sum_us = e.sum_us.saturating_add(r.response_us);
@@ -538,29 +836,7 @@ impl Scan {
         count_status(&mut e.status, r.status, 1);
         if !r.success {
             e.failures += 1;
-            self.key.clear();
-            self.key.extend_from_slice(&(i as u64).to_le_bytes());
-            self.key.extend_from_slice(r.error);
-            match self.failure_index.get(self.key.as_slice()) {
-                Some(&f) => {
-                    let f = &mut self.failures[f];
-                    f.occurrences += 1;
-                    f.first_ms = f.first_ms.min(r.elapsed_ms);
-                    f.last_ms = f.last_ms.max(r.elapsed_ms);
-                }
-                None => {
-                    let error = String::from_utf8_lossy(r.error).into_owned();
-                    self.failures.push(FailureAcc {
-                        endpoint: i,
-                        error,
-                        occurrences: 1,
-                        first_ms: r.elapsed_ms,
-                        last_ms: r.elapsed_ms,
-                    });
-                    self.failure_index
-                        .insert(self.key.clone(), self.failures.len() - 1);
-                }
-            }
+            self.count_failure(i, r.error, r.elapsed_ms);
         }
         Ok(())
     }
@@ -575,21 +851,72 @@ impl Scan {
         for &entry in &self.pending_counts {
             let (i, bucket) = ((entry >> 16) as usize, (entry & 0xffff) as usize);
             let e = &mut self.endpoints[i];
-            let Times::Dense(h) = &mut e.hist else {
-                continue;
-            };
             if bucket >= e.counts.len() {
                 e.counts.resize(hist_len_for(bucket), 0);
             }
             let n = &mut e.counts[bucket];
             if *n == u8::MAX {
-                // cannot fail: the value is below the bound and the histogram resizes
-                let _ = h.record_n(hist_value(bucket), u8::MAX as u64);
+                e.hist.record_full_byte(bucket);
                 *n = 0;
             }
             *n += 1;
         }
         self.pending_counts.clear();
+    }
+
+    /// Count one failed request of endpoint `i` in its (endpoint, error)
+    /// group, or, once [`MAX_FAILURE_GROUPS`] groups exist, in the endpoint's
+    /// group of other errors with the same status.
+    fn count_failure(&mut self, i: usize, error: &[u8], at_ms: u64) {
+        self.key.clear();
+        self.key.extend_from_slice(&(i as u64).to_le_bytes());
+        self.key.extend_from_slice(error);
+        if let Some(&f) = self.failure_index.get(self.key.as_slice()) {
+            self.failures[f].add(1, at_ms, at_ms);
+            return;
+        }
+        let error = String::from_utf8_lossy(error).into_owned();
+        self.add_failure_group(FailureAcc {
+            endpoint: i,
+            error,
+            occurrences: 1,
+            first_ms: at_ms,
+            last_ms: at_ms,
+            other_errors: None,
+        });
+    }
+
+    /// Add a group that `self.key` (endpoint, error) did not find: as its own
+    /// group below the cap, else into the endpoint's other errors of its
+    /// status (found or created).
+    fn add_failure_group(&mut self, mut f: FailureAcc) {
+        if f.other_errors.is_none() && self.kept_failure_groups < MAX_FAILURE_GROUPS {
+            self.kept_failure_groups += 1;
+            self.failures.push(f);
+            self.failure_index
+                .insert(self.key.clone(), self.failures.len() - 1);
+            return;
+        }
+        let status = match f.other_errors {
+            Some(status) => status,
+            None => super::locust_csv::status_from_error(&f.error),
+        };
+        self.key.clear();
+        // not an endpoint index followed by an error: no real group's key
+        self.key
+            .extend_from_slice(&(f.endpoint as u64 | 1 << 63).to_le_bytes());
+        self.key
+            .extend_from_slice(&status.map_or(u32::MAX, u32::from).to_le_bytes());
+        match self.failure_index.get(self.key.as_slice()) {
+            Some(&k) => self.failures[k].add(f.occurrences, f.first_ms, f.last_ms),
+            None => {
+                f.error = other_errors_text(status);
+                f.other_errors = Some(status);
+                self.failures.push(f);
+                self.failure_index
+                    .insert(self.key.clone(), self.failures.len() - 1);
+            }
+        }
     }
 
     /// The endpoint of a row, created on its first row.
@@ -636,21 +963,23 @@ impl Scan {
         })
     }
 
-    /// Turn every endpoint's bucket counts into its histogram (once, when the
-    /// worker is done; the histograms are what is merged and reported).
+    /// Turn every endpoint's bucket counts into its histogram, with 8-byte
+    /// counts (once, when the worker is done and the read buffers are freed;
+    /// the histograms are what is merged and reported).
     fn build_histograms(&mut self) {
         self.count_pending();
         for e in &mut self.endpoints {
             let counts = std::mem::take(&mut e.counts);
             // counts are only kept once the times are a histogram
-            if let Times::Dense(h) = &mut e.hist {
+            if !matches!(e.hist, Times::Sparse(_)) {
                 for (i, &n) in counts.iter().enumerate() {
                     if n > 0 {
-                        // cannot fail: the value is below the bound and the histogram resizes
-                        let _ = h.record_n(hist_value(i), n as u64);
+                        e.hist.record_n(hist_value(i), n as u64);
                     }
                 }
             }
+            drop(counts);
+            e.hist.widen();
         }
     }
 
@@ -675,6 +1004,23 @@ impl Scan {
         });
         self.other = Some(self.endpoints.len() - 1);
         self.endpoints.len() - 1
+    }
+
+    /// Add requests and failures (`n`) completing in ms `d` (below
+    /// [`EARLY_MS`], `early` long enough). Out of line: a row takes it only
+    /// when a byte is full.
+    #[inline(never)]
+    fn add_early(&mut self, d: usize, n: [u64; 2]) {
+        let slot = &mut self.early[d];
+        for k in 0..2 {
+            let t = slot[k] as u64 + n[k];
+            if t <= u8::MAX as u64 {
+                slot[k] = t as u8;
+            } else {
+                self.early_full.entry(d as u32).or_insert([0, 0])[k] += t;
+                slot[k] = 0;
+            }
+        }
     }
 
     /// Remember a key collapsed into the other row.
@@ -764,28 +1110,27 @@ impl Scan {
         }
         for f in other.failures {
             let endpoint = map[f.endpoint];
+            let f = FailureAcc { endpoint, ..f };
+            if f.other_errors.is_some() {
+                self.add_failure_group(f);
+                continue;
+            }
             self.key.clear();
             self.key.extend_from_slice(&(endpoint as u64).to_le_bytes());
             self.key.extend_from_slice(f.error.as_bytes());
             match self.failure_index.get(self.key.as_slice()) {
-                Some(&k) => {
-                    let mine = &mut self.failures[k];
-                    mine.occurrences += f.occurrences;
-                    mine.first_ms = mine.first_ms.min(f.first_ms);
-                    mine.last_ms = mine.last_ms.max(f.last_ms);
-                }
-                None => {
-                    self.failures.push(FailureAcc { endpoint, ..f });
-                    self.failure_index
-                        .insert(self.key.clone(), self.failures.len() - 1);
-                }
+                Some(&k) => self.failures[k].add(f.occurrences, f.first_ms, f.last_ms),
+                None => self.add_failure_group(f),
             }
         }
         if other.seconds.len() > self.seconds.len() {
             self.seconds.resize(other.seconds.len(), Second::default());
         }
         for (mine, s) in self.seconds.iter_mut().zip(other.seconds) {
-            mine.requests += s.requests;
+            mine.requests = mine
+                .requests
+                .checked_add(s.requests)
+                .ok_or_else(second_overflow)?;
             mine.failures += s.failures;
         }
         if other.users.len() > self.users.len() {
@@ -803,11 +1148,13 @@ impl Scan {
             *mine = (*mine).min(f);
         }
         if other.early.len() > self.early.len() {
-            self.early.resize(other.early.len(), (0, 0));
+            self.early.resize(other.early.len(), [0, 0]);
         }
-        for (mine, e) in self.early.iter_mut().zip(other.early) {
-            mine.0 = mine.0.saturating_add(e.0);
-            mine.1 = mine.1.saturating_add(e.1);
+        for (d, e) in other.early.into_iter().enumerate() {
+            self.add_early(d, e.map(u64::from));
+        }
+        for (d, e) in other.early_full {
+            self.add_early(d as usize, e);
         }
         self.late_rows += other.late_rows;
         self.rows += other.rows;
@@ -842,11 +1189,17 @@ impl Scan {
             return None;
         }
         let cut = reset_ms.ceil() as usize;
-        let (before, failed_before) = self
+        let (mut before, mut failed_before) = self
             .early
             .iter()
             .take(cut)
-            .fold((0u64, 0u64), |(a, b), e| (a + e.0 as u64, b + e.1 as u64));
+            .fold((0u64, 0u64), |(a, b), e| (a + e[0] as u64, b + e[1] as u64));
+        for (&d, n) in &self.early_full {
+            if (d as usize) < cut {
+                before += n[0];
+                failed_before += n[1];
+            }
+        }
         let failures: u64 = self.endpoints.iter().map(|e| e.failures).sum();
         Some(crate::model::MeasuredCounts {
             requests: self.rows - before,
@@ -880,9 +1233,25 @@ impl Scan {
                 delta[(last as usize + 1).min(n)] -= 1;
             }
         }
+        // freed before the timeline, the largest allocation, is built
+        self.users = Vec::new();
+        self.early = Vec::new();
+        self.early_full = HashMap::new();
+        self.user_first_ms = Vec::new();
+        self.index = FastMap::default();
+        self.failure_index = FastMap::default();
+        let other_names = self.other.map(|_| {
+            let shown = self.collapsed.len();
+            format!(
+                "The log names more than {MAX_NAMES} distinct endpoints: {}{shown} names beyond the first {MAX_NAMES} seen are collapsed into one `{OTHER_NAME}` row.{}",
+                if self.collapsed_overflow { "over " } else { "" },
+                grouping_hint(self.collapsed.iter())
+            )
+        });
+        self.collapsed = std::collections::HashSet::new();
         let mut active = 0i64;
-        let mut total_requests = 0;
-        let mut total_failures = 0;
+        let mut total_requests = 0u64;
+        let mut total_failures = 0u64;
         let mut finished = std::mem::take(&mut self.finished)
             .into_iter()
             .flatten()
@@ -892,6 +1261,12 @@ impl Scan {
             .into_iter()
             .enumerate()
             .map(|(i, s)| {
+                if i > 0 && i % FINISHED_CHUNK == 0 {
+                    // the finished seconds' chunks taken so far are freed, but
+                    // the allocator keeps their pages while the timeline fills
+                    // new ones: a 24-hour log peaked here ~3 MB higher
+                    release_freed_memory();
+                }
                 active += delta[i];
                 let mut fin = None;
                 while let Some(f) = finished.next_if(|f| f.sec as usize <= i) {
@@ -899,8 +1274,8 @@ impl Scan {
                         fin = Some(f);
                     }
                 }
-                total_requests += s.requests;
-                total_failures += s.failures;
+                total_requests += s.requests as u64;
+                total_failures += s.failures as u64;
                 TimelinePoint {
                     t: i as f64,
                     users: Some(active.max(0) as u64),
@@ -917,14 +1292,7 @@ impl Scan {
             .collect();
         run.peak_users = run.timeline.iter().filter_map(|p| p.users).max();
 
-        if self.other.is_some() {
-            let shown = self.collapsed.len();
-            run.provenance.push(format!(
-                "The log names more than {MAX_NAMES} distinct endpoints: {}{shown} names beyond the first {MAX_NAMES} seen are collapsed into one `{OTHER_NAME}` row.{}",
-                if self.collapsed_overflow { "over " } else { "" },
-                grouping_hint(self.collapsed.iter())
-            ));
-        }
+        run.provenance.extend(other_names);
         let rps_divisor = duration;
         let labels: Vec<(String, String)> = self
             .endpoints
@@ -967,7 +1335,10 @@ impl Scan {
                 FailureGroup {
                     kind: e.0.clone(),
                     name: e.1.clone(),
-                    status: super::locust_csv::status_from_error(&f.error),
+                    status: match f.other_errors {
+                        Some(status) => status,
+                        None => super::locust_csv::status_from_error(&f.error),
+                    },
                     error: f.error.clone(),
                     occurrences: f.occurrences,
                     first_seen: Some(f.first_ms as f64 / 1000.0),
@@ -980,6 +1351,19 @@ impl Scan {
                 .cmp(&a.occurrences)
                 .then_with(|| a.name.cmp(&b.name))
         });
+        let beyond: u64 = self
+            .failures
+            .iter()
+            .filter(|f| f.other_errors.is_some())
+            .map(|f| f.occurrences)
+            .sum();
+        if beyond > 0 {
+            run.provenance.push(format!(
+                "The log has more than {} distinct (endpoint, error) failures: the {} failures whose error was first seen after them are grouped by endpoint and status (`(other ... errors ...)` rows); counts by endpoint and status are exact.",
+                crate::format::count(MAX_FAILURE_GROUPS as u64),
+                crate::format::count(beyond)
+            ));
+        }
 
         run.provenance.push(format!(
             "Percentiles from the request log's exact µs times (HdrHistogram, 3 significant digits, ±0.1 %); {} rows read{}.",
@@ -1037,6 +1421,11 @@ const SPARSE_MAX: usize = 1024;
 enum Times {
     /// (bucket floor in µs, at most 1 hour; count): 8 bytes a pair.
     Sparse(Vec<(u32, u32)>),
+    /// While a reader thread counts: 4-byte counts, half the memory of a
+    /// histogram of `u64` (issue 15: 1.5 MB of a 24-hour log's peak, 13 busy
+    /// names a thread). Its total stays at most `u32::MAX` (it is widened
+    /// first), so no count saturates.
+    Dense32(Box<Histogram<u32>>),
     Dense(Box<Histogram<u64>>),
 }
 
@@ -1059,7 +1448,54 @@ impl Times {
             Times::Dense(h) => {
                 let _ = h.record_n(us, n);
             }
+            Times::Dense32(h) if h.len().saturating_add(n) <= u32::MAX as u64 => {
+                let _ = h.record_n(us, n as u32);
+            }
+            Times::Dense32(_) => {
+                self.widen();
+                self.record_n(us, n);
+            }
             Times::Sparse(_) => self.record_sparse(us, n),
+        }
+    }
+
+    /// Record a full byte of bucket counts (255 at bucket index `bucket`);
+    /// out of line, so that the per-row path stays small.
+    #[inline(never)]
+    fn record_full_byte(&mut self, bucket: usize) {
+        self.record_n(hist_value(bucket), u8::MAX as u64);
+    }
+
+    /// The same counts in a histogram of `u64` counts ([`Times::Dense`]).
+    fn widen(&mut self) {
+        if matches!(self, Times::Dense32(_)) {
+            let t = std::mem::take(self);
+            *self = Times::Dense(t.into_wide());
+        }
+    }
+
+    /// The times as a histogram of `u64` counts. Every bucket is recorded at
+    /// its lowest equivalent value, as the bucket counts are ([`hist_value`]),
+    /// so the histogram equals the one recording every value would give.
+    fn into_wide(self) -> Box<Histogram<u64>> {
+        match self {
+            Times::Dense(h) => h,
+            Times::Dense32(narrow) => {
+                let mut h = new_endpoint_histogram();
+                for v in narrow.iter_recorded() {
+                    let at = narrow.lowest_equivalent(v.value_iterated_to());
+                    // cannot fail: the value is below the bound and the histogram resizes
+                    let _ = h.record_n(at, v.count_at_value() as u64);
+                }
+                Box::new(h)
+            }
+            Times::Sparse(pairs) => {
+                let mut h = new_endpoint_histogram();
+                for (k, c) in pairs {
+                    let _ = h.record_n(k as u64, c as u64);
+                }
+                Box::new(h)
+            }
         }
     }
 
@@ -1078,12 +1514,15 @@ impl Times {
             (Err(i), Some(n)) if pairs.len() < SPARSE_MAX => pairs.insert(i, (key, n)),
             // too many distinct values, or a count beyond u32: a histogram
             _ => {
-                let mut h = new_endpoint_histogram();
-                for &(k, c) in pairs.iter() {
-                    let _ = h.record_n(k as u64, c as u64);
+                let pairs = std::mem::take(pairs);
+                *self = match Histogram::<u32>::new(3) {
+                    Ok(h) => Times::Dense32(Box::new(h)),
+                    Err(_) => Times::Dense(Box::new(new_endpoint_histogram())),
+                };
+                for (k, c) in pairs {
+                    self.record_n(k as u64, c as u64);
                 }
-                let _ = h.record_n(key as u64, n);
-                *self = Times::Dense(Box::new(h));
+                self.record_n(key as u64, n);
             }
         }
     }
@@ -1095,37 +1534,37 @@ impl Times {
                 for (k, c) in pairs {
                     self.record_n(k as u64, c as u64);
                 }
-                Ok(())
             }
-            Times::Dense(h) => {
-                let mine = std::mem::replace(self, Times::Dense(h));
-                match mine {
+            other => {
+                let mut h = other.into_wide();
+                match std::mem::take(self) {
                     Times::Sparse(pairs) => {
                         for (k, c) in pairs {
-                            self.record_n(k as u64, c as u64);
+                            // cannot fail: the value is below the bound and the histogram resizes
+                            let _ = h.record_n(k as u64, c as u64);
                         }
-                        Ok(())
                     }
-                    Times::Dense(m) => match self {
-                        Times::Dense(h) => h.add(&*m),
-                        Times::Sparse(_) => Ok(()),
-                    },
+                    mine => h.add(&*mine.into_wide())?,
                 }
+                *self = Times::Dense(h);
             }
         }
+        // a list that became a histogram on the way
+        self.widen();
+        Ok(())
     }
 
     /// The run's distribution: sparse names stay a short list
     /// ([`Distribution::ExactSparse`], the same counts as the histogram).
     fn into_distribution(self) -> Distribution {
         match self {
-            Times::Dense(h) => Distribution::Exact(h),
             Times::Sparse(pairs) => Distribution::ExactSparse(
                 pairs
                     .into_iter()
                     .map(|(k, c)| (k as u64, c as u64))
                     .collect(),
             ),
+            dense => Distribution::Exact(dense.into_wide()),
         }
     }
 }
@@ -2330,7 +2769,6 @@ fn scan_pass(
                     }
                 }
                 acc.close_below(u64::MAX);
-                acc.build_histograms();
                 acc
             }));
         }
@@ -2496,6 +2934,8 @@ fn scan_pass(
             u64::MAX,
             std::mem::take(&mut s.late_out),
         );
+        // here, not in the worker: the read buffers are freed by now
+        s.build_histograms();
     }
     merger.finish_all();
     let mut scans = scans.into_iter();
