@@ -47,30 +47,34 @@
 //! SIGBUS; otherwise, and for gzip, it is read. No row allocates.
 //!
 //! Where the time goes (`perf record` of `gate --stats` on the 1 GB,
-//! 3.78 M-row log of `benches/reqlog.sh`, 2 cores shared with other
-//! engineers' builds, load ~7; issue 15): ~31 % the workers' loop (cutting
-//! cells from the masks, parsing 4 numbers and 2 booleans, finding the method
-//! in `raw`), ~25 % `Scan::add`, half of it waiting for memory: the row's
-//! byte in its endpoint's bucket counts and its slot in the second's map of
-//! exact times; ~12 % the kernel copying the file into the read buffers,
-//! ~6 % classifying blocks (`classify_avx2`), ~13 % the per-second maps
-//! (sorting them when a second closes ~4 %, growing them ~3-5 %, encoding
-//! [`crate::model::ExactSecond`] ~2 %, merging the workers' ~2 %), ~3 %
-//! counting quotes on the main thread (record boundaries of jobs), ~2 %
-//! comparing a row's name with the endpoint's key. Merging the workers'
-//! accumulators is below 1 %. Recording a latency is one byte incremented at
-//! HdrHistogram's bucket index, computed once per row and shared with the
-//! per-second key; a full byte is moved into the histogram, and the
-//! histograms are built from the counts when a worker is done (identical to
-//! recording each row: tested). Before this (issue 15), `Histogram::record`
-//! into 8-byte counts took ~22 % (cache misses more than instructions), the
-//! splitter's quote walking ~35 % and counting newlines for line numbers
-//! ~2 %. Instructions (callgrind, 100 MB,
-//! 0.38 M rows): 3,100 a row before, 2,630 after; CPU time of the 1 GB run
-//! fell from ~2.6 s to ~2.0 s on the loaded machine. The ceiling set by
-//! reading is far below: `cat` takes 0.1-0.6 s (quiet to loaded) and `wc -l`
-//! 0.18 s; the cost is the per-row work (18 cells cut, 4 numbers parsed, two
-//! counts), and on this shared machine its memory stalls.
+//! 3.78 M-row log of `benches/reqlog.sh`, 2 cores shared with one other
+//! engineer's builds; issue 15): ~31 % the workers' loop (cutting the 18
+//! cells from the masks, parsing 4 numbers and 3 booleans; ~3.5 % more in
+//! the number-parsing closures), ~8 % classifying blocks (`classify_avx2`),
+//! ~12 % `Scan::add` (timeline, users, the endpoint's sums and status
+//! counts) plus ~3.5 % adding batched rows to the endpoints' bucket counts,
+//! ~8.5 % the per-second exact times (sorting a closed second's keys
+//! ~3.6 %, encoding [`crate::model::ExactSecond`] ~2.2 %, finishing
+//! p50/p95 ~1.1 %, merging the workers' ~0.6 %), ~8 % the kernel mapping
+//! the file's pages in and out (page faults, `madvise`), ~2.5 % finding the
+//! method in `raw`, ~2 % comparing a row's name with its endpoint's key,
+//! ~1.5 % unescaping. Merging the workers' accumulators is below 1 %.
+//! Recording a latency is one byte incremented at HdrHistogram's bucket
+//! index, computed once per row and shared with the per-second key; a full
+//! byte is moved into the histogram, and the histograms are built from the
+//! counts when a worker is done (identical to recording each row: tested).
+//! Changes of issue 15, each measured: `Histogram::record` into 8-byte counts
+//! took ~22 % (cache misses more than instructions); the splitter's quote
+//! walking ~35 %; counting newlines for line numbers ~2 %; hash maps of
+//! the open seconds' times ~14 %; copying the file into read buffers ~11 %
+//! (now mapped); counting quotes to cut jobs on record boundaries ~8 % (now
+//! cut at the last newline, see [`scan_with`]); the bucket-count byte's
+//! cache miss, taken row by row, ~10 % (now batched). Instructions
+//! (callgrind, the first 113,000 rows): 3,100 a row at first, 2,900 before
+//! the last four changes, 2,570 after; CPU time of the 1 GB run fell from
+//! ~2.6 s to ~1.3 s (loaded machine, minimum of 5). The ceiling set by
+//! reading is far below: `cat` into /dev/null takes ~0.1 s and `wc -l`
+//! ~0.2 s on the quiet machine; the cost is the per-row work.
 //! Peak memory is flat in the file's size, the run's length and the number
 //! of names taken one at a time (issue 15: 22 to 31 MiB of peak RSS for
 //! `gate` on 100 MB to 10 GB logs, 10-minute to 24-hour runs, 12 or 10,000
