@@ -11,7 +11,7 @@
 //! occurred), so that windowed targets merge the requests of a window
 //! exactly. Rows are written when a request completes, so they arrive
 //! roughly, not strictly, in `elapsed` order: a second stays open for
-//! [`OPEN_SECONDS`] after the latest one seen, and a row that comes later
+//! `OPEN_SECONDS` after the latest one seen, and a row that comes later
 //! still is merged into its second afterwards (exactly; only rows more than
 //! [`LATE_SECONDS`] late are left out of the exact times, and counted).
 //!
@@ -68,7 +68,7 @@
 //! walking ~35 %; counting newlines for line numbers ~2 %; hash maps of
 //! the open seconds' times ~14 %; copying the file into read buffers ~11 %
 //! (now mapped); counting quotes to cut jobs on record boundaries ~8 % (now
-//! cut at the last newline, see [`scan_with`]); the bucket-count byte's
+//! cut at the last newline, see `scan_with`); the bucket-count byte's
 //! cache miss, taken row by row, ~10 % (now batched). Instructions
 //! (callgrind, the first 113,000 rows): 3,100 a row at first, 2,900 before
 //! the last four changes, 2,570 after; CPU time of the 1 GB run fell from
@@ -80,7 +80,7 @@
 //! `gate` on 100 MB to 10 GB logs, 10-minute to 24-hour runs, 12 or 10,000
 //! names, up to ~6,000 requests/s; `benches/rss.sh`, figures in the README).
 //! Open seconds are their rows' bucket indexes, 2 bytes a row, for
-//! [`OPEN_SECONDS`] + 1 seconds per thread (~0.4 MB a thread at 63,000
+//! `OPEN_SECONDS` + 1 seconds per thread (~0.4 MB a thread at 63,000
 //! requests/s; they were 121 hash maps, ~7 MB a thread). What holds it:
 //! - the exact (key, count) pairs of every second, which windowed targets
 //!   merge exactly, grow with the number of requests: they are delta- and
