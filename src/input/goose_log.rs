@@ -1964,10 +1964,17 @@ fn fast_split(
 }
 
 /// Undo CSV quote doubling into `scratch` when needed.
+#[inline]
 fn unescape<'a>(raw: &'a [u8], escaped: bool, scratch: &'a mut Vec<u8>) -> &'a [u8] {
     if !escaped {
         return raw;
     }
+    unescape_into(raw, scratch)
+}
+
+/// [`unescape`]'s copy, out of line (names and errors are rarely quoted).
+#[inline(never)]
+fn unescape_into<'a>(raw: &[u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
     scratch.clear();
     let mut i = 0;
     while i < raw.len() {
@@ -1981,6 +1988,7 @@ fn unescape<'a>(raw: &'a [u8], escaped: bool, scratch: &'a mut Vec<u8>) -> &'a [
     scratch
 }
 
+#[inline]
 fn parse_u64(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 19 {
         return None;
@@ -1995,6 +2003,7 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
     Some(v)
 }
 
+#[inline]
 fn parse_bool(b: &[u8]) -> Option<bool> {
     match b {
         b"true" => Some(true),
