@@ -11,7 +11,7 @@
 //! occurred), so that windowed targets merge the requests of a window
 //! exactly. Rows are written when a request completes, so they arrive
 //! roughly, not strictly, in `elapsed` order: a second stays open for
-//! [`OPEN_SECONDS`] after the latest one seen, and a row that comes later
+//! `OPEN_SECONDS` after the latest one seen, and a row that comes later
 //! still is merged into its second afterwards (exactly; only rows more than
 //! [`LATE_SECONDS`] late are left out of the exact times, and counted).
 //!
@@ -47,43 +47,49 @@
 //! SIGBUS; otherwise, and for gzip, it is read. No row allocates.
 //!
 //! Where the time goes (`perf record` of `gate --stats` on the 1 GB,
-//! 3.78 M-row log of `benches/reqlog.sh`, 2 cores shared with other
-//! engineers' builds, load ~7; issue 15): ~31 % the workers' loop (cutting
-//! cells from the masks, parsing 4 numbers and 2 booleans, finding the method
-//! in `raw`), ~25 % `Scan::add`, half of it waiting for memory: the row's
-//! byte in its endpoint's bucket counts and its slot in the second's map of
-//! exact times; ~12 % the kernel copying the file into the read buffers,
-//! ~6 % classifying blocks (`classify_avx2`), ~13 % the per-second maps
-//! (sorting them when a second closes ~4 %, growing them ~3-5 %, encoding
-//! [`crate::model::ExactSecond`] ~2 %, merging the workers' ~2 %), ~3 %
-//! counting quotes on the main thread (record boundaries of jobs), ~2 %
-//! comparing a row's name with the endpoint's key. Merging the workers'
-//! accumulators is below 1 %. Recording a latency is one byte incremented at
-//! HdrHistogram's bucket index, computed once per row and shared with the
-//! per-second key; a full byte is moved into the histogram (of `u32` counts
-//! while reading, widened to `u64` once the total could pass `u32::MAX`), and
-//! the histograms are built from the counts once the workers are done and the
-//! read buffers freed (identical to recording each row: tested). Before this (issue 15), `Histogram::record`
-//! into 8-byte counts took ~22 % (cache misses more than instructions), the
-//! splitter's quote walking ~35 % and counting newlines for line numbers
-//! ~2 %. Instructions (callgrind, 100 MB,
-//! 0.38 M rows): 3,100 a row before, 2,630 after; CPU time of the 1 GB run
-//! fell from ~2.6 s to ~2.0 s on the loaded machine. The ceiling set by
-//! reading is far below: `cat` takes 0.1-0.6 s (quiet to loaded) and `wc -l`
-//! 0.18 s; the cost is the per-row work (18 cells cut, 4 numbers parsed, two
-//! counts), and on this shared machine its memory stalls.
+//! 3.78 M-row log of `benches/reqlog.sh`, 2 cores shared with one other
+//! engineer's builds; issue 15): ~31 % the workers' loop (cutting the 18
+//! cells from the masks, parsing 4 numbers and 3 booleans; ~3.5 % more in
+//! the number-parsing closures), ~8 % classifying blocks (`classify_avx2`),
+//! ~12 % `Scan::add` (timeline, users, the endpoint's sums and status
+//! counts) plus ~3.5 % adding batched rows to the endpoints' bucket counts,
+//! ~8.5 % the per-second exact times (sorting a closed second's keys
+//! ~3.6 %, encoding [`crate::model::ExactSecond`] ~2.2 %, finishing
+//! p50/p95 ~1.1 %, merging the workers' ~0.6 %), ~8 % the kernel mapping
+//! the file's pages in and out (page faults, `madvise`), ~2.5 % finding the
+//! method in `raw`, ~2 % comparing a row's name with its endpoint's key,
+//! ~1.5 % unescaping. Merging the workers' accumulators is below 1 %.
+//! Recording a latency is one byte incremented at HdrHistogram's bucket
+//! index, computed once per row and shared with the per-second key; a full
+//! byte is moved into the histogram (of `u32` counts while reading, widened
+//! to `u64` once the total could pass `u32::MAX`), and the histograms are
+//! built from the counts once the workers are done and the read buffers
+//! freed (identical to recording each row: tested).
+//! Changes of issue 15, each measured: `Histogram::record` into 8-byte counts
+//! took ~22 % (cache misses more than instructions); the splitter's quote
+//! walking ~35 %; counting newlines for line numbers ~2 %; hash maps of
+//! the open seconds' times ~14 %; copying the file into read buffers ~11 %
+//! (now mapped); counting quotes to cut jobs on record boundaries ~8 % (now
+//! cut at the last newline, see `scan_with`); the bucket-count byte's
+//! cache miss, taken row by row, ~10 % (now batched). Instructions
+//! (callgrind, the first 113,000 rows): 3,100 a row at first, 2,900 before
+//! the last four changes, 2,570 after; CPU time of the 1 GB run fell from
+//! ~2.6 s to ~1.3 s (loaded machine, minimum of 5). The ceiling set by
+//! reading is far below: `cat` into /dev/null takes ~0.1 s and `wc -l`
+//! ~0.2 s on the quiet machine; the cost is the per-row work.
 //! Peak memory is flat in the file's size, the run's length and the number
 //! of names (issue 15: 19 to 29 MiB of peak RSS for `gate` on 100 MB to
 //! 10 GB logs, 10-minute to 24-hour runs, 12 or 10,000 names, a 24-hour run
 //! with 10,000 names included, up to ~6,000 requests/s; `benches/rss.sh`,
 //! figures in the README). Open seconds are their rows' bucket indexes, 2
 //! bytes a row, for `OPEN_SECONDS` + 1 seconds per thread (~0.4 MB a thread
-//! at 63,000 requests/s; they were 121 hash maps, ~7 MB a thread). What held the 24-hour, 10,000-name run at ~39 MiB: its
-//! ~15,000 failure groups (each error names its URL; now at most
-//! [`MAX_FAILURE_GROUPS`]), ~6 MiB of the peak in the reader threads; the
-//! glibc arenas keeping the threads' freed memory under the timeline (now
-//! trimmed, `release_freed_memory`); 16-byte per-second and 4-byte per-ms
-//! counts and 8-byte histogram counts per thread (now 8, 2 and 4). What holds it:
+//! at 63,000 requests/s; they were 121 hash maps, ~7 MB a thread). What held
+//! the 24-hour, 10,000-name run at ~39 MiB: its ~15,000 failure groups (each
+//! error names its URL; now at most [`MAX_FAILURE_GROUPS`]), ~6 MiB of the
+//! peak in the reader threads; the glibc arenas keeping the threads' freed
+//! memory under the timeline (now trimmed, `release_freed_memory`); 16-byte
+//! per-second and 4-byte per-ms counts and 8-byte histogram counts per
+//! thread (now 8, 2 and 4). What holds it:
 //! - the exact (key, count) pairs of every second, which windowed targets
 //!   merge exactly, grow with the number of requests: they are delta- and
 //!   varint-encoded ([`crate::model::ExactSecond`], 2 to 4 bytes a pair) and,
@@ -2399,10 +2405,17 @@ fn fast_split(
 }
 
 /// Undo CSV quote doubling into `scratch` when needed.
+#[inline]
 fn unescape<'a>(raw: &'a [u8], escaped: bool, scratch: &'a mut Vec<u8>) -> &'a [u8] {
     if !escaped {
         return raw;
     }
+    unescape_into(raw, scratch)
+}
+
+/// [`unescape`]'s copy, out of line (names and errors are rarely quoted).
+#[inline(never)]
+fn unescape_into<'a>(raw: &[u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
     scratch.clear();
     let mut i = 0;
     while i < raw.len() {
@@ -2416,6 +2429,7 @@ fn unescape<'a>(raw: &'a [u8], escaped: bool, scratch: &'a mut Vec<u8>) -> &'a [
     scratch
 }
 
+#[inline]
 fn parse_u64(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 19 {
         return None;
@@ -2430,6 +2444,7 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
     Some(v)
 }
 
+#[inline]
 fn parse_bool(b: &[u8]) -> Option<bool> {
     match b {
         b"true" => Some(true),
