@@ -2585,8 +2585,41 @@ struct Done {
     closed: Vec<(u64, SecondPairs)>,
     closed_below: u64,
     late: Vec<u64>,
+    /// Where the job starts in the file.
+    offset: u64,
     /// The job's offset, and its error (the line counted within the job).
     error: Option<(u64, Error)>,
+}
+
+/// Bytes behind the oldest job in flight that are released again each time
+/// it moves on: the kernel maps pages around a faulting one (64 KB), so
+/// reading the start of a job may map a few pages of the jobs before it back
+/// in.
+const RELEASE_MARGIN: usize = 256 << 10;
+
+/// The mapped jobs sent and not yet all done, oldest first: the pages below
+/// the oldest one still in flight are released ([`super::mapped::Mapping`]),
+/// including the pages two jobs share, which neither job releases alone.
+#[derive(Default)]
+struct InFlight {
+    /// (start, end, done) of each job.
+    jobs: std::collections::VecDeque<(usize, usize, bool)>,
+    released_to: usize,
+}
+
+impl InFlight {
+    fn done(&mut self, start: u64, map: Option<&super::mapped::Mapping>) {
+        if let Some(job) = self.jobs.iter_mut().find(|j| j.0 as u64 == start) {
+            job.2 = true;
+        }
+        while let Some(&(_, end, true)) = self.jobs.front() {
+            self.jobs.pop_front();
+            if let Some(m) = map {
+                m.release(self.released_to.saturating_sub(RELEASE_MARGIN)..end);
+            }
+            self.released_to = end;
+        }
+    }
 }
 
 /// The file's format, with the CSV header's columns.
@@ -2777,6 +2810,7 @@ fn scan_pass(
                         closed: std::mem::take(&mut acc.closed_out),
                         closed_below: acc.closed_below,
                         late: std::mem::take(&mut acc.late_out),
+                        offset: job.offset,
                         error,
                     };
                     if done_tx.send(done).is_err() || failed {
@@ -2789,10 +2823,13 @@ fn scan_pass(
         }
         drop(done_tx);
         let mut free: Vec<Vec<u8>> = Vec::new();
+        let mut in_flight = InFlight::default();
         let handle_done = |d: Done,
                            free: &mut Vec<Vec<u8>>,
                            merger: &mut SecondMerger,
-                           errors: &mut Vec<(u64, Error)>| {
+                           errors: &mut Vec<(u64, Error)>,
+                           in_flight: &mut InFlight| {
+            in_flight.done(d.offset, map);
             merger.take(d.worker, d.closed, d.closed_below, d.late);
             free.push(d.buf);
             if let Some(e) = d.error {
@@ -2828,7 +2865,7 @@ fn scan_pass(
                     p.inc((split - from) as u64);
                 }
                 while let Ok(d) = done_rx.try_recv() {
-                    handle_done(d, &mut free, &mut merger, &mut errors);
+                    handle_done(d, &mut free, &mut merger, &mut errors, &mut in_flight);
                 }
                 let job = Job {
                     buf: Vec::new(),
@@ -2836,6 +2873,7 @@ fn scan_pass(
                     offset,
                     mapped: Some(&bytes[from..split]),
                 };
+                in_flight.jobs.push_back((from, split, false));
                 offset = split as u64;
                 end = (split + JOB_BYTES).min(bytes.len());
                 if job_txs[next].send(job).is_err() {
@@ -2888,7 +2926,7 @@ fn scan_pass(
             let job_offset = offset;
             offset += split as u64;
             while let Ok(d) = done_rx.try_recv() {
-                handle_done(d, &mut free, &mut merger, &mut errors);
+                handle_done(d, &mut free, &mut merger, &mut errors, &mut in_flight);
             }
             let job = Job {
                 buf,
@@ -2918,7 +2956,7 @@ fn scan_pass(
             }
         }
         for d in done_rx {
-            handle_done(d, &mut free, &mut merger, &mut errors);
+            handle_done(d, &mut free, &mut merger, &mut errors, &mut in_flight);
         }
         Ok(scans)
     });
