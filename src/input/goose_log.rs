@@ -1701,10 +1701,14 @@ struct SecondMerger {
     wide: Vec<(u64, u64)>,
 }
 
-/// Encoded exact pairs kept in memory before they go to a temporary file
-/// (tests lower it to take the spill path on small fixtures).
-static SPILL_BUDGET_BYTES: std::sync::atomic::AtomicUsize =
-    std::sync::atomic::AtomicUsize::new(crate::model::EXACT_SPILL_BUDGET_BYTES);
+// Encoded exact pairs kept in memory before they go to a temporary file
+// (tests lower it to take the spill path on small fixtures).
+thread_local! {
+    // per thread (the one that calls the reader builds the merger), so that a
+    // test lowering it does not change what tests running beside it read
+    static SPILL_BUDGET_BYTES: std::cell::Cell<usize> =
+        const { std::cell::Cell::new(crate::model::EXACT_SPILL_BUDGET_BYTES) };
+}
 
 impl SecondMerger {
     fn new(workers: usize) -> Self {
@@ -1715,9 +1719,7 @@ impl SecondMerger {
             closed_below: vec![0; workers],
             finished: Vec::new(),
             unordered: false,
-            spill: crate::model::ExactSpill::new(
-                SPILL_BUDGET_BYTES.load(std::sync::atomic::Ordering::Relaxed),
-            ),
+            spill: crate::model::ExactSpill::new(SPILL_BUDGET_BYTES.get()),
             sorted: Vec::new(),
             wide: Vec::new(),
         }
@@ -3737,7 +3739,6 @@ mod tests {
 
     #[test]
     fn spilled_seconds_read_back_the_pairs_kept_in_memory() {
-        use std::sync::atomic::Ordering;
         let p = fixture("fixtures/goose/monitoring-30u-reqlog-csv/requests.csv");
         let in_memory = read(&p, false).unwrap();
         let spilled_count = |run: &Run| {
@@ -3750,9 +3751,9 @@ mod tests {
         };
         assert_eq!(spilled_count(&in_memory), 0);
         // every second beyond the first 1 KB of pairs goes to the file
-        SPILL_BUDGET_BYTES.store(1024, Ordering::Relaxed);
+        SPILL_BUDGET_BYTES.set(1024);
         let spilled = read(&p, false);
-        SPILL_BUDGET_BYTES.store(crate::model::EXACT_SPILL_BUDGET_BYTES, Ordering::Relaxed);
+        SPILL_BUDGET_BYTES.set(crate::model::EXACT_SPILL_BUDGET_BYTES);
         let spilled = spilled.unwrap();
         assert!(spilled_count(&spilled) > in_memory.timeline.len() / 2);
         let (a, b) = (exact_pairs(&in_memory), exact_pairs(&spilled));
@@ -3874,7 +3875,6 @@ mod tests {
 
     #[test]
     fn late_rows_are_merged_into_their_seconds_exactly() {
-        use std::sync::atomic::Ordering;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("requests.csv");
         let rows = write_out_of_order_log(&path);
@@ -3894,9 +3894,9 @@ mod tests {
         }
         assert_eq!(left_out, 2);
         for budget in [crate::model::EXACT_SPILL_BUDGET_BYTES, 512] {
-            SPILL_BUDGET_BYTES.store(budget, Ordering::Relaxed);
+            SPILL_BUDGET_BYTES.set(budget);
             let scan = scan(&path, false, None);
-            SPILL_BUDGET_BYTES.store(crate::model::EXACT_SPILL_BUDGET_BYTES, Ordering::Relaxed);
+            SPILL_BUDGET_BYTES.set(crate::model::EXACT_SPILL_BUDGET_BYTES);
             let scan = scan.unwrap();
             assert_eq!(scan.late_rows, left_out);
             let run = scan.into_run(&path, None);
