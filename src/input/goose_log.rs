@@ -2593,6 +2593,9 @@ struct Done {
     error: Option<(u64, Error)>,
 }
 
+/// Mapped jobs queued per worker ahead of the one it reads.
+const MAPPED_QUEUE_DEPTH: usize = 4;
+
 /// Bytes behind the oldest job in flight that are released again each time
 /// it moves on: the kernel maps pages around a faulting one (64 KB), so
 /// reading the start of a job may map a few pages of the jobs before it back
@@ -2777,7 +2780,12 @@ fn scan_pass(
         let mut job_txs = Vec::new();
         let mut handles = Vec::new();
         for worker in 0..workers {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(1);
+            // mapped jobs are ranges (nothing is read until a worker reads
+            // them), so a deeper queue costs no memory and absorbs a worker
+            // falling behind for a moment; jobs still go to the workers in
+            // turn, so the merged result does not depend on timing
+            let depth = if map.is_some() { MAPPED_QUEUE_DEPTH } else { 1 };
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(depth);
             job_txs.push(tx);
             let done_tx = done_tx.clone();
             let format = &format;
