@@ -268,11 +268,31 @@ impl FailureAcc {
 /// (`other_errors_text`): the counts by endpoint and status stay exact.
 pub const MAX_FAILURE_GROUPS: usize = 1000;
 
+/// The header of a Goose CSV request log, for tests that write one.
+#[cfg(test)]
+const TEST_LOG_HEADER: &str = "elapsed,scenario_index,scenario_name,transaction_index,transaction_name,raw,name,final_url,redirected,response_time,status_code,success,update,user,error,coordinated_omission_elapsed,user_cadence,response_time_us\n";
+
+/// One GET row of a Goose CSV request log, with its newline (tests);
+/// `error` is written as given (quote it if it needs quotes).
+#[cfg(test)]
+fn test_log_row(
+    elapsed_ms: u64,
+    name: &str,
+    response_us: u64,
+    (status, ok): (u16, bool),
+    user: u64,
+    error: &str,
+) -> String {
+    format!(
+        "{elapsed_ms},0,s,0,,\"GooseRawRequest {{ method: Get, url: \"\"http://h{name}\"\", headers: [], body: \"\"\"\", custom_method: \"\"\"\" }}\",{name},http://h{name},false,{},{status},{ok},false,{user},{error},0,0,{response_us}\n",
+        response_us / 1000
+    )
+}
+
 #[cfg(test)]
 mod memory_tests {
     use super::*;
     use std::collections::BTreeMap;
-    use std::fmt::Write as _;
 
     /// What a generated failed row says: (name, status written, error).
     fn failed_row(i: u64) -> (&'static str, Option<u16>, String) {
@@ -297,9 +317,7 @@ mod memory_tests {
     /// A Goose CSV request log of `rows` rows, every third one successful,
     /// the others failing with an error of their own ([`failed_row`]).
     fn log(rows: u64) -> String {
-        let mut out = String::from(
-            "elapsed,scenario_index,scenario_name,transaction_index,transaction_name,raw,name,final_url,redirected,response_time,status_code,success,update,user,error,coordinated_omission_elapsed,user_cadence,response_time_us\n",
-        );
+        let mut out = String::from(TEST_LOG_HEADER);
         for i in 0..rows {
             let (name, status, error) = failed_row(i);
             let ok = i % 3 == 0;
@@ -307,15 +325,14 @@ mod memory_tests {
                 (true, _) => (200, String::new()),
                 (false, s) => (s.unwrap_or(200), error),
             };
-            writeln!(
-                out,
-                "{},0,s,0,,\"GooseRawRequest {{ method: Get, url: \"\"http://h{name}\"\", headers: [], body: \"\"\"\", custom_method: \"\"\"\" }}\",{name},http://h{name},false,{},{code},{ok},false,{},{error},0,0,{}",
+            out.push_str(&test_log_row(
                 i * 7,
-                1 + i % 50,
-                i % 20,
+                name,
                 1000 + (i % 50) * 1000,
-            )
-            .unwrap();
+                (code, ok),
+                i % 20,
+                &error,
+            ));
         }
         out
     }
@@ -409,9 +426,7 @@ mod memory_tests {
                 busy(&mut rows);
             }
         }
-        let mut text = String::from(
-            "elapsed,scenario_index,scenario_name,transaction_index,transaction_name,raw,name,final_url,redirected,response_time,status_code,success,update,user,error,coordinated_omission_elapsed,user_cadence,response_time_us\n",
-        );
+        let mut text = String::from(TEST_LOG_HEADER);
         for (i, &(elapsed, ms, ok)) in rows.iter().enumerate() {
             let user = if i < 10 { i } else { i % 5 };
             let (code, error) = if ok {
@@ -419,12 +434,14 @@ mod memory_tests {
             } else {
                 (500, "500 Internal Server Error")
             };
-            writeln!(
-                text,
-                "{elapsed},0,s,0,,\"GooseRawRequest {{ method: Get, url: \"\"http://h/x\"\", headers: [], body: \"\"\"\", custom_method: \"\"\"\" }}\",/x,http://h/x,false,{ms},{code},{ok},false,{user},{error},0,0,{}",
-                ms * 1000
-            )
-            .unwrap();
+            text.push_str(&test_log_row(
+                elapsed,
+                "/x",
+                ms * 1000,
+                (code, ok),
+                user as u64,
+                error,
+            ));
         }
         assert!(text.len() > 2 * JOB_BYTES);
         let dir = tempfile::tempdir().unwrap();
@@ -3549,7 +3566,12 @@ mod tests {
     /// histograms and status counts, failures, per-second timeline) and the
     /// scan's own counters.
     fn scan_text(path: &Path, window: Option<f64>, fast: bool) -> String {
-        match scan_with(path, false, window, fast) {
+        scan_text_of(path, false, window, fast)
+    }
+
+    /// [`scan_text`] of a CSV or (`json_lines`) a JSON Lines log.
+    fn scan_text_of(path: &Path, json_lines: bool, window: Option<f64>, fast: bool) -> String {
+        match scan_with(path, json_lines, window, fast) {
             Ok(scan) => {
                 let counters = (
                     scan.rows,
@@ -3581,20 +3603,6 @@ mod tests {
     /// update rows, lines the scanner hands to serde) over several jobs.
     #[test]
     fn json_fast_path_agrees_with_serde_on_whole_files() {
-        let json_text = |path: &Path, window: Option<f64>, fast: bool| match scan_with(
-            path, true, window, fast,
-        ) {
-            Ok(scan) => {
-                let counters = (
-                    scan.rows,
-                    scan.update_rows,
-                    scan.late_rows,
-                    scan.rows_before,
-                );
-                format!("{counters:?} {:?}", scan.into_run(path, window))
-            }
-            Err(e) => format!("error: {e}"),
-        };
         let dir = tempfile::tempdir().unwrap();
         let awkward = dir.path().join("awkward.jsonl");
         let lines = [
@@ -3621,8 +3629,8 @@ mod tests {
             awkward,
         ] {
             for window in [None, Some(1500.0)] {
-                let serde = json_text(&path, window, false);
-                let fast = json_text(&path, window, true);
+                let serde = scan_text_of(&path, true, window, false);
+                let fast = scan_text_of(&path, true, window, true);
                 assert!(!serde.starts_with("error"), "{serde}");
                 assert!(serde == fast, "fast and serde paths differ on {path:?}");
             }
@@ -3783,7 +3791,6 @@ mod tests {
     /// has only such rows, and rows more than [`LATE_SECONDS`] behind. Spread
     /// over several jobs, so that both workers see the seconds.
     fn write_out_of_order_log(path: &Path) -> Vec<(u64, u64, bool)> {
-        let header = "elapsed,scenario_index,scenario_name,transaction_index,transaction_name,raw,name,final_url,redirected,response_time,status_code,success,update,user,error,coordinated_omission_elapsed,user_cadence,response_time_us";
         // (elapsed ms, response µs) in file order
         let mut rows: Vec<(u64, u64)> = Vec::new();
         let mut state = 12345u64;
@@ -3818,13 +3825,15 @@ mod tests {
                 rows.push((10_000, 43_000));
             }
         }
-        let mut text = String::from(header);
-        text.push('\n');
-        for (i, (elapsed, us)) in rows.iter().enumerate() {
-            let user = i % 50;
-            text.push_str(&format!(
-                "{elapsed},1,s,0,,\"GooseRawRequest {{ method: Get, url: \"\"http://127.0.0.1/x\"\", headers: [], body: \"\"\"\", custom_method: \"\"\"\" }}\",/x,http://127.0.0.1/x,false,{},200,true,false,{user},,0,0,{us}\n",
-                us / 1000
+        let mut text = String::from(TEST_LOG_HEADER);
+        for (i, &(elapsed, us)) in rows.iter().enumerate() {
+            text.push_str(&test_log_row(
+                elapsed,
+                "/api/v1/monitoring/queue",
+                us,
+                (200, true),
+                i as u64 % 50,
+                "",
             ));
         }
         assert!(text.len() > 2 * JOB_BYTES);
@@ -3848,8 +3857,7 @@ mod tests {
     fn jobs_cut_inside_a_quoted_newline_are_read_again_exactly() {
         // every failed row's error cell holds a newline inside its quotes, so
         // a job cut at its last newline often falls inside one
-        let header = "elapsed,scenario_index,scenario_name,transaction_index,transaction_name,raw,name,final_url,redirected,response_time,status_code,success,update,user,error,coordinated_omission_elapsed,user_cadence,response_time_us";
-        let mut text = format!("{header}\n");
+        let mut text = String::from(TEST_LOG_HEADER);
         let mut rows = 0u64;
         while text.len() < 3 * JOB_BYTES {
             let failed = rows.is_multiple_of(3);
@@ -3858,13 +3866,13 @@ mod tests {
             } else {
                 String::new()
             };
-            text.push_str(&format!(
-                "{},1,s,0,,\"GooseRawRequest {{ method: Get, url: \"\"http://h/x\"\", headers: [], body: \"\"\"\", custom_method: \"\"\"\" }}\",/x,http://h/x,false,5,{},{},false,{},{error},0,0,{}\n",
+            text.push_str(&test_log_row(
                 rows * 7,
-                if failed { 500 } else { 200 },
-                !failed,
+                "/x",
+                5000 + rows % 977,
+                (if failed { 500 } else { 200 }, !failed),
                 rows % 20,
-                5000 + rows % 977
+                &error,
             ));
             rows += 1;
         }
