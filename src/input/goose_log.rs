@@ -2767,6 +2767,8 @@ struct Job<'m> {
     offset: u64,
     /// The records, in the mapped file, instead of in `buf`.
     mapped: Option<&'m [u8]>,
+    /// The mapping `mapped` lies in.
+    map: Option<&'m super::mapped::Mapping>,
 }
 
 impl Job<'_> {
@@ -2777,7 +2779,31 @@ impl Job<'_> {
             None => &self.buf[..self.len],
         }
     }
+
+    /// For a mapped job, release the pages of the records before `p` (bytes
+    /// into the job) once [`RELEASE_STEP`] bytes more are done since
+    /// `released`, so that a job's pages do not all stay resident until it
+    /// ends.
+    #[inline]
+    fn release_done(&self, released: &mut usize, p: usize) {
+        if p >= *released + RELEASE_STEP {
+            if let Some(m) = self.map {
+                let at = self.offset as usize;
+                m.release(at + *released..at + p);
+            }
+            *released = p;
+        }
+    }
 }
+
+/// Bytes of a mapped job: jobs cost a few tens of µs each (messages, waking
+/// threads, merging their seconds), ~4 % of the CPU time of a 1 GB log at
+/// 1 MiB a job. Mapped jobs are ranges, so their size costs no memory; the
+/// worker releases their pages every [`RELEASE_STEP`] as it goes.
+const MAPPED_JOB_BYTES: usize = 4 << 20;
+
+/// Bytes of a mapped job read between releases of their pages.
+const RELEASE_STEP: usize = 1 << 20;
 
 /// A worker's answer to a job: the buffer back, the seconds it closed, any error.
 struct Done {
@@ -3050,7 +3076,7 @@ fn scan_pass(
         if let Some(m) = map {
             // the records after the header, in place: jobs are ranges of the map
             let bytes = m.bytes();
-            let mut end = (offset as usize + JOB_BYTES).min(bytes.len());
+            let mut end = (offset as usize + MAPPED_JOB_BYTES).min(bytes.len());
             while (offset as usize) < bytes.len() && errors.is_empty() {
                 let from = offset as usize;
                 let split = if end == bytes.len() {
@@ -3065,7 +3091,7 @@ fn scan_pass(
                                 let line = resolve_line(path, offset, 1);
                                 return Err(line_too_long(path, line, max));
                             }
-                            end = (end + JOB_BYTES).min(bytes.len());
+                            end = (end + MAPPED_JOB_BYTES).min(bytes.len());
                             continue;
                         }
                     }
@@ -3081,10 +3107,11 @@ fn scan_pass(
                     len: split - from,
                     offset,
                     mapped: Some(&bytes[from..split]),
+                    map: Some(m),
                 };
                 in_flight.jobs.push_back((from, split, false));
                 offset = split as u64;
-                end = (split + JOB_BYTES).min(bytes.len());
+                end = (split + MAPPED_JOB_BYTES).min(bytes.len());
                 if job_txs[next].send(job).is_err() {
                     break;
                 }
@@ -3142,6 +3169,7 @@ fn scan_pass(
                 len: split,
                 offset: job_offset,
                 mapped: None,
+                map: None,
             };
             if job_txs[next].send(job).is_err() {
                 break;
@@ -3291,7 +3319,9 @@ fn csv_job(
     let mut blocks = Blocks::new(data);
     let mut cuts = Cuts::new();
     let mut p = 0;
+    let mut released = 0;
     while p < data.len() {
+        job.release_done(&mut released, p);
         let fast_used = if fast {
             fast_split(&mut blocks, p, &mut cuts)
         } else {
@@ -3441,7 +3471,9 @@ fn json_job(path: &Path, job: &Job, acc: &mut Scan, fast: bool) -> Result<()> {
     let data = job.data();
     let mut scratch = super::jsonl_fast::Scratch::default();
     let mut p = 0;
+    let mut released = 0;
     while p < data.len() {
+        job.release_done(&mut released, p);
         let end = memchr::memchr(b'\n', &data[p..]).map_or(data.len(), |i| p + i);
         let trimmed = data[p..end].trim_ascii();
         if !trimmed.is_empty() {
