@@ -2751,8 +2751,14 @@ impl Columns {
     }
 }
 
-/// Bytes handed to a worker at a time.
-const JOB_BYTES: usize = 1 << 20;
+/// Bytes handed to a worker at a time. Each job costs tens of µs (messages,
+/// waking threads, the pages two jobs share faulted in and released twice):
+/// at 1 MiB that was ~4 % of the CPU time of a 1 GB log. Mapped jobs are
+/// ranges, so their size costs no memory (the worker releases their pages
+/// every [`RELEASE_STEP`]); read jobs are buffers, at most one per worker
+/// plus the one being filled. Unit tests use 1 MiB, so that files of a few
+/// MB make several jobs; the reading is the same at any size.
+const JOB_BYTES: usize = if cfg!(test) { 1 << 20 } else { 4 << 20 };
 
 /// A run of whole records for a worker (`buf[..len]`), with the offset of
 /// its first byte in the (decompressed) file. The buffer is reused from job to
@@ -2796,14 +2802,9 @@ impl Job<'_> {
     }
 }
 
-/// Bytes of a mapped job: jobs cost a few tens of µs each (messages, waking
-/// threads, merging their seconds), ~4 % of the CPU time of a 1 GB log at
-/// 1 MiB a job. Mapped jobs are ranges, so their size costs no memory; the
-/// worker releases their pages every [`RELEASE_STEP`] as it goes.
-const MAPPED_JOB_BYTES: usize = 4 << 20;
-
-/// Bytes of a mapped job read between releases of their pages.
-const RELEASE_STEP: usize = 1 << 20;
+/// Bytes of a mapped job read between releases of their pages (smaller in
+/// unit tests, so that it happens within their jobs).
+const RELEASE_STEP: usize = if cfg!(test) { 256 << 10 } else { 1 << 20 };
 
 /// A worker's answer to a job: the buffer back, the seconds it closed, any error.
 struct Done {
@@ -3009,7 +3010,9 @@ fn scan_pass(
             // them), so a deeper queue costs no memory and absorbs a worker
             // falling behind for a moment; jobs still go to the workers in
             // turn, so the merged result does not depend on timing
-            let depth = if map.is_some() { MAPPED_QUEUE_DEPTH } else { 1 };
+            // read jobs are handed over directly (a queue would hold another
+            // buffer of JOB_BYTES per worker)
+            let depth = if map.is_some() { MAPPED_QUEUE_DEPTH } else { 0 };
             let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(depth);
             job_txs.push(tx);
             let done_tx = done_tx.clone();
@@ -3076,7 +3079,7 @@ fn scan_pass(
         if let Some(m) = map {
             // the records after the header, in place: jobs are ranges of the map
             let bytes = m.bytes();
-            let mut end = (offset as usize + MAPPED_JOB_BYTES).min(bytes.len());
+            let mut end = (offset as usize + JOB_BYTES).min(bytes.len());
             while (offset as usize) < bytes.len() && errors.is_empty() {
                 let from = offset as usize;
                 let split = if end == bytes.len() {
@@ -3091,7 +3094,7 @@ fn scan_pass(
                                 let line = resolve_line(path, offset, 1);
                                 return Err(line_too_long(path, line, max));
                             }
-                            end = (end + MAPPED_JOB_BYTES).min(bytes.len());
+                            end = (end + JOB_BYTES).min(bytes.len());
                             continue;
                         }
                     }
@@ -3111,7 +3114,7 @@ fn scan_pass(
                 };
                 in_flight.jobs.push_back((from, split, false));
                 offset = split as u64;
-                end = (split + MAPPED_JOB_BYTES).min(bytes.len());
+                end = (split + JOB_BYTES).min(bytes.len());
                 if job_txs[next].send(job).is_err() {
                     break;
                 }
