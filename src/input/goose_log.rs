@@ -3323,6 +3323,7 @@ fn csv_job(
     let mut cuts = Cuts::new();
     let mut p = 0;
     let mut released = 0;
+    let max_line = super::limits().max_line_bytes;
     while p < data.len() {
         job.release_done(&mut released, p);
         let fast_used = if fast {
@@ -3363,6 +3364,10 @@ fn csv_job(
             }
         };
         outcome.map_err(|e| e.at(path, line_in(job, p)))?;
+        // a job may hold records longer than a lowered limit
+        if used as u64 > max_line {
+            return Err(line_too_long(path, Some(line_in(job, p)), max_line));
+        }
         p += used;
     }
     Ok(())
@@ -3475,9 +3480,14 @@ fn json_job(path: &Path, job: &Job, acc: &mut Scan, fast: bool) -> Result<()> {
     let mut scratch = super::jsonl_fast::Scratch::default();
     let mut p = 0;
     let mut released = 0;
+    let max_line = super::limits().max_line_bytes;
     while p < data.len() {
         job.release_done(&mut released, p);
         let end = memchr::memchr(b'\n', &data[p..]).map_or(data.len(), |i| p + i);
+        // a job may hold records longer than a lowered limit
+        if (end - p) as u64 > max_line {
+            return Err(line_too_long(path, Some(line_in(job, p)), max_line));
+        }
         let trimmed = data[p..end].trim_ascii();
         if !trimmed.is_empty() {
             let fields = if fast {
