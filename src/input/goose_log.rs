@@ -3391,19 +3391,9 @@ fn csv_row<C: RecordCells + ?Sized>(
             ),
         });
     }
-    let cell = |i: usize| {
-        let c = cells.cell(i);
-        &rec[c.start..c.end]
-    };
-    let bad = |i: usize, what: &str| RowError {
-        column: Some(i as u64 + 1),
-        message: format!(
-            "`{}`: expected {what}, found `{}`",
-            c.name(i),
-            String::from_utf8_lossy(cell(i))
-        ),
-    };
-    let num = |i: usize| parse_u64(cell(i)).ok_or_else(|| bad(i, "a whole number"));
+    let cell = |i: usize| cell_bytes(rec, cells, i);
+    let bad = |i: usize, what: &str| bad_cell(rec, cells, c, i, what);
+    let num = |i: usize| number_cell(rec, cells, c, i);
     if let Some(u) = c.update
         && parse_bool(cell(u)).ok_or_else(|| bad(u, "true or false"))?
     {
@@ -3444,6 +3434,49 @@ fn csv_row<C: RecordCells + ?Sized>(
         user,
         error,
     })
+}
+
+/// The bytes of cell `i` of a record (as functions, not closures, so that
+/// they are inlined into the row's loop: the closures were calls, ~4 % of
+/// the CPU time).
+#[inline(always)]
+fn cell_bytes<'r, C: RecordCells + ?Sized>(rec: &'r [u8], cells: &C, i: usize) -> &'r [u8] {
+    let c = cells.cell(i);
+    &rec[c.start..c.end]
+}
+
+/// Cell `i` of a record as a whole number.
+#[inline(always)]
+fn number_cell<C: RecordCells + ?Sized>(
+    rec: &[u8],
+    cells: &C,
+    c: &Columns,
+    i: usize,
+) -> std::result::Result<u64, RowError> {
+    match parse_u64(cell_bytes(rec, cells, i)) {
+        Some(v) => Ok(v),
+        None => Err(bad_cell(rec, cells, c, i, "a whole number")),
+    }
+}
+
+/// The error for cell `i` of a record, which is not `what`.
+#[cold]
+#[inline(never)]
+fn bad_cell<C: RecordCells + ?Sized>(
+    rec: &[u8],
+    cells: &C,
+    c: &Columns,
+    i: usize,
+    what: &str,
+) -> RowError {
+    RowError {
+        column: Some(i as u64 + 1),
+        message: format!(
+            "`{}`: expected {what}, found `{}`",
+            c.name(i),
+            String::from_utf8_lossy(cell_bytes(rec, cells, i))
+        ),
+    }
 }
 
 /// One JSON Lines record (`--request-format json`), borrowed where possible.
