@@ -27,38 +27,45 @@
 //! 18 cells are needed, so skipping cells without unescaping them is about
 //! twice as fast. The unit tests check it against the `csv` crate on the real
 //! fixture. Its fast path (`fast_split`) does not walk the quotes: per 64-byte
-//! block it takes bitmasks of `"`, `,` and `\n` (AVX2 where the CPU has it,
-//! else SSE2), the quote parity as their prefix XOR (one carry-less multiply),
-//! and so the separators outside quotes; a cell ends at the next of those. A
+//! block it takes bitmasks of `"`, `,` and `\n` (AVX-512BW or AVX2 where the
+//! CPU has them, else SSE2), the quote parity as their prefix XOR (one
+//! carry-less multiply), and so the separators outside quotes. A record is
+//! delimited by storing the offset of each separator up to its newline (take
+//! the lowest bit, store, clear it: a few instructions a cell); whether a
+//! cell is quoted is looked at only for the 10 cells a row uses. A
 //! per-block check that every quote stands where RFC 4180 puts one (an
 //! opening quote after a separator or a closing quote, a closing quote before
 //! a separator or an opening quote) makes that the general splitter's reading;
 //! a record touching a block that fails it, a record without its newline or
 //! one of more than 64 cells goes to the general splitter, and tests check
 //! both give the same cells (random records) and the same scan. The main
-//! thread reads the file in ~1 MiB jobs cut on record boundaries (newlines
-//! outside quotes), and one worker per core (at most 4) parses them into its
+//! thread cuts the file into ~2 MiB jobs at record boundaries (see
+//! `scan_with`), and one worker per core (at most 4) parses them into its
 //! own accumulators, merged at the end. Line numbers are not counted: an
 //! error names its line within its job, turned into the file's line by
 //! reading the file again up to that job. A plain file is memory-mapped
 //! when the program has installed the guard of [`super::mapped`] (the
 //! command does), so that the file is not copied into buffers (~10 % of the
 //! CPU time), and a file cut short while it is read ends in an error, not in
-//! SIGBUS; otherwise, and for gzip, it is read. No row allocates.
+//! SIGBUS; the worker releases the pages of its job every MiB as it goes.
+//! Otherwise, and for gzip, the file is read into one buffer per worker. No
+//! row allocates.
 //!
 //! Where the time goes (`perf record` of `gate --stats` on the 1 GB,
-//! 3.78 M-row log of `benches/reqlog.sh`, 2 cores shared with one other
-//! engineer's builds; issue 15): ~31 % the workers' loop (cutting the 18
-//! cells from the masks, parsing 4 numbers and 3 booleans; ~3.5 % more in
-//! the number-parsing closures), ~8 % classifying blocks (`classify_avx2`),
-//! ~12 % `Scan::add` (timeline, users, the endpoint's sums and status
-//! counts) plus ~3.5 % adding batched rows to the endpoints' bucket counts,
-//! ~8.5 % the per-second exact times (sorting a closed second's keys
-//! ~3.6 %, encoding [`crate::model::ExactSecond`] ~2.2 %, finishing
-//! p50/p95 ~1.1 %, merging the workers' ~0.6 %), ~8 % the kernel mapping
-//! the file's pages in and out (page faults, `madvise`), ~2.5 % finding the
-//! method in `raw`, ~2 % comparing a row's name with its endpoint's key,
-//! ~1.5 % unescaping. Merging the workers' accumulators is below 1 %.
+//! 3.78 M-row log of `benches/reqlog.sh`, quiet 2-core machine with
+//! AVX-512; issue 15, last round): ~39 % the workers' loop (delimiting the
+//! 18 cells, parsing 4 numbers and 3 booleans, the row's glue), ~11 %
+//! classifying blocks (`classify_avx512`: mostly waiting for the file's
+//! bytes to come from memory; it took 9 % with AVX2, and prefetching ahead
+//! did not help), ~14.5 % `Scan::add` (timeline, users, the endpoint's sums
+//! and status counts) plus ~1.4 % adding batched rows to the endpoints'
+//! bucket counts, ~8.5 % the per-second exact times (sorting and counting a
+//! closed second's keys ~3 %, encoding [`crate::model::ExactSecond`] ~2.5 %,
+//! finishing p50/p95 and merging the workers' ~2.5 %), ~17 % the kernel
+//! mapping the file's pages in and out (faults, `madvise` and the TLB
+//! flushes it sends to the other core), ~2.8 % finding the method in
+//! `raw`, ~2.7 % comparing a row's name with its endpoint's key. Merging
+//! the workers' accumulators is below 1 %.
 //! Recording a latency is one byte incremented at HdrHistogram's bucket
 //! index, computed once per row and shared with the per-second key; a full
 //! byte is moved into the histogram (of `u32` counts while reading, widened
@@ -74,9 +81,17 @@
 //! cache miss, taken row by row, ~10 % (now batched). Instructions
 //! (callgrind, the first 113,000 rows): 3,100 a row at first, 2,900 before
 //! the last four changes, 2,570 after; CPU time of the 1 GB run fell from
-//! ~2.6 s to ~1.3 s (loaded machine, minimum of 5). The ceiling set by
-//! reading is far below: `cat` into /dev/null takes ~0.1 s and `wc -l`
-//! ~0.2 s on the quiet machine; the cost is the per-row work.
+//! ~2.6 s to ~1.3 s (loaded machine, minimum of 5). The last round, on the
+//! whole 1 GB log (callgrind: 2,261 instructions a row before, 1,751 after;
+//! CPU time -14 %, wall time -20 %, 10 paired runs): a full `Cell` built for
+//! every one of the 18 cells was ~14 % of the instructions (now offsets, see
+//! above); `count_ones` without POPCNT in the x86_64 baseline, a dozen
+//! instructions a block; `sort_unstable` of each closed second's keys (now
+//! a radix sort, a tenth of the instructions at 1,000 rows a second); 1 MiB
+//! jobs, whose per-job costs were ~5 % (now 2 MiB: 4 MiB was ~3 % faster
+//! again, but the read buffers of a gzip log would have taken 12 MiB). The
+//! ceiling set by reading is far below: `cat` into /dev/null takes ~0.09 s and `wc -l`
+//! ~0.13 s on the quiet machine; the cost is the per-row work.
 //! Peak memory is flat in the file's size, the run's length and the number
 //! of names (issue 15: 19 to 29 MiB of peak RSS for `gate` on 100 MB to
 //! 10 GB logs, 10-minute to 24-hour runs, 12 or 10,000 names, a 24-hour run
@@ -107,8 +122,10 @@
 //!   that once merged); the run gets the list as
 //!   [`Distribution::ExactSparse`] (same buckets, same counts, so the same
 //!   percentiles), so 500 rarely-requested names take a few MB, not ~90;
-//! - the read buffers: ~1 MiB jobs, two per worker in flight (~7 MiB, the
-//!   largest cost while reading);
+//! - while reading: for a mapped file, the pages of each worker's current
+//!   MiB of its ~2 MiB job and the pages the kernel maps around them (a few
+//!   MiB); for a read one (gzip), one ~2 MiB buffer per worker and the one
+//!   being filled (~6 MiB, the largest cost there);
 //! - per reader thread, the names collapsed into [`OTHER_NAME`] (for their
 //!   count and the grouping hint; ~0.7 MB for 10,000 names) and at most
 //!   [`MAX_FAILURE_GROUPS`] failure groups (~0.25 MB).
@@ -2753,12 +2770,12 @@ impl Columns {
 
 /// Bytes handed to a worker at a time. Each job costs tens of µs (messages,
 /// waking threads, the pages two jobs share faulted in and released twice):
-/// at 1 MiB that was ~4 % of the CPU time of a 1 GB log. Mapped jobs are
+/// at 1 MiB that was ~5 % of the CPU time of a 1 GB log. Mapped jobs are
 /// ranges, so their size costs no memory (the worker releases their pages
 /// every [`RELEASE_STEP`]); read jobs are buffers, at most one per worker
 /// plus the one being filled. Unit tests use 1 MiB, so that files of a few
 /// MB make several jobs; the reading is the same at any size.
-const JOB_BYTES: usize = if cfg!(test) { 1 << 20 } else { 4 << 20 };
+const JOB_BYTES: usize = if cfg!(test) { 1 << 20 } else { 2 << 20 };
 
 /// A run of whole records for a worker (`buf[..len]`), with the offset of
 /// its first byte in the (decompressed) file. The buffer is reused from job to
