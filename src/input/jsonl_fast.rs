@@ -40,16 +40,15 @@
 //! parsing only the values; a line that differs anywhere is read by the
 //! general path, whose shape becomes the template.
 //!
-//! Where the time goes (`perf record` of `gate --stats` on the 2.0 GB,
-//! 3.78 M-line JSON Lines log of `JSONL=1 benches/reqlog.sh 1000`, 2 cores
-//! shared with other engineers' builds; issue 15): ~32 % reading a line
-//! through the template (`scan_line`: comparing ~24 literals, finding ~12
-//! strings' ends, parsing ~10 numbers), ~5 % the SIMD pass, ~3 % finding
-//! newlines, ~3 % skipping numbers we do not use; ~17 % `Scan::add` (the
-//! same per-row accumulation as the CSV path) and ~7 % more in its
-//! per-second maps (hashing, sorting, encoding, merging); ~18 % the kernel
-//! copying the file into the read buffers (`cat` of the file takes 0.5-0.8 s
-//! on the loaded machine, `wc -l` about the same: the file is twice the CSV's
+//! Where the time goes (`perf record` of `gate --stats` on a 0.6 GB,
+//! 1.14 M-line JSON Lines log of `JSONL=1 benches/reqlog.sh`'s shape, quiet
+//! 2-core machine; issue 15, last round, the file memory-mapped as for the
+//! CSV): ~43 % reading a line through the template (`scan_line`: comparing
+//! ~24 literals, finding ~12 strings' ends, parsing ~10 numbers) and ~3 %
+//! more skipping numbers we do not use, ~9 % the SIMD pass, ~3 % finding
+//! newlines; ~9 % `Scan::add` (the same per-row accumulation as the CSV
+//! path) and ~4 % more in its per-second exact times; ~16 % the kernel
+//! mapping the file's pages in and out (the file is twice the CSV's
 //! size for the same rows). Instructions (callgrind, the first 200,000
 //! lines): ~5,650 a line with the general path alone, ~4,240 with the
 //! template; with serde_json for every line (before) the reader was ~2.5x
