@@ -90,8 +90,8 @@
 //! a radix sort, a tenth of the instructions at 1,000 rows a second); 1 MiB
 //! jobs, whose per-job costs were ~5 % (now 2 MiB: 4 MiB was ~3 % faster
 //! again, but the read buffers of a gzip log would have taken 12 MiB). The
-//! ceiling set by reading is far below: `cat` into /dev/null takes ~0.09 s and `wc -l`
-//! ~0.13 s on the quiet machine; the cost is the per-row work.
+//! ceiling set by reading is far below: `cat` into /dev/null takes ~0.09 s
+//! and `wc -l` ~0.13 s on the quiet machine; the cost is the per-row work.
 //! Peak memory is flat in the file's size, the run's length and the number
 //! of names (issue 15: 19 to 29 MiB of peak RSS for `gate` on 100 MB to
 //! 10 GB logs, 10-minute to 24-hour runs, 12 or 10,000 names, a 24-hour run
@@ -2308,8 +2308,8 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
-/// The widest block classifier the CPU can run.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// The widest block classifier the CPU can run (ordered from narrowest).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Simd {
     /// SSE2 (every x86_64) or portable code, with the shifts of
     /// [`prefix_xor`].
@@ -2341,20 +2341,8 @@ impl Simd {
         let best = Simd::detect();
         [Simd::Baseline, Simd::Avx2, Simd::Avx512]
             .into_iter()
-            .filter(|&s| s == Simd::Baseline || s <= best)
+            .filter(|&s| s <= best)
             .collect()
-    }
-}
-
-impl PartialOrd for Simd {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Simd {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (*self as u8).cmp(&(*other as u8))
     }
 }
 
@@ -2788,17 +2776,16 @@ struct Job<'m> {
     buf: Vec<u8>,
     len: usize,
     offset: u64,
-    /// The records, in the mapped file, instead of in `buf`.
-    mapped: Option<&'m [u8]>,
-    /// The mapping `mapped` lies in.
+    /// The mapped file, when the records are `len` bytes of it at `offset`
+    /// instead of in `buf`.
     map: Option<&'m super::mapped::Mapping>,
 }
 
 impl Job<'_> {
     /// The records.
     fn data(&self) -> &[u8] {
-        match self.mapped {
-            Some(records) => records,
+        match self.map {
+            Some(m) => &m.bytes()[self.offset as usize..self.offset as usize + self.len],
             None => &self.buf[..self.len],
         }
     }
@@ -3035,7 +3022,6 @@ fn scan_pass(
             let done_tx = done_tx.clone();
             let format = &format;
             handles.push(scope.spawn(move || {
-                let map = map;
                 let mut acc = Scan::new(window_start_ms);
                 let mut cells = Vec::with_capacity(32);
                 let mut s_name = Vec::new();
@@ -3054,8 +3040,8 @@ fn scan_pass(
                         ),
                         Format::Json => json_job(path, &job, &mut acc, fast),
                     };
-                    if let (Some(m), Some(d)) = (map, job.mapped) {
-                        m.release(job.offset as usize..job.offset as usize + d.len());
+                    if let Some(m) = job.map {
+                        m.release(job.offset as usize..job.offset as usize + job.len);
                     }
                     let error = outcome.err().map(|e| (job.offset, e));
                     let failed = error.is_some();
@@ -3126,7 +3112,6 @@ fn scan_pass(
                     buf: Vec::new(),
                     len: split - from,
                     offset,
-                    mapped: Some(&bytes[from..split]),
                     map: Some(m),
                 };
                 in_flight.jobs.push_back((from, split, false));
@@ -3188,7 +3173,6 @@ fn scan_pass(
                 buf,
                 len: split,
                 offset: job_offset,
-                mapped: None,
                 map: None,
             };
             if job_txs[next].send(job).is_err() {
@@ -3348,17 +3332,8 @@ fn csv_job(
         } else {
             None
         };
-        let (used, outcome) = match fast_used {
-            Some(used) => {
-                let rec = &data[p..p + used];
-                let cells = FastCells { rec, cuts: &cuts };
-                let outcome = if cells.is_blank() {
-                    Ok(())
-                } else {
-                    csv_row(rec, &cells, c, acc, s_name, s_err)
-                };
-                (used, outcome)
-            }
+        let used = match fast_used {
+            Some(used) => used,
             None => {
                 let used = match split_record(&data[p..], true, cells) {
                     Ok(Split::Record(used)) => used,
@@ -3370,21 +3345,19 @@ fn csv_job(
                 if fast {
                     blocks.reset(p + used);
                 }
-                let rec = &data[p..p + used];
-                let cells = &cells[..];
-                let outcome = if cells.is_blank() {
-                    Ok(())
-                } else {
-                    csv_row(rec, cells, c, acc, s_name, s_err)
-                };
-                (used, outcome)
+                used
             }
         };
-        outcome.map_err(|e| e.at(path, line_in(job, p)))?;
         // a job may hold records longer than a lowered limit
         if used as u64 > max_line {
             return Err(line_too_long(path, Some(line_in(job, p)), max_line));
         }
+        let rec = &data[p..p + used];
+        let outcome = match fast_used {
+            Some(_) => csv_row(rec, &FastCells { rec, cuts: &cuts }, c, acc, s_name, s_err),
+            None => csv_row(rec, &cells[..], c, acc, s_name, s_err),
+        };
+        outcome.map_err(|e| e.at(path, line_in(job, p)))?;
         p += used;
     }
     Ok(())
@@ -3398,6 +3371,9 @@ fn csv_row<C: RecordCells + ?Sized>(
     s_name: &mut Vec<u8>,
     s_err: &mut Vec<u8>,
 ) -> std::result::Result<(), RowError> {
+    if cells.is_blank() {
+        return Ok(());
+    }
     if cells.len() != c.count {
         return Err(RowError {
             column: None,
@@ -3787,6 +3763,15 @@ pub fn combine(report: Run, log: Run) -> Result<Run> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The next number of a xorshift sequence (tests' random inputs, the
+    /// same every run).
+    fn xorshift(x: &mut u64) -> u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
 
     fn fixture(rel: &str) -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -4321,9 +4306,7 @@ mod tests {
         values.extend(std::iter::repeat_n(30_000, 1000));
         let mut x = 0x2545_f491_4f6c_dd1du64;
         for i in 0..20_000u64 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            xorshift(&mut x);
             // spread over every magnitude up to the recorded bound
             values.push((x >> (x % 40)) % (MAX_RECORDED_US + 1));
             values.push(i * 97);
@@ -4404,12 +4387,7 @@ mod tests {
     fn fast_split_agrees_with_split_record_on_random_records() {
         let alphabet = b"ab\",\"\n\r\"";
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut next = |n: u64| xorshift(&mut x) % n;
         let (mut taken, mut handed) = (0, 0);
         for _ in 0..200_000 {
             let len = 1 + next(150) as usize;
@@ -4494,13 +4472,11 @@ mod tests {
 
     #[test]
     fn word_parsed_numbers_equal_the_digit_loop() {
-        // every length from 0 to 20 at every offset in a record, digits and
-        // each kind of non-digit byte in each position
+        // random cells of 0 to 20 bytes at offsets 0 to 11 of a record,
+        // digits and four kinds of non-digit byte in any position
         let mut x = 0x5151_7e7e_3c3c_0101u64;
         for _ in 0..200_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            xorshift(&mut x);
             let len = (x % 21) as usize;
             let before = ((x >> 8) % 12) as usize;
             let mut rec: Vec<u8> = (0..before).map(|k| b",x9\"/"[k % 5]).collect();
@@ -4539,9 +4515,7 @@ mod tests {
             for spread in [1u64, 7, 300, 65_536] {
                 let mut keys: Vec<u16> = (0..len)
                     .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
+                        xorshift(&mut x);
                         (1000 + x % spread) as u16
                     })
                     .collect();
@@ -4559,9 +4533,7 @@ mod tests {
         for _ in 0..20_000 {
             let mut block = [0u8; 64];
             for b in &mut block {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                xorshift(&mut x);
                 *b = b"\",\nab\r"[(x % 6) as usize];
             }
             let (q, s, n) = classify(&block);
