@@ -259,6 +259,50 @@ fn goose_runs_of_different_tests_are_refused() {
 }
 
 #[test]
+fn the_csv_and_json_lines_logs_of_one_run_are_refused_not_counted_twice() {
+    // the converted JSON Lines file holds the first 60 rows of the real CSV
+    // log: the same requests in the other format
+    let csv = std::fs::read_to_string(LOG).unwrap();
+    let first_60: String = csv.lines().take(61).map(|l| format!("{l}\n")).collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        tmp.path().join("requests.csv"),
+        tmp.path().join("requests.json"),
+    );
+    std::fs::write(&a, first_60).unwrap();
+    std::fs::copy(
+        "fixtures/goose/converted/requests_converted_from_csv.jsonl",
+        &b,
+    )
+    .unwrap();
+    let alone = load_run(std::slice::from_ref(&a), None).unwrap();
+    assert_eq!(alone.total.requests, 60);
+    let err = load_run(&[a.clone(), b.clone()], None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("holds the same 60 requests"), "{err}");
+    assert!(err.contains(&a.display().to_string()), "{err}");
+    assert!(err.contains(&b.display().to_string()), "{err}");
+    // through the command: bad input, exit 2, not a verdict
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_perfreport"))
+        .args(["gate", "--stats"])
+        .arg(&a)
+        .arg("--stats")
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // a copy of one log in another folder is the same requests too
+    let copy = tmp.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    std::fs::copy(&a, copy.join("requests.csv")).unwrap();
+    let err = load_run(&[a, copy.join("requests.csv")], None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("holds the same 60 requests"), "{err}");
+}
+
+#[test]
 fn a_digest_whose_histograms_disagree_with_its_counts_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("d.hlog");

@@ -115,6 +115,18 @@ pub fn plan_of_run(run: &Run) -> TestPlan {
 pub fn check_same_run(parts: &[Part]) -> Result<()> {
     for (i, a) in parts.iter().enumerate() {
         for b in &parts[i + 1..] {
+            if same_requests(&a.run, &b.run) {
+                return Err(Error::parse(
+                    &b.path,
+                    None,
+                    None,
+                    format!(
+                        "holds the same {} requests as {}: on every endpoint the same count, failures and sum, least and most of the response times (the same run written twice, say as its CSV and its JSON Lines request log, or a copy); merged as two load generators they would count twice, so give one of them",
+                        b.run.total.requests,
+                        a.path.display()
+                    ),
+                ));
+            }
             if let Some(why) = different_runs(a, b) {
                 return Err(Error::parse(
                     &b.path,
@@ -129,6 +141,31 @@ pub fn check_same_run(parts: &[Part]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether two generators' runs hold the same requests: every endpoint with
+/// the same counts and the same sum and extremes of its response times. Two
+/// load generators of one test cannot agree on all of these (a sum of
+/// response times to the µs or ms); two files of one generator do.
+fn same_requests(a: &Run, b: &Run) -> bool {
+    type Figures<'r> = Vec<((&'r str, &'r str, u64, u64), [Option<u64>; 3])>;
+    fn figures(r: &Run) -> Figures<'_> {
+        let mut v: Figures<'_> = r
+            .endpoints
+            .iter()
+            .filter(|e| e.requests > 0)
+            .map(|e| {
+                (
+                    (e.kind.as_str(), e.name.as_str(), e.requests, e.failures),
+                    [e.latency.sum_ms, e.latency.min_ms, e.latency.max_ms]
+                        .map(|x| x.map(f64::to_bits)),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+    a.total.requests > 0 && a.total.requests == b.total.requests && figures(a) == figures(b)
 }
 
 fn different_runs(a: &Part, b: &Part) -> Option<String> {
@@ -200,6 +237,11 @@ fn end_of(run: &Run) -> Option<f64> {
 /// [`check_same_run`] first). One part is returned as it is.
 pub fn merge(parts: Vec<Part>) -> Result<Run> {
     check_same_run(&parts)?;
+    merge_parts(parts)
+}
+
+/// [`merge`] without the check.
+fn merge_parts(parts: Vec<Part>) -> Result<Run> {
     let n = parts.len();
     let mut parts = parts;
     if n == 1 {
@@ -566,7 +608,8 @@ mod tests {
     #[test]
     fn two_locust_masters_of_one_run_add_counts_and_histograms() {
         // the same master twice stands for two masters with identical loads:
-        // every count doubles, every bucket doubles, percentiles stay
+        // every count doubles, every bucket doubles, percentiles stay (the
+        // arithmetic alone: `merge` refuses a file given as two generators)
         let p = "fixtures/locust/monitoring_u30_60s/monitoring_u30_60s.json";
         let one = part(p).run;
         let raw: serde_json::Value =
@@ -577,7 +620,7 @@ mod tests {
             .iter()
             .map(|e| e["num_requests"].as_u64().unwrap())
             .sum();
-        let merged = merge(vec![part(p), part(p)]).unwrap();
+        let merged = merge_parts(vec![part(p), part(p)]).unwrap();
         assert_eq!(merged.generators, 2);
         assert_eq!(merged.total.requests, 2 * raw_requests);
         for (m, o) in merged.endpoints.iter().zip(&one.endpoints) {
