@@ -481,7 +481,17 @@ impl ExactSpill {
     }
 }
 
+#[inline]
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    // one or two bytes hold nearly every gap and count: no loop for them
+    if v < 0x80 {
+        out.push(v as u8);
+        return;
+    }
+    if v < 0x4000 {
+        out.extend_from_slice(&[(v as u8) | 0x80, (v >> 7) as u8]);
+        return;
+    }
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -736,6 +746,31 @@ mod exact_second_tests {
         assert!(e.encoded_bytes() < pairs.len() * 16);
         assert!(ExactSecond::from_sorted(std::iter::empty()).is_empty());
         assert_eq!(ExactSecond::default().iter().count(), 0);
+    }
+
+    /// Every varint length, at its edges (one and two bytes are written
+    /// without the loop).
+    #[test]
+    fn varints_read_back_at_every_length_edge() {
+        let mut values = vec![0u64, 1, u64::MAX];
+        for bits in (7..64).step_by(7) {
+            values.extend([(1u64 << bits) - 1, 1u64 << bits, (1u64 << bits) + 1]);
+        }
+        let mut out = Vec::new();
+        for &v in &values {
+            super::put_varint(&mut out, v);
+        }
+        let mut bytes = out.as_slice();
+        for &v in &values {
+            assert_eq!(super::get_varint(&mut bytes), Some(v));
+        }
+        assert!(bytes.is_empty());
+        // one byte below 2^7, two below 2^14, three below 2^21
+        for (v, len) in [(127u64, 1), (128, 2), (16_383, 2), (16_384, 3)] {
+            let mut out = Vec::new();
+            super::put_varint(&mut out, v);
+            assert_eq!(out.len(), len, "{v}");
+        }
     }
 
     #[test]

@@ -932,9 +932,11 @@ impl Template {
 
 /// Whether `a` and `b` (of the same length) hold the same bytes: 8 at a
 /// time, inline (the literals of a template are short, ~12 bytes; calling
-/// `memcmp` for each took a sixth of the reader's time).
+/// `memcmp` for each took a sixth of the reader's time; the CSV reader's
+/// comparison of a row's method and name with its endpoint's key, ~4 % of
+/// its instructions).
 #[inline(always)]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     #[inline(always)]
     fn word(x: &[u8], at: usize) -> u64 {
         let mut w = [0u8; 8];
@@ -964,7 +966,9 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     } else if n >= 4 {
         half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4)
     } else {
-        a == b
+        // 0 to 3 bytes (a method such as `Get`): the first, middle and last
+        // cover them all, with no call
+        n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1])
     }
 }
 
