@@ -2258,7 +2258,7 @@ impl<'a> Blocks<'a> {
         self.load(at, 0, 1, 0);
     }
 
-    #[inline]
+    #[inline(always)]
     fn load(&mut self, at: usize, carry: u64, prev_sep: u64, prev_close: u64) {
         self.base = at;
         let rest = self.data.get(at..).unwrap_or_default();
@@ -2290,7 +2290,7 @@ impl<'a> Blocks<'a> {
 
     /// Move to the next block; false at the end of the data or when the
     /// next block has a quote out of place.
-    #[inline]
+    #[inline(always)]
     fn advance(&mut self) -> bool {
         let next = self.base + 64;
         if next >= self.data.len() {
@@ -2324,7 +2324,8 @@ enum Simd {
     /// AVX-512BW and carry-less multiplication ([`classify_avx512`]).
     Avx512,
     /// [`Simd::Avx512`] plus VBMI2's byte compression, which stores a
-    /// block's separator offsets at once ([`store_cuts_vbmi2`]).
+    /// block's separator offsets at once ([`store_cuts_vbmi2`]), POPCNT and
+    /// BMI1 (the CSV loop is compiled for them, [`csv_job_avx512`]).
     Avx512Vbmi2,
 }
 
@@ -2336,6 +2337,7 @@ impl Simd {
             if clmul && std::is_x86_feature_detected!("avx512bw") {
                 if std::is_x86_feature_detected!("avx512vbmi2")
                     && std::is_x86_feature_detected!("popcnt")
+                    && std::is_x86_feature_detected!("bmi1")
                 {
                     return Simd::Avx512Vbmi2;
                 }
@@ -2363,7 +2365,7 @@ impl Simd {
 /// with the widest instructions the CPU has (`simd`, from [`Simd::detect`]):
 /// AVX-512 compares 64 bytes at once into masks, AVX2 two halves of 32, and
 /// both take the parity as one carry-less multiplication.
-#[inline]
+#[inline(always)]
 fn classify_with_parity(block: &[u8; 64], simd: Simd) -> (u64, u64, u64, u64) {
     #[cfg(target_arch = "x86_64")]
     match simd {
@@ -2489,7 +2491,7 @@ fn classify_sse2(block: &[u8; 64]) -> (u64, u64, u64) {
 /// separator bit, store its offset, clear it); whether one is quoted is
 /// looked at only for the cells a row uses. Building a full [`Cell`] for
 /// each of the 18 cells was ~20 % of the reader's instructions.
-#[inline]
+#[inline(always)]
 fn fast_split(blocks: &mut Blocks<'_>, start: usize, cuts: &mut Cuts) -> Option<usize> {
     while start >= blocks.base + 64 {
         if !blocks.advance() {
@@ -2562,11 +2564,12 @@ fn store_cuts(take: u64, rel: usize, cuts: &mut Cuts, mut n: usize, simd: Simd) 
 
 /// [`store_cuts`] with VBMI2: the indexes of the set bits are compressed
 /// into the low bytes of a vector in one instruction, then widened and
-/// stored 8 at a time. The loop of one store per separator ended after a
-/// number of separators that varies from block to block, and its exit was
-/// mispredicted about once a block.
+/// stored 8 at a time, from registers. The loop of one store per separator
+/// ended after a number of separators that varies from block to block, and
+/// its exit was mispredicted about once a block.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512bw,avx512vbmi2,popcnt")]
+#[inline]
 fn store_cuts_vbmi2(take: u64, rel: usize, out: &mut [usize]) -> usize {
     use std::arch::x86_64::*;
     static INDEXES: [u8; 64] = {
@@ -2580,31 +2583,38 @@ fn store_cuts_vbmi2(take: u64, rel: usize, out: &mut [usize]) -> usize {
     };
     let out = &mut out[..64];
     let count = take.count_ones() as usize;
-    let mut packed = [0u8; 64];
-    // SAFETY: 64 bytes at each pointer; the features are enabled.
-    unsafe {
-        let indexes = _mm512_loadu_si512(INDEXES.as_ptr().cast());
-        _mm512_storeu_si512(
-            packed.as_mut_ptr().cast(),
-            _mm512_maskz_compress_epi8(take, indexes),
-        );
-    }
+    // SAFETY: 64 bytes at `INDEXES`; the features are enabled.
+    let packed = _mm512_maskz_compress_epi8(take, unsafe {
+        _mm512_loadu_si512(INDEXES.as_ptr().cast())
+    });
     let rel = _mm512_set1_epi64(rel as i64);
-    // two groups of 8 always (a record's separators in one block rarely
-    // pass 16), so that there is no branch on the count below that
-    let mut group = 0;
-    loop {
-        // SAFETY: groups 0..8 lie inside `packed` (64 bytes) and `out` (64 slots).
+    // 16 offsets from a 16-byte quarter of `packed`, at `out[at..at + 16]`
+    let mut store16 = |quarter: __m128i, at: usize| {
+        let low = _mm512_add_epi64(_mm512_cvtepu8_epi64(quarter), rel);
+        let high = _mm512_add_epi64(
+            _mm512_cvtepu8_epi64(_mm_unpackhi_epi64(quarter, quarter)),
+            rel,
+        );
+        let slots = &mut out[at..at + 16];
+        // SAFETY: 16 slots of 8 bytes at `slots`.
         unsafe {
-            let bytes = _mm_loadl_epi64(packed.as_ptr().add(8 * group).cast());
-            let offsets = _mm512_add_epi64(_mm512_cvtepu8_epi64(bytes), rel);
-            _mm512_storeu_si512(out.as_mut_ptr().add(8 * group).cast(), offsets);
+            _mm512_storeu_si512(slots.as_mut_ptr().cast(), low);
+            _mm512_storeu_si512(slots.as_mut_ptr().add(8).cast(), high);
         }
-        group += 1;
-        if group >= 2 && 8 * group >= count {
-            return count;
+    };
+    // the first 16 always (a record's separators in one block rarely pass
+    // 16), so that there is no branch on the count below that
+    store16(_mm512_castsi512_si128(packed), 0);
+    if count > 16 {
+        store16(_mm512_extracti32x4_epi32::<1>(packed), 16);
+        if count > 32 {
+            store16(_mm512_extracti32x4_epi32::<2>(packed), 32);
+            if count > 48 {
+                store16(_mm512_extracti32x4_epi32::<3>(packed), 48);
+            }
         }
     }
+    count
 }
 
 /// The separators of a record cut by [`fast_split`], as offsets from its
@@ -3423,8 +3433,51 @@ fn csv_job(
     s_err: &mut Vec<u8>,
     fast: bool,
 ) -> Result<()> {
+    let simd = Simd::detect();
+    #[cfg(target_arch = "x86_64")]
+    if fast && simd == Simd::Avx512Vbmi2 {
+        // SAFETY: `Simd::detect` chose this level only where the CPU has
+        // the features `csv_job_avx512` is compiled for.
+        return unsafe { csv_job_avx512(path, job, c, acc, cells, s_name, s_err) };
+    }
+    csv_job_at(path, job, c, acc, cells, s_name, s_err, fast, simd)
+}
+
+/// [`csv_job_at`] compiled for [`Simd::Avx512Vbmi2`], so that the
+/// per-block classifier and cut store are inlined into the loop (as calls,
+/// two a block, ~4 a row, they were ~20 % of the CPU time) and bit
+/// operations use BMI1 and POPCNT.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw,avx512vbmi2,popcnt,pclmulqdq,bmi1")]
+#[allow(clippy::too_many_arguments)]
+fn csv_job_avx512(
+    path: &Path,
+    job: &Job,
+    c: &Columns,
+    acc: &mut Scan,
+    cells: &mut Vec<Cell>,
+    s_name: &mut Vec<u8>,
+    s_err: &mut Vec<u8>,
+) -> Result<()> {
+    csv_job_at(path, job, c, acc, cells, s_name, s_err, true, Simd::Avx512Vbmi2)
+}
+
+/// [`csv_job`] at a given SIMD level.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn csv_job_at(
+    path: &Path,
+    job: &Job,
+    c: &Columns,
+    acc: &mut Scan,
+    cells: &mut Vec<Cell>,
+    s_name: &mut Vec<u8>,
+    s_err: &mut Vec<u8>,
+    fast: bool,
+    simd: Simd,
+) -> Result<()> {
     let data = job.data();
-    let mut blocks = Blocks::new(data);
+    let mut blocks = Blocks::with_simd(data, simd);
     let mut cuts = Cuts::new();
     let mut p = 0;
     let mut released = 0;
@@ -3480,6 +3533,7 @@ fn csv_job(
 
 /// One CSV record into `acc`; `framed` is the record with up to 8 bytes of
 /// the job before it (see [`parse_u64_at`]).
+#[inline(always)]
 fn csv_row<C: RecordCells + ?Sized>(
     framed: &[u8],
     rec: &[u8],
