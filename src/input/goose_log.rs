@@ -757,7 +757,7 @@ fn recent_slots(method: &[u8], name: &[u8]) -> (usize, usize) {
 }
 
 /// Whether `key` is `method`, a space, `name`.
-#[inline]
+#[inline(always)]
 fn is_key(key: &[u8], method: &[u8], name: &[u8]) -> bool {
     key.len() == method.len() + 1 + name.len()
         && key[method.len()] == b' '
@@ -2795,6 +2795,7 @@ fn parse_bool(b: &[u8]) -> Option<bool> {
 }
 
 /// The method inside the CSV `raw` cell: `GooseRawRequest { method: Get, ...`.
+#[inline(always)]
 fn method_in_raw(raw: &[u8]) -> Option<&[u8]> {
     const PREFIX: &[u8; 26] = b"GooseRawRequest { method: ";
     // a fixed-size compare is inlined; `starts_with` called memcmp
