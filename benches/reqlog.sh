@@ -8,6 +8,12 @@
 #
 #   bash benches/reqlog.sh [SIZE_MB ...]
 #   JSONL=1 RUNS=5 bash benches/reqlog.sh 1000
+#   BASELINE=old/perfreport bash benches/reqlog.sh 1000
+#
+# BASELINE names another perfreport binary (an older build, say) that is
+# timed in the same interleaved runs, `BASELINE gate --stats FILE`, so that a
+# change is measured against it under the same conditions; the line after
+# each file's figures gives its median and the ratio.
 #
 # perfreport is timed as `perfreport gate --stats FILE` (or, on a CLI without
 # `gate`, `examples/reqlog_stats FILE`). DuckDB runs
@@ -144,9 +150,15 @@ PY
     for file in "${files[@]}"; do
         sync
         cat "$file" >/dev/null
-        ow=() orss=() dw=() drss=() pw=() prss=() cw=() lw=()
+        ow=() orss=() dw=() drss=() pw=() prss=() cw=() lw=() bw=() brss=()
         for _ in $(seq "$runs"); do
             measure "$out/ours.txt" "${ours[@]}" "$file"; ow+=("$wall"); orss+=("$rss")
+            if [ -n "${BASELINE:-}" ]; then
+                ours_was=("${ours[@]}")
+                ours=("$BASELINE" gate --stats)
+                measure "$out/baseline.txt" "${ours[@]}" "$file"; bw+=("$wall"); brss+=("$rss")
+                ours=("${ours_was[@]}")
+            fi
             measure "$out/duck.txt" python3 "$out/duck.py" "$file"; dw+=("$wall"); drss+=("$rss")
             measure "$out/polars.txt" python3 "$out/polars_query.py" "$file"; pw+=("$wall"); prss+=("$rss")
             # the ceilings: reading the file (into /dev/null, not onto the
@@ -161,5 +173,10 @@ PY
             "$p" "$(echo "$(median "${prss[@]}") / 1024" | bc -l)" \
             "$(echo "$d / $o" | bc -l)" "$(echo "$p / $o" | bc -l)"
         echo "  cat: ${c} s, wc -l: ${l} s (perfreport takes $(echo "$o / ($c + 0.001)" | bc -l | cut -c1-5)x cat's time, $(echo "$o / ($l + 0.001)" | bc -l | cut -c1-5)x wc -l's)"
+        if [ -n "${BASELINE:-}" ]; then
+            b=$(median "${bw[@]}")
+            printf '  baseline %s: %s s, %.1f MiB (it takes %.2fx perfreport'"'"'s time)\n' "$BASELINE" "$b" \
+                "$(echo "$(median "${brss[@]}") / 1024" | bc -l)" "$(echo "$b / $o" | bc -l)"
+        fi
     done
 done

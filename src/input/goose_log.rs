@@ -3768,6 +3768,35 @@ pub(super) struct JRaw<'a> {
 /// serde_json (the oracle, and the source of the errors) where the fast
 /// scanner is not certain.
 fn json_job(path: &Path, job: &Job, acc: &mut Scan, fast: bool) -> Result<()> {
+    #[cfg(target_arch = "x86_64")]
+    if fast && json_v3() {
+        // SAFETY: `json_v3` found the features `json_job_v3` is compiled for.
+        return unsafe { json_job_v3(path, job, acc) };
+    }
+    json_job_at(path, job, acc, fast)
+}
+
+/// Whether the CPU has what [`json_job_v3`] is compiled for.
+#[cfg(target_arch = "x86_64")]
+fn json_v3() -> bool {
+    std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("bmi1")
+        && std::is_x86_feature_detected!("bmi2")
+        && std::is_x86_feature_detected!("popcnt")
+        && std::is_x86_feature_detected!("lzcnt")
+}
+
+/// [`json_job_at`] compiled for AVX2, BMI and POPCNT, with the line scanner
+/// inlined into it.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,bmi1,bmi2,popcnt,lzcnt")]
+fn json_job_v3(path: &Path, job: &Job, acc: &mut Scan) -> Result<()> {
+    json_job_at(path, job, acc, true)
+}
+
+/// [`json_job`], for [`json_job_v3`] or the baseline.
+#[inline(always)]
+fn json_job_at(path: &Path, job: &Job, acc: &mut Scan, fast: bool) -> Result<()> {
     let data = job.data();
     let mut scratch = super::jsonl_fast::Scratch::default();
     let mut p = 0;

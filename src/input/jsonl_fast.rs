@@ -974,6 +974,7 @@ pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 
 /// The fields of one line (without its newline and surrounding whitespace),
 /// or `None` where serde_json must decide.
+#[inline(always)]
 pub(crate) fn scan_line<'a>(line: &'a [u8], scratch: &'a mut Scratch) -> Option<Fields<'a>> {
     let mut quotes = [0u64; MASK_BYTES / 64];
     let mut backslashes = [0u64; MASK_BYTES / 64];
