@@ -2380,8 +2380,25 @@ enum Simd {
     Avx512Vbmi2,
 }
 
+/// The level tests force on the reader (`u8::MAX`: none), so that whole
+/// scans run at every level the CPU has ([`Simd::detect`]).
+#[cfg(test)]
+static FORCED_SIMD: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(u8::MAX);
+
 impl Simd {
     fn detect() -> Simd {
+        #[cfg(test)]
+        {
+            let forced = FORCED_SIMD.load(std::sync::atomic::Ordering::Relaxed);
+            if let Some(&s) = Simd::best_and_below().iter().find(|&&s| s as u8 == forced) {
+                return s;
+            }
+        }
+        Simd::best()
+    }
+
+    /// The widest level this CPU runs.
+    fn best() -> Simd {
         #[cfg(target_arch = "x86_64")]
         {
             let clmul = std::is_x86_feature_detected!("pclmulqdq");
@@ -2404,7 +2421,12 @@ impl Simd {
     /// The levels this CPU can run, the baseline first (tests).
     #[cfg(test)]
     fn available() -> Vec<Simd> {
-        let best = Simd::detect();
+        Simd::best_and_below()
+    }
+
+    #[cfg(test)]
+    fn best_and_below() -> Vec<Simd> {
+        let best = Simd::best();
         [Simd::Baseline, Simd::Avx2, Simd::Avx512, Simd::Avx512Vbmi2]
             .into_iter()
             .filter(|&s| s <= best)
@@ -4185,15 +4207,29 @@ mod tests {
         }
     }
 
+    /// The fast path's scan, at every SIMD level the CPU has, is the general
+    /// splitter's.
     fn assert_fast_path_agrees(path: &Path) {
+        // one forcing test at a time (the others' scans may run at the
+        // forced level meanwhile, which gives the same figures)
+        static FORCING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = FORCING.lock().unwrap_or_else(|e| e.into_inner());
         // the fast path reads a mapped file, the reference one reads it
         assert!(crate::input::mapped::enable());
-        for window in [None, Some(1500.0)] {
-            let general = scan_text(path, window, false);
-            let fast = scan_text(path, window, true);
-            assert!(!general.starts_with("error"), "{general}");
-            assert!(general == fast, "fast and general paths differ on {path:?}");
+        for simd in Simd::available() {
+            FORCED_SIMD.store(simd as u8, std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(Simd::detect(), simd);
+            for window in [None, Some(1500.0)] {
+                let general = scan_text(path, window, false);
+                let fast = scan_text(path, window, true);
+                assert!(!general.starts_with("error"), "{general}");
+                assert!(
+                    general == fast,
+                    "fast and general paths differ on {path:?} at {simd:?}"
+                );
+            }
         }
+        FORCED_SIMD.store(u8::MAX, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The JSON Lines fast scanner ([`super::super::jsonl_fast`]) gives the
