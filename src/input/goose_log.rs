@@ -30,9 +30,14 @@
 //! block it takes bitmasks of `"`, `,` and `\n` (AVX-512BW or AVX2 where the
 //! CPU has them, else SSE2), the quote parity as their prefix XOR (one
 //! carry-less multiply), and so the separators outside quotes. A record is
-//! delimited by storing the offset of each separator up to its newline (take
-//! the lowest bit, store, clear it: a few instructions a cell); whether a
-//! cell is quoted is looked at only for the 10 cells a row uses. A
+//! delimited by storing the offset of each separator up to its newline (with
+//! VBMI2, all of a block's at once: `vpcompressb` packs their indexes, which
+//! are widened and stored 16 at a time; else take the lowest bit, store,
+//! clear it, a few instructions a cell); whether a cell is quoted is looked
+//! at only for the 10 cells a row uses. Where the CPU has AVX-512BW, VBMI2,
+//! POPCNT and BMI1, the whole job loop is compiled for them
+//! (`csv_job_avx512`), so that the classifier, the offset store and the
+//! row's accumulation are inlined into it rather than called. A
 //! per-block check that every quote stands where RFC 4180 puts one (an
 //! opening quote after a separator or a closing quote, a closing quote before
 //! a separator or an opening quote) makes that the general splitter's reading;
@@ -51,9 +56,42 @@
 //! Otherwise, and for gzip, the file is read into one buffer per worker. No
 //! row allocates.
 //!
-//! Where the time goes (`perf record` of `gate --stats` on the 1 GB,
-//! 3.78 M-row log of `benches/reqlog.sh`, quiet 2-core machine with
-//! AVX-512; issue 15, last round): ~39 % the workers' loop (delimiting the
+//! Where the time goes now (`perf record` of `gate --stats` on the 1 GB,
+//! 3.78 M-row log of `benches/reqlog.sh`, 2-core machine with AVX-512 and
+//! VBMI2; issue 15, third round): ~70 % the workers' loop, everything of a
+//! row inlined into it (classifying blocks, which mostly waits for the
+//! file's bytes to come from memory, delimiting the cells, parsing, the
+//! endpoint's and timeline's accumulation); ~5-7 % the per-second exact
+//! times in the workers (`close_below`, sorting a closed second's keys) and
+//! the batched bucket counts (`count_pending`, ~1.5-2.5 %); ~5-6 % merging
+//! and encoding the exact seconds on the feeding thread (`encode_pairs`
+//! ~3 %); ~14-24 % the kernel, mostly mapping the file's pages in and out
+//! and the TLB-flush interrupts `madvise` sends to the other core (their
+//! share varied from 3 % to 11 % between runs on this shared host). What
+//! the third round changed, each step measured in paired runs against the
+//! one before (`perf stat` CPU time, 12-16 interleaved runs each; the host's
+//! noise was ±5-10 % a run): the separator offsets stored at once with VBMI2
+//! and the loop compiled for AVX-512 with the per-block helpers inlined,
+//! -11 % (the per-separator loop's exit was mispredicted about once a block:
+//! `callgrind --branch-sim` counted ~4.9 of ~11.8 mispredictions a row in
+//! `fast_split`); the recent-endpoint cache of two slots a key, -3 % (with
+//! one slot, ~17 % of the benchmark log's rows went to the hash map, two
+//! of its 12 endpoints taking turns in one slot); the key compare and the
+//! method search inlined, -3.5 %; the first cell parsed as one word, the
+//! method's end found in one word, inline key compares, one- and two-byte
+//! varints without a loop, together ~-2 % (~1 misprediction a row each for
+//! the first two). In all, -16.5 % CPU time (paired median of 16 runs), and
+//! 0.35 s to 0.27 s of wall time in the benchmark's own interleaved runs
+//! (`BASELINE=`). Tried and not kept: workers reading their jobs with
+//! `pread` into buffers that stay in the L2 cache instead of mapping (the
+//! copy costs what the mapping's faults, releases and cache misses cost),
+//! releasing the pages behind done jobs every 4 jobs instead of every job
+//! (1,501 to 1,131 `madvise` calls, no measurable gain, +0.4 MiB), the
+//! exact seconds spilled to tmpfs instead of the disk's temporary directory
+//! (~-1.5 %, within the noise; the directory is the user's `TMPDIR`).
+//!
+//! Where the time went before the third round (the same log, quiet 2-core
+//! machine with AVX-512; issue 15, second round): ~39 % the workers' loop (delimiting the
 //! 18 cells, parsing 4 numbers and 3 booleans, the row's glue), ~11 %
 //! classifying blocks (`classify_avx512`: mostly waiting for the file's
 //! bytes to come from memory; it took 9 % with AVX2, and prefetching ahead
@@ -3517,9 +3555,10 @@ fn csv_job(
 }
 
 /// [`csv_job_at`] compiled for [`Simd::Avx512Vbmi2`], so that the
-/// per-block classifier and cut store are inlined into the loop (as calls,
-/// two a block, ~4 a row, they were ~20 % of the CPU time) and bit
-/// operations use BMI1 and POPCNT.
+/// per-block classifier and cut store are inlined into the loop and bit
+/// operations use BMI1 and POPCNT. As calls (two a block, ~8 a row, which a
+/// caller without the features cannot inline) they took ~22 % of the
+/// samples; inlined, the CPU time fell ~11 %.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512bw,avx512vbmi2,popcnt,pclmulqdq,bmi1")]
 #[allow(clippy::too_many_arguments)]
