@@ -227,17 +227,23 @@ fn the_csv_and_json_of_one_locust_run_stay_one_generator() {
     assert_eq!(run.generators, 1);
 }
 
+/// `a` and `b` given together are refused with an error that says `why` and
+/// names both files.
+fn assert_refused_naming_both(a: &Path, b: &Path, why: &str) {
+    let err = load_run(&[a.to_path_buf(), b.to_path_buf()], None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(why), "{err}");
+    assert!(err.contains(&a.display().to_string()), "{err}");
+    assert!(err.contains(&b.display().to_string()), "{err}");
+}
+
 #[test]
 fn goose_runs_of_different_tests_are_refused() {
     // request logs: different scenarios against different servers
     let a = PathBuf::from(LOG);
     let b = PathBuf::from("fixtures/goose/mixed-graph-jsonl-30u/requests.json");
-    let err = load_run(&[a.clone(), b.clone()], None)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("not the same run"), "{err}");
-    assert!(err.contains(&a.display().to_string()), "{err}");
-    assert!(err.contains(&b.display().to_string()), "{err}");
+    assert_refused_naming_both(&a, &b, "not the same run");
     // their digests too
     let tmp = tempfile::tempdir().unwrap();
     let (da, db) = (tmp.path().join("a.hlog"), tmp.path().join("b.hlog"));
@@ -277,12 +283,7 @@ fn the_csv_and_json_lines_logs_of_one_run_are_refused_not_counted_twice() {
     .unwrap();
     let alone = load_run(std::slice::from_ref(&a), None).unwrap();
     assert_eq!(alone.total.requests, 60);
-    let err = load_run(&[a.clone(), b.clone()], None)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("holds the same 60 requests"), "{err}");
-    assert!(err.contains(&a.display().to_string()), "{err}");
-    assert!(err.contains(&b.display().to_string()), "{err}");
+    assert_refused_naming_both(&a, &b, "holds the same 60 requests");
     // through the command: bad input, exit 2, not a verdict
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_perfreport"))
         .args(["gate", "--stats"])

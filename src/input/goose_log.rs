@@ -2428,7 +2428,7 @@ impl Simd {
         #[cfg(test)]
         {
             let forced = FORCED_SIMD.load(std::sync::atomic::Ordering::Relaxed);
-            if let Some(&s) = Simd::best_and_below().iter().find(|&&s| s as u8 == forced) {
+            if let Some(&s) = Simd::available().iter().find(|&&s| s as u8 == forced) {
                 return s;
             }
         }
@@ -2459,11 +2459,6 @@ impl Simd {
     /// The levels this CPU can run, the baseline first (tests).
     #[cfg(test)]
     fn available() -> Vec<Simd> {
-        Simd::best_and_below()
-    }
-
-    #[cfg(test)]
-    fn best_and_below() -> Vec<Simd> {
         let best = Simd::best();
         [Simd::Baseline, Simd::Avx2, Simd::Avx512, Simd::Avx512Vbmi2]
             .into_iter()
@@ -2880,9 +2875,7 @@ fn method_in_raw(raw: &[u8]) -> Option<&[u8]> {
 
 /// Where the method in `rest` ends: the first `,`, ` ` or `}` (or the end).
 fn method_end(rest: &[u8]) -> usize {
-    rest.iter()
-        .position(|&c| c == b',' || c == b' ' || c == b'}')
-        .unwrap_or(rest.len())
+    memchr::memchr3(b',', b' ', b'}', rest).unwrap_or(rest.len())
 }
 
 /// The index of the first `,`, ` ` or `}` among the 8 bytes of `word`
@@ -3248,21 +3241,10 @@ fn scan_pass(
             let format = &format;
             handles.push(scope.spawn(move || {
                 let mut acc = Scan::new(window_start_ms);
-                let mut cells = Vec::with_capacity(32);
-                let mut s_name = Vec::new();
-                let mut s_err = Vec::new();
+                let mut scratch = CsvScratch::default();
                 for job in rx {
                     let outcome = match format {
-                        Format::Csv(c) => csv_job(
-                            path,
-                            &job,
-                            c,
-                            &mut acc,
-                            &mut cells,
-                            &mut s_name,
-                            &mut s_err,
-                            fast,
-                        ),
+                        Format::Csv(c) => csv_job(path, &job, c, &mut acc, &mut scratch, fast),
                         Format::Json => json_job(path, &job, &mut acc, fast),
                     };
                     if let Some(m) = job.map {
@@ -3533,15 +3515,21 @@ fn resolve_line(path: &Path, offset: u64, line_in_job: u64) -> Option<u64> {
     Some(newlines + line_in_job)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A CSV worker's buffers, reused from row to row: the general splitter's
+/// cells, and a quoted name or error once its doubled quotes are undone.
+#[derive(Default)]
+struct CsvScratch {
+    cells: Vec<Cell>,
+    name: Vec<u8>,
+    error: Vec<u8>,
+}
+
 fn csv_job(
     path: &Path,
     job: &Job,
     c: &Columns,
     acc: &mut Scan,
-    cells: &mut Vec<Cell>,
-    s_name: &mut Vec<u8>,
-    s_err: &mut Vec<u8>,
+    scratch: &mut CsvScratch,
     fast: bool,
 ) -> Result<()> {
     let simd = Simd::detect();
@@ -3549,9 +3537,9 @@ fn csv_job(
     if fast && simd == Simd::Avx512Vbmi2 {
         // SAFETY: `Simd::detect` chose this level only where the CPU has
         // the features `csv_job_avx512` is compiled for.
-        return unsafe { csv_job_avx512(path, job, c, acc, cells, s_name, s_err) };
+        return unsafe { csv_job_avx512(path, job, c, acc, scratch) };
     }
-    csv_job_at(path, job, c, acc, cells, s_name, s_err, fast, simd)
+    csv_job_at(path, job, c, acc, scratch, fast, simd)
 }
 
 /// [`csv_job_at`] compiled for [`Simd::Avx512Vbmi2`], so that the
@@ -3561,43 +3549,32 @@ fn csv_job(
 /// samples; inlined, the CPU time fell ~11 %.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512bw,avx512vbmi2,popcnt,pclmulqdq,bmi1")]
-#[allow(clippy::too_many_arguments)]
 fn csv_job_avx512(
     path: &Path,
     job: &Job,
     c: &Columns,
     acc: &mut Scan,
-    cells: &mut Vec<Cell>,
-    s_name: &mut Vec<u8>,
-    s_err: &mut Vec<u8>,
+    scratch: &mut CsvScratch,
 ) -> Result<()> {
-    csv_job_at(
-        path,
-        job,
-        c,
-        acc,
-        cells,
-        s_name,
-        s_err,
-        true,
-        Simd::Avx512Vbmi2,
-    )
+    csv_job_at(path, job, c, acc, scratch, true, Simd::Avx512Vbmi2)
 }
 
 /// [`csv_job`] at a given SIMD level.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn csv_job_at(
     path: &Path,
     job: &Job,
     c: &Columns,
     acc: &mut Scan,
-    cells: &mut Vec<Cell>,
-    s_name: &mut Vec<u8>,
-    s_err: &mut Vec<u8>,
+    scratch: &mut CsvScratch,
     fast: bool,
     simd: Simd,
 ) -> Result<()> {
+    let CsvScratch {
+        cells,
+        name: s_name,
+        error: s_err,
+    } = scratch;
     let data = job.data();
     let mut blocks = Blocks::with_simd(data, simd);
     let mut cuts = Cuts::new();
